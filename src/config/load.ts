@@ -1,0 +1,172 @@
+// Loading: read the YAML file, substitute ${ENV}, apply GATEHOUSE_* overrides, validate against the schema.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { CONFIG_KEYS, type ConfigKey } from './keys.js';
+import { configSchema, SECRET_KEYS, type Config } from './schema.js';
+
+export const DEFAULT_CONFIG_PATH = 'config/gatehouse.yaml';
+
+export interface LoadOptions {
+  /** Explicit --config path; a missing explicit file is an error, a missing default file is not. */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  source: string;
+}
+
+type Tree = Record<string, unknown>;
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const path = options.path ?? DEFAULT_CONFIG_PATH;
+  const problems: string[] = [];
+  const tree = readTree(path, options.path !== undefined, problems);
+  if (problems.length === 0) substituteEnv(tree, [], env, problems);
+  if (problems.length === 0) applyEnvOverrides(tree, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: validateConfig(tree), source: path };
+}
+
+/** Validates an already-parsed tree; throws ConfigError with one line per problem. */
+export function validateConfig(tree: unknown): Config {
+  const result = configSchema.safeParse(tree);
+  if (result.success) return result.data;
+  const problems: string[] = [];
+  for (const issue of result.error.issues) {
+    const at = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems.push(`${[...at, key].join('.')}: unknown key`);
+    } else {
+      problems.push(`${at.join('.') || '(root)'}: ${issue.message}`);
+    }
+  }
+  throw new ConfigError(problems);
+}
+
+function readTree(path: string, explicit: boolean, problems: string[]): Tree {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    if (!explicit && code === 'ENOENT') return {};
+    problems.push(`${path}: cannot read the config file (${code})`);
+    return {};
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  for (const error of doc.errors) {
+    const pos = error.linePos?.[0];
+    const where = pos ? `${path}:${pos.line}:${pos.col}` : path;
+    problems.push(`${where}: YAML syntax error: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  if (problems.length > 0) return {};
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${path}: the top level must be a mapping of keys`);
+    return {};
+  }
+  return value as Tree;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces ${NAME} and ${NAME:-fallback} inside string values (after parsing, so values cannot inject YAML). */
+function substituteEnv(node: unknown, path: string[], env: NodeJS.ProcessEnv, problems: string[]): unknown {
+  if (typeof node === 'string') {
+    return node.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${path.join('.')}: environment variable ${name} is not set`);
+      return '';
+    });
+  }
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => (node[i] = substituteEnv(item, [...path, String(i)], env, problems)));
+    return node;
+  }
+  if (node && typeof node === 'object') {
+    const tree = node as Tree;
+    for (const key of Object.keys(tree)) tree[key] = substituteEnv(tree[key], [...path, key], env, problems);
+  }
+  return node;
+}
+
+function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[]): void {
+  for (const key of CONFIG_KEYS) {
+    const raw = env[key.env];
+    if (raw === undefined) continue;
+    const value = parseEnvValue(key, raw);
+    if (value === undefined) {
+      problems.push(`${key.path.join('.')}: ${key.env}=${isSecret(key) ? '***' : JSON.stringify(raw)} is not a valid ${key.kind}`);
+      continue;
+    }
+    setPath(tree, key.path, value);
+  }
+}
+
+function parseEnvValue(key: ConfigKey, raw: string): unknown {
+  switch (key.kind) {
+    case 'number': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(n) ? n : undefined;
+    }
+    case 'boolean':
+      return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined;
+    case 'list': {
+      const text = raw.trim();
+      if (text.startsWith('[')) return parseJson(text, Array.isArray);
+      return text === '' ? [] : text.split(',').map((item) => item.trim());
+    }
+    case 'map':
+      return parseJson(raw, (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+    default:
+      return raw;
+  }
+}
+
+function parseJson(text: string, accept: (value: unknown) => boolean): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return accept(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const segment of path.slice(0, -1)) {
+    const next = node[segment];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[segment] = {};
+    node = node[segment] as Tree;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function isSecret(key: ConfigKey): boolean {
+  return SECRET_KEYS.has(key.path.join('.'));
+}
+
+/** The effective config with every secret replaced, for check-config output and start-up logs. */
+export function maskSecrets(config: Config): unknown {
+  const copy = structuredClone(config) as unknown as Tree;
+  for (const secretPath of SECRET_KEYS) {
+    const path = secretPath.split('.');
+    let node: Tree | undefined = copy;
+    for (const segment of path.slice(0, -1)) node = node?.[segment] as Tree | undefined;
+    const leaf = path[path.length - 1] as string;
+    if (!node || !(leaf in node)) continue;
+    const value = node[leaf];
+    if (Array.isArray(value)) node[leaf] = value.map(() => '***');
+    else if (value) node[leaf] = '***';
+  }
+  const redis = (copy.session as Tree | undefined)?.redis as Tree | undefined;
+  if (redis && typeof redis.url === 'string') redis.url = redis.url.replace(/\/\/([^@/]*)@/, '//***@');
+  return copy;
+}

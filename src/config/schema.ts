@@ -1,0 +1,199 @@
+// The one config schema: every key, its type, default and meaning. Defaults live here only.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (use e.g. 90s, 5m, 8h)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const port = z.number().int().min(0).max(65535);
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name');
+
+const listenSchema = z.strictObject({
+  host: z.string().default('0.0.0.0').describe('Address the proxy listens on'),
+  port: port.default(8080).describe('Port the proxy listens on'),
+  max_header_size: z.number().int().min(1024).default(16384).describe('Largest request head accepted, in bytes; larger gets 431'),
+});
+
+const opsSchema = z.strictObject({
+  host: z.string().default('0.0.0.0').describe('Address of the ops listener (/healthz, /readyz, /metrics)'),
+  port: port.default(9090).describe('Port of the ops listener'),
+});
+
+const upstreamSchema = z.strictObject({
+  url: httpUrl.default('http://127.0.0.1:3000').describe('The app gatehouse forwards to'),
+  timeout_ms: z.number().int().positive().default(30000).describe('Time to wait for the app\'s response headers and between body chunks; then 504'),
+  connections: z.number().int().positive().default(128).describe('Most keep-alive connections to the app'),
+});
+
+const ssoSchema = z.strictObject({
+  issuer: z.string().default('').describe('OpenID provider issuer URL (discovery at /.well-known/openid-configuration)'),
+  client_id: z.string().default('').describe('Client id registered at the provider'),
+  client_secret: z.string().default('').describe('Client secret (empty for a public client)'),
+  client_auth: z
+    .enum(['client_secret_basic', 'client_secret_post', 'none'])
+    .default('client_secret_basic')
+    .describe('How gatehouse authenticates at the token endpoint'),
+  scopes: z.array(z.string()).default(['openid', 'profile', 'email']).describe('Scopes requested; add offline_access for refresh tokens'),
+  provider_label: z.string().default('Company account').describe('Name on the sign-on button ("Sign in with …")'),
+  silent_reauth: z.boolean().default(true).describe('Try prompt=none first when a returning user\'s session expired'),
+  skip_sign_on_page: z.boolean().default(false).describe('Send navigations straight to the provider instead of showing the sign-on page'),
+  userinfo: z.boolean().default(true).describe('Merge claims from the userinfo endpoint when the provider has one'),
+  timeout: duration('10s').describe('Timeout of each request to the provider'),
+  id_token_algs: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA'])
+    .describe('ID token signature algorithms accepted'),
+});
+
+const redisSchema = z.strictObject({
+  url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL (redis:// or rediss://)'),
+  prefix: z.string().default('gatehouse:').describe('Prefix of every Redis key and channel'),
+  cache_ttl: duration('5s').describe('How long a replica keeps a session in its local cache in front of Redis'),
+});
+
+const sessionSchema = z.strictObject({
+  secrets: z.array(z.string()).default([]).describe('Cookie MAC and encryption secrets, newest first; older ones still verify (rotation). At least 32 characters'),
+  cookie_name: z.string().default('gatehouse_session').describe('Session cookie name (__Host- is prepended when public_url is https)'),
+  ttl: duration('8h').describe('Absolute session lifetime'),
+  idle_timeout: duration('1h').describe('Session ends after this long without a request'),
+  refresh_interval: duration('5m').describe('Re-read claims and roles at least this often (needs a refresh token)'),
+  refresh_before: duration('60s').describe('Renew tokens this long before they expire'),
+  max_sessions: z.number().int().positive().default(100000).describe('Most sessions kept in memory; least recently used evicted first'),
+  store: z.enum(['memory', 'redis']).default('memory').describe('memory (one replica) or redis (shared by replicas)'),
+  redis: redisSchema.prefault({}),
+});
+
+const rolesSchema = z.strictObject({
+  source: z.enum(['claim', 'url']).default('claim').describe('Read provider roles from a claim or from roles.url'),
+  claim: z.string().default('roles').describe('Dotted path of the roles claim in ID token/userinfo claims'),
+  url: z.string().default('').describe('URL returning the user\'s roles (JSON array or {roles: [...]}) when source is url; called with the access token'),
+  map: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}).describe('Provider role → app role(s); empty: provider roles pass unchanged'),
+  pass_unmapped: z.boolean().default(false).describe('With a non-empty map, keep provider roles that have no mapping'),
+  default: z.array(z.string()).default([]).describe('App roles every signed-in user gets'),
+  required: z.boolean().default(false).describe('A user with no app role gets the 403 no-access page'),
+  access_contact: z.string().default('').describe('Who grants access, shown on the no-access page'),
+});
+
+const identityHeadersSchema = z.strictObject({
+  user: headerName.default('X-Forwarded-User').describe('Header carrying the provider\'s sub'),
+  email: headerName.default('X-Forwarded-Email').describe('Header carrying the email claim'),
+  preferred_username: headerName.default('X-Forwarded-Preferred-Username').describe('Header carrying preferred_username'),
+  name: headerName.default('X-Forwarded-Name').describe('Header carrying the display name, percent-encoded UTF-8'),
+  roles: headerName.default('X-Forwarded-Roles').describe('Header carrying app roles, comma-separated'),
+  assertion: headerName.default('X-Gatehouse-Assertion').describe('Header carrying the signed identity assertion (JWT)'),
+});
+
+const identitySchema = z.strictObject({
+  headers: identityHeadersSchema.prefault({}),
+  strip_prefix: z.string().default('X-Gatehouse-').describe('Every incoming header starting with this is removed too'),
+  assertion: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Send the signed assertion header'),
+      ttl: duration('60s')
+        .refine((ms) => ms >= 2000, 'must be at least 2s')
+        .describe('Lifetime of an assertion'),
+      audience: z.string().default('').describe('aud of the assertion; empty: the upstream origin'),
+      keys: z.array(z.string()).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only)'),
+    })
+    .prefault({}),
+});
+
+const localLoginSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe('Offer the app\'s own login beside SSO in cloud mode'),
+  paths: z.array(z.string()).default(['/login.html']).describe('Paths of the app\'s own login that pass without SSO; the first is linked from the sign-on page'),
+  session_cookie: z.string().default('').describe('The app\'s own session cookie; requests carrying it pass without SSO and without identity headers'),
+});
+
+/** Keys the cloud-mode check reads; it still runs beside type errors elsewhere, so one run reports every problem. */
+const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [['mode'], ['public_url'], ['sso'], ['session', 'secrets'], ['roles', 'source'], ['roles', 'url']];
+
+/** An issue that leaves a value the cloud check reads malformed (the key itself, or an enclosing object, failed). */
+function blocksCloudCheck(issue: { code?: string; path?: readonly PropertyKey[] }): boolean {
+  if (issue.code === 'unrecognized_keys') return false;
+  const path = issue.path ?? [];
+  return CLOUD_CHECK_READS.some((read) => {
+    const shared = Math.min(read.length, path.length);
+    for (let i = 0; i < shared; i++) if (read[i] !== path[i]) return false;
+    return true;
+  });
+}
+
+export const configSchema = z
+  .strictObject({
+    mode: z.enum(['auto', 'cloud', 'local']).default('auto').describe('cloud enforces SSO; local steps aside; auto is cloud when sso.issuer and sso.client_id are set'),
+    listen: listenSchema.prefault({}),
+    ops: opsSchema.prefault({}),
+    public_url: z.string().default('').describe('External URL of the app behind gatehouse; builds redirect_uri. Required in cloud mode'),
+    upstream: upstreamSchema.prefault({}),
+    sso: ssoSchema.prefault({}),
+    session: sessionSchema.prefault({}),
+    roles: rolesSchema.prefault({}),
+    identity: identitySchema.prefault({}),
+    local_login: localLoginSchema.prefault({}),
+    public_paths: z.array(z.string()).default([]).describe('Paths that pass without SSO: exact, or prefixes ending in /'),
+    cors_preflight: z.enum(['reject', 'pass']).default('reject').describe('pass forwards unauthenticated OPTIONS preflights to the app'),
+    routes: z
+      .strictObject({ prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+$/, 'must be one path segment like /.auth').default('/.auth').describe('Prefix of gatehouse\'s own routes') })
+      .prefault({}),
+    pages: z
+      .strictObject({
+        title: z.string().default('').describe('App name on gatehouse\'s pages'),
+        logo_url: z.string().default('').describe('Logo on gatehouse\'s pages (http(s) URL)'),
+        accent_color: z.string().default('').describe('Button colour on gatehouse\'s pages (#rrggbb)'),
+      })
+      .prefault({}),
+    trust_proxy: z.array(z.string()).default([]).describe('CIDRs of proxies whose X-Forwarded-* headers are believed'),
+    shutdown: z.strictObject({ drain_timeout: duration('10s').describe('Longest wait for in-flight requests at SIGTERM') }).prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),
+        access: z.boolean().default(true).describe('One access log line per request'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const cloud = resolveMode(config) === 'cloud';
+    if (!cloud) return;
+    const required: Array<[string[], unknown]> = [
+      [['public_url'], config.public_url],
+      [['sso', 'issuer'], config.sso.issuer],
+      [['sso', 'client_id'], config.sso.client_id],
+    ];
+    for (const [path, value] of required) {
+      if (!value) ctx.addIssue({ code: 'custom', path, message: 'required in cloud mode' });
+    }
+    if (config.session.secrets.length === 0) ctx.addIssue({ code: 'custom', path: ['session', 'secrets'], message: 'required in cloud mode (at least one secret of 32+ characters)' });
+    config.session.secrets.forEach((secret, i) => {
+      if (secret.length < 32) ctx.addIssue({ code: 'custom', path: ['session', 'secrets', i], message: 'must be at least 32 characters' });
+    });
+    if (config.sso.client_auth !== 'none' && !config.sso.client_secret) {
+      ctx.addIssue({ code: 'custom', path: ['sso', 'client_secret'], message: `required with client_auth ${config.sso.client_auth}` });
+    }
+    if (config.roles.source === 'url' && !config.roles.url) ctx.addIssue({ code: 'custom', path: ['roles', 'url'], message: 'required when roles.source is url' });
+  }, { when: ({ issues }) => !issues.some(blocksCloudCheck) });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type Mode = 'cloud' | 'local';
+
+type ModeFields = { mode: 'auto' | 'cloud' | 'local'; sso: { issuer: string; client_id: string } };
+
+/** The mode in force: `auto` is cloud when an issuer and client id are configured. */
+export function resolveMode(config: ModeFields): Mode {
+  if (config.mode !== 'auto') return config.mode;
+  return config.sso.issuer && config.sso.client_id ? 'cloud' : 'local';
+}
+
+/** Key paths whose values never appear in output. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'session.secrets', 'identity.assertion.keys']);
