@@ -1,0 +1,84 @@
+// One running gatehouse: proxy listener, ops listener, access control for the configured mode, and orderly shutdown.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { AccessControl } from './auth/access.js';
+import { createLocalAccess } from './auth/local-access.js';
+import { resolveMode, type Config, type Mode } from './config/schema.js';
+import { createLogger, flushLogger, type Logger } from './ops/logger.js';
+import { Metrics } from './ops/metrics.js';
+import { createOpsServer } from './ops/ops-server.js';
+import { Readiness } from './ops/readiness.js';
+import { createProxyServer } from './server.js';
+
+export interface GatehouseOptions {
+  logger?: Logger;
+  /** Collect Node's default process metrics (off in tests that start many instances). */
+  defaultMetrics?: boolean;
+}
+
+export interface Gatehouse {
+  mode: Mode;
+  url: string;
+  port: number;
+  opsUrl: string;
+  opsPort: number;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** Readiness 503, stop accepting, let in-flight requests finish (up to shutdown.drain_timeout), close. */
+  shutdown(): Promise<void>;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function urlFor(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; metrics: Metrics; readiness: Readiness }): Promise<AccessControl> {
+  if (mode === 'local') {
+    const why = config.mode === 'local' ? 'mode is local' : 'mode is auto and sso.issuer / sso.client_id are not set';
+    deps.logger.info({ mode }, `single sign-on inactive: ${why}; requests pass through, identity headers are stripped`);
+    return createLocalAccess(config);
+  }
+  const { createCloudAccess } = await import('./auth/cloud-access.js');
+  return createCloudAccess(config, deps);
+}
+
+export async function startGatehouse(config: Config, options: GatehouseOptions = {}): Promise<Gatehouse> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
+  const readiness = new Readiness();
+  const mode = resolveMode(config);
+  const access = await createAccess(config, mode, { logger, metrics, readiness });
+  const proxy = createProxyServer({ config, access, logger, metrics });
+  const ops = createOpsServer(metrics, readiness);
+  const opsPort = await listen(ops, config.ops.host, config.ops.port);
+  const port = await listen(proxy.server, config.listen.host, config.listen.port);
+  const url = urlFor(config.listen.host, port);
+  logger.info({ mode, url, ops: urlFor(config.ops.host, opsPort), upstream: config.upstream.url }, 'gatehouse listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      readiness.block('shutdown', 'shutting down');
+      logger.info({ drainTimeoutMs: config.shutdown.drain_timeout }, 'shutting down: draining in-flight requests');
+      await proxy.drain(config.shutdown.drain_timeout);
+      await access.close?.();
+      ops.closeAllConnections();
+      await new Promise<void>((resolve) => ops.close(() => resolve()));
+      logger.info('gatehouse stopped');
+      flushLogger(logger);
+    })());
+
+  return { mode, url, port, opsUrl: urlFor(config.ops.host, opsPort), opsPort, logger, metrics, readiness, shutdown };
+}

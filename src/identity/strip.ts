@@ -1,0 +1,30 @@
+// Which incoming header names are identity headers that must never reach the app from a client.
+import type { Config } from '../config/schema.js';
+
+/** Default names from the identity contract: stripped even when renamed in config, so an app reading either is safe. */
+const CONTRACT_NAMES = [
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-forwarded-name',
+  'x-forwarded-roles',
+  'x-gatehouse-assertion',
+];
+
+export type IdentityHeaderTest = (name: string) => boolean;
+
+/** Header names compare lower-cased with `_` read as `-` (`X_Forwarded_User` is `x-forwarded-user`). */
+export function canonicalHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+}
+
+export function compileIdentityHeaderTest(identity: Config['identity']): IdentityHeaderTest {
+  const names = new Set(CONTRACT_NAMES);
+  for (const name of Object.values(identity.headers)) names.add(canonicalHeaderName(name));
+  const prefix = canonicalHeaderName(identity.strip_prefix);
+  return (name) => {
+    const canonical = canonicalHeaderName(name);
+    return names.has(canonical) || (prefix !== '' && canonical.startsWith(prefix));
+  };
+}

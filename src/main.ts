@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// CLI: `gatehouse [start]`, `gatehouse check-config`, `gatehouse demo`, --help, --version.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig, maskSecrets } from './config/load.js';
+import { resolveMode, type Config } from './config/schema.js';
+import { ConfigError } from './errors.js';
+import { startGatehouse, type Gatehouse } from './gatehouse.js';
+
+const HELP = `gatehouse — OpenID Connect sign-in in front of an unmodified app; identity passed as headers
+
+Usage:
+  gatehouse [start] [--config PATH]     run the sidecar (default config: config/gatehouse.yaml)
+  gatehouse check-config [--config PATH]
+                                        validate the config and print it with secrets masked
+  gatehouse demo                        run the demo: a development OpenID provider on :8081,
+                                        a demo app on :3000 and gatehouse on :8080
+  gatehouse --help | --version
+
+Every config key can be set from the environment: GATEHOUSE_UPSTREAM_URL overrides upstream.url,
+GATEHOUSE_SSO_CLIENT_SECRET overrides sso.client_secret. Invalid config exits with code 2.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) process.stderr.write(`gatehouse: config error: ${problem}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+function loadOrExit(path: string | undefined): Config {
+  try {
+    return loadConfig({ path }).config;
+  } catch (error) {
+    return exitOnConfigError(error);
+  }
+}
+
+/** SIGTERM / SIGINT drain and exit 0; a second signal exits at once. */
+function exitOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`gatehouse: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.help) return void process.stdout.write(HELP);
+  if (values.version) return void process.stdout.write(`${version()}\n`);
+  const command = positionals[0] ?? 'start';
+
+  switch (command) {
+    case 'check-config': {
+      const config = loadOrExit(values.config);
+      process.stdout.write(`${JSON.stringify({ mode: resolveMode(config), config: maskSecrets(config) }, null, 2)}\n`);
+      process.stdout.write('config is valid\n');
+      return;
+    }
+    case 'start': {
+      const config = loadOrExit(values.config);
+      const gatehouse: Gatehouse = await startGatehouse(config).catch(exitOnConfigError);
+      exitOnSignals(() => gatehouse.shutdown());
+      return;
+    }
+    case 'demo': {
+      const { startDemoStack } = await import('./demo/stack.js').catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+        process.stderr.write('gatehouse: the demo needs the development dependencies (run `npm install` in the gatehouse checkout)\n');
+        process.exit(1);
+      });
+      const stack = await startDemoStack({ configPath: values.config }).catch(exitOnConfigError);
+      exitOnSignals(() => stack.stop());
+      return;
+    }
+    default:
+      process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`gatehouse: ${message}\n`);
+  const usage = typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+  process.exit(usage ? 2 : 1);
+});

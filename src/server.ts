@@ -1,0 +1,226 @@
+// Listener wiring: request id, header stripping, path normalization, internal routes vs gate, forwarding, access log.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { parse as parseCookieHeader } from 'cookie';
+import proxyAddr from 'proxy-addr';
+import type { AccessControl, Admission, RequestContext, UpgradeContext } from './auth/access.js';
+import { renderErrorJson, renderPage, wantsJson, type Branding } from './auth/pages.js';
+import { normalizeRequestPath } from './auth/request-path.js';
+import type { Config } from './config/schema.js';
+import { GatehouseError } from './errors.js';
+import { compileIdentityHeaderTest } from './identity/strip.js';
+import type { Logger } from './ops/logger.js';
+import type { Metrics } from './ops/metrics.js';
+import { buildUpstreamHeaders, type UpstreamHeaderOptions } from './proxy/headers.js';
+import { Upstream, classifyUpstreamError, type UpstreamFailure } from './proxy/forward.js';
+import { refuseUpgrade, spliceUpgrade } from './proxy/websocket.js';
+
+export interface ProxyServerDeps {
+  config: Config;
+  access: AccessControl;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface ProxyServer {
+  server: Server;
+  upstream: Upstream;
+  /** Stops accepting, lets in-flight requests finish up to the drain timeout, then cuts what is left. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const ERROR_CODES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  404: 'not_found',
+  500: 'internal_error',
+  502: 'upstream_unreachable',
+  503: 'unavailable',
+  504: 'upstream_timeout',
+};
+
+export function createProxyServer({ config, access, logger, metrics }: ProxyServerDeps): ProxyServer {
+  const upstream = new Upstream({ url: config.upstream.url, timeoutMs: config.upstream.timeout_ms, connections: config.upstream.connections });
+  const isIdentityHeader = compileIdentityHeaderTest(config.identity);
+  const trust = proxyAddr.compile(config.trust_proxy);
+  const branding: Branding = { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
+  const prefix = `${config.routes.prefix}/`;
+  const accessLog = config.log.access;
+  const upgradedSockets = new Set<Duplex>();
+  let draining = false;
+
+  const headerOptions = (req: IncomingMessage, requestId: string): UpstreamHeaderOptions => ({
+    requestId,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    trustPeer: () => trust(req.socket.remoteAddress ?? '', 0),
+    isIdentityHeader,
+    filterCookie: access.filterCookie ? (value) => (access.filterCookie as (v: string) => string)(value) : undefined,
+  });
+
+  const sendError = (ctx: { req: IncomingMessage; res: ServerResponse; requestId: string }, status: number): void => {
+    if (ctx.res.headersSent) return void ctx.res.destroy();
+    const page = wantsJson(ctx.req.headers.accept)
+      ? renderErrorJson(status, ctx.requestId, ERROR_CODES[status] ?? 'error')
+      : renderPage({ kind: 'error', status, requestId: ctx.requestId }, branding);
+    ctx.res.writeHead(page.status, page.headers).end(ctx.req.method === 'HEAD' ? undefined : page.body);
+  };
+
+  const forward = (ctx: RequestContext, identity: readonly string[]): void => {
+    const headers = buildUpstreamHeaders(ctx.req.rawHeaders, headerOptions(ctx.req, ctx.requestId), identity);
+    upstream.forward(ctx.req, ctx.res, headers, (failure: UpstreamFailure) => {
+      metrics.upstreamErrors.labels(failure.kind).inc();
+      logger.warn({ reqId: ctx.requestId, kind: failure.kind, err: failure.error.message }, 'upstream request failed');
+      if (failure.responseStarted) ctx.res.destroy();
+      else sendError(ctx, failure.status);
+    });
+  };
+
+  const onAdmission = (ctx: RequestContext, admission: Admission): void => {
+    if (admission !== null) forward(ctx, admission);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const socket = req.socket;
+    const bytesBefore = socket.bytesWritten;
+    metrics.inFlight.inc();
+    let logged = false;
+    const done = (): void => {
+      if (logged) return;
+      logged = true;
+      metrics.inFlight.dec();
+      const seconds = (performance.now() - started) / 1000;
+      const status = res.headersSent ? res.statusCode : 499;
+      metrics.countRequest(status, seconds);
+      if (accessLog) {
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        logger.info(
+          { reqId: requestId, method: req.method, path: q === -1 ? url : url.slice(0, q), status, ms: Math.round(seconds * 10_000) / 10, bytes: socket.bytesWritten - bytesBefore },
+          'request',
+        );
+      }
+    };
+    res.once('finish', done).once('close', done);
+    if (draining) res.setHeader('connection', 'close');
+
+    const normalized = normalizeRequestPath(req.url ?? '/');
+    if (!normalized.ok) {
+      metrics.rejectedRequests.labels(normalized.reason).inc();
+      sendError({ req, res, requestId }, 400);
+      return;
+    }
+    let cookies: Record<string, string | undefined> | undefined;
+    const ctx: RequestContext = {
+      req,
+      res,
+      requestId,
+      path: normalized.path,
+      cookies: () => (cookies ??= req.headers.cookie ? parseCookieHeader(req.headers.cookie) : {}),
+    };
+    try {
+      if (normalized.path.startsWith(prefix)) {
+        const routed = access.handleRoute(ctx, normalized.path.slice(prefix.length - 1));
+        if (routed) routed.catch((error: unknown) => failInternally(ctx, error));
+        return;
+      }
+      const admission = access.admit(ctx);
+      if (admission !== null && 'then' in admission) admission.then((value) => onAdmission(ctx, value), (error: unknown) => failInternally(ctx, error));
+      else onAdmission(ctx, admission);
+    } catch (error) {
+      failInternally(ctx, error);
+    }
+  };
+
+  const failInternally = (ctx: RequestContext, error: unknown): void => {
+    const code = error instanceof GatehouseError ? error.code : undefined;
+    const unavailable = code === 'GH_STORE_UNAVAILABLE' || code === 'GH_PROVIDER_UNAVAILABLE';
+    logger.error({ reqId: ctx.requestId, err: error instanceof Error ? error.message : String(error), code }, 'request failed');
+    sendError(ctx, unavailable ? 503 : 500);
+  };
+
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const refuse = (status: number, reason: string): void => {
+      const body = JSON.stringify({ error: ERROR_CODES[status] ?? 'unauthenticated', request_id: requestId });
+      refuseUpgrade(socket, status, reason, { 'content-type': 'application/json' }, body);
+      if (accessLog) logger.info({ reqId: requestId, method: req.method, path: (req.url ?? '/').split('?')[0], status, upgrade: true }, 'request');
+    };
+    socket.on('error', () => socket.destroy());
+    const normalized = normalizeRequestPath(req.url ?? '/');
+    if (!normalized.ok || draining) return refuse(normalized.ok ? 503 : 400, normalized.ok ? 'Service Unavailable' : 'Bad Request');
+    let cookies: Record<string, string | undefined> | undefined;
+    const ctx: UpgradeContext = {
+      req,
+      requestId,
+      path: normalized.path,
+      cookies: () => (cookies ??= req.headers.cookie ? parseCookieHeader(req.headers.cookie) : {}),
+    };
+    const proceed = (admission: Admission): void => {
+      if (admission === null) return refuse(401, 'Unauthorized');
+      const headers = buildUpstreamHeaders(req.rawHeaders, headerOptions(req, requestId), admission);
+      const abort = new AbortController();
+      socket.once('close', () => abort.abort());
+      upstream.upgrade(req, headers, abort.signal).then(
+        (upgraded) => {
+          upgradedSockets.add(socket);
+          socket.once('close', () => upgradedSockets.delete(socket));
+          spliceUpgrade(socket, head, upgraded);
+          if (accessLog) logger.info({ reqId: requestId, method: req.method, path: (req.url ?? '/').split('?')[0], status: 101, upgrade: true }, 'request');
+        },
+        (error: Error) => {
+          if (abort.signal.aborted) return;
+          const { kind, status } = classifyUpstreamError(error);
+          metrics.upstreamErrors.labels(kind).inc();
+          logger.warn({ reqId: requestId, kind, err: error.message }, 'upstream upgrade failed');
+          refuse(status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway');
+        },
+      );
+    };
+    if (normalized.path.startsWith(prefix)) return refuse(404, 'Not Found');
+    try {
+      const admission = access.admitUpgrade(ctx);
+      if (admission !== null && 'then' in admission) admission.then(proceed, () => refuse(503, 'Service Unavailable'));
+      else proceed(admission);
+    } catch {
+      refuse(503, 'Service Unavailable');
+    }
+  };
+
+  const server = createServer(
+    { maxHeaderSize: config.listen.max_header_size, keepAliveTimeout: 5_000, headersTimeout: 30_000, requestTimeout: 0 },
+    handle,
+  );
+  server.on('upgrade', handleUpgrade);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    // A client that hung up (mid-body included) sent nothing malformed; its request, if any, is logged as 499.
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) return void socket.destroy();
+    const overflow = error.code === 'HPE_HEADER_OVERFLOW';
+    metrics.rejectedRequests.labels(overflow ? 'header-overflow' : 'malformed').inc();
+    logger.info({ code: error.code, remote: socket.remoteAddress }, 'malformed request refused');
+    const status = overflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const body = overflow ? 'request headers too large\n' : 'bad request\n';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+  });
+
+  const drain = async (timeoutMs: number): Promise<void> => {
+    draining = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    if ((await Promise.race([closed, timer])) === 'timeout') {
+      logger.warn({ timeoutMs }, 'drain timeout reached, closing remaining connections');
+      server.closeAllConnections();
+    }
+    for (const socket of upgradedSockets) socket.destroy();
+    await upstream.close().catch(() => upstream.destroy());
+  };
+
+  return { server, upstream, drain };
+}
