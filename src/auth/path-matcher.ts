@@ -1,0 +1,79 @@
+// Path rules (public paths, local-login paths): compiles a list of patterns once
+// into a predicate over the normalized request path (see request-path.ts), the only
+// path any decision reads. Matching is case-sensitive and never sees the query.
+//
+// A pattern is either
+// - exact: `/healthz` matches `/healthz` only (not `/healthz/`, not `/healthz/x`);
+// - a prefix, ending in `/`: `/public/` matches `/public/` and everything below it,
+//   and also `/public` itself, as oauth2-proxy users expect. `/` matches every path.
+//
+// Patterns are normalized like request paths at compile time (`/a/../b` is `/b`,
+// `/a%20b` is `/a b`). A pattern that does not start with `/`, has a `?`, `#` or `*`
+// (no queries, no globs), or that normalization refuses, throws PathPatternError
+// naming it; the config layer reports it.
+
+import { normalizeRequestPath } from './request-path.js';
+
+export type PathMatcher = (normalizedPath: string) => boolean;
+
+export class PathPatternError extends Error {
+  readonly code = 'GH_PATH_PATTERN_INVALID';
+
+  constructor(
+    readonly pattern: string,
+    readonly problem: string,
+  ) {
+    super(`path pattern ${JSON.stringify(pattern)} ${problem}`);
+    this.name = 'PathPatternError';
+  }
+}
+
+export function compilePathMatcher(patterns: readonly string[]): PathMatcher {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const pattern of patterns) {
+    const path = normalizePattern(pattern);
+    if (path.endsWith('/')) {
+      prefixes.push(path);
+      if (path.length > 1) exact.add(path.slice(0, -1));
+    } else {
+      exact.add(path);
+    }
+  }
+
+  const outermost = outermostPrefixes(prefixes);
+  if (outermost.length === 0) {
+    if (exact.size === 0) return matchesNothing;
+    return (path) => exact.has(path);
+  }
+  return (path) => {
+    if (exact.has(path)) return true;
+    for (const prefix of outermost) {
+      if (path.startsWith(prefix)) return true;
+    }
+    return false;
+  };
+}
+
+const matchesNothing: PathMatcher = () => false;
+
+const NOT_A_PLAIN_PATH = /[?#*]/;
+
+function normalizePattern(pattern: string): string {
+  if (!pattern.startsWith('/')) throw new PathPatternError(pattern, 'must start with /');
+  if (NOT_A_PLAIN_PATH.test(pattern)) {
+    throw new PathPatternError(pattern, 'must be a plain path: no ?, # or * (a prefix ends in /)');
+  }
+  const normalized = normalizeRequestPath(pattern);
+  if (!normalized.ok) throw new PathPatternError(pattern, `is not a valid path (${normalized.reason})`);
+  return normalized.path;
+}
+
+/** Drops duplicates and prefixes already covered by a shorter one. */
+function outermostPrefixes(prefixes: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (const prefix of [...prefixes].sort((a, b) => a.length - b.length)) {
+    if (!kept.some((shorter) => prefix.startsWith(shorter))) kept.push(prefix);
+  }
+  return kept;
+}
