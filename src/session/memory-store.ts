@@ -1,0 +1,158 @@
+// Sessions of one replica in process memory: LRU-bounded, absolute and idle expiry, sid/sub indexes for back-channel logout.
+import { LRUCache } from 'lru-cache';
+import { SingleFlight } from './single-flight.js';
+import type { SessionRecord, SessionStore } from './types.js';
+
+/** Why a session left the store other than by `delete`: pushed out by max_sessions, past its ttl, or idle too long. */
+export type MemoryEvictReason = 'capacity' | 'expired' | 'idle';
+
+export interface MemoryStoreOptions {
+  maxSessions: number;
+  idleTimeoutMs: number;
+  /** Clock in epoch milliseconds (injected by tests). */
+  now?: () => number;
+  onEvict?: (reason: MemoryEvictReason) => void;
+  /** How often expired sessions nobody asks for are swept out; 0 disables the timer (tests call `sweep`). Default 60 s. */
+  sweepIntervalMs?: number;
+}
+
+export class MemoryStore implements SessionStore {
+  readonly ready = true;
+  private readonly cache: LRUCache<string, SessionRecord>;
+  private readonly bySid = new Map<string, Set<string>>();
+  private readonly bySub = new Map<string, Set<string>>();
+  private readonly flights = new SingleFlight();
+  private readonly idleTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly onEvict: ((reason: MemoryEvictReason) => void) | undefined;
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryStoreOptions) {
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.now = options.now ?? Date.now;
+    this.onEvict = options.onEvict;
+    this.cache = new LRUCache<string, SessionRecord>({
+      max: options.maxSessions,
+      dispose: (record, key, reason) => {
+        unindex(this.bySid, record.sid, key);
+        unindex(this.bySub, record.claims.sub, key);
+        if (reason === 'evict') this.onEvict?.('capacity');
+      },
+    });
+    const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    if (sweepIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Live sessions held (expired ones count until they are asked for or swept). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** The live record (and marks it recently used); an expired or idle one is dropped and reads as undefined. */
+  peek(key: string): SessionRecord | undefined {
+    const record = this.cache.get(key);
+    if (record === undefined) return undefined;
+    const ended = this.endReason(record, this.now());
+    if (ended === undefined) return record;
+    this.cache.delete(key);
+    this.onEvict?.(ended);
+    return undefined;
+  }
+
+  get(key: string): Promise<SessionRecord | undefined> {
+    return Promise.resolve(this.peek(key));
+  }
+
+  set(record: SessionRecord): Promise<void> {
+    this.cache.set(record.key, record);
+    index(this.bySid, record.sid, record.key);
+    index(this.bySub, record.claims.sub, record.key);
+    return Promise.resolve();
+  }
+
+  touch(record: SessionRecord, now: number): void {
+    record.lastSeenAt = now;
+  }
+
+  delete(key: string): Promise<void> {
+    this.cache.delete(key);
+    return Promise.resolve();
+  }
+
+  deleteBySid(sid: string): Promise<number> {
+    return Promise.resolve(this.deleteIndexed(this.bySid, sid, (record) => record.sid === sid));
+  }
+
+  deleteBySub(sub: string): Promise<number> {
+    return Promise.resolve(this.deleteIndexed(this.bySub, sub, (record) => record.claims.sub === sub));
+  }
+
+  /** In-process single flight: concurrent calls for one key share the first call's result. */
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T | undefined> {
+    return this.flights.run(key, task);
+  }
+
+  /** Drops every expired or idle session now. */
+  sweep(): void {
+    const now = this.now();
+    const ended: Array<[string, MemoryEvictReason]> = [];
+    for (const [key, record] of this.cache.entries()) {
+      const reason = this.endReason(record, now);
+      if (reason !== undefined) ended.push([key, reason]);
+    }
+    for (const [key, reason] of ended) {
+      this.cache.delete(key);
+      this.onEvict?.(reason);
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.cache.clear();
+    return Promise.resolve();
+  }
+
+  private endReason(record: SessionRecord, now: number): MemoryEvictReason | undefined {
+    if (now >= record.expiresAt) return 'expired';
+    if (now >= record.lastSeenAt + this.idleTimeoutMs) return 'idle';
+    return undefined;
+  }
+
+  /** Index entries are checked against the record, so a record whose sid changed in place is never ended by its old sid. */
+  private deleteIndexed(indexMap: Map<string, Set<string>>, value: string, matches: (record: SessionRecord) => boolean): number {
+    const keys = indexMap.get(value);
+    if (keys === undefined) return 0;
+    let ended = 0;
+    for (const key of [...keys]) {
+      const record = this.cache.peek(key);
+      if (record !== undefined && matches(record)) {
+        this.cache.delete(key);
+        ended++;
+      }
+    }
+    keys.clear();
+    indexMap.delete(value);
+    return ended;
+  }
+}
+
+function index(indexMap: Map<string, Set<string>>, value: string | undefined, key: string): void {
+  if (value === undefined) return;
+  let keys = indexMap.get(value);
+  if (keys === undefined) {
+    keys = new Set();
+    indexMap.set(value, keys);
+  }
+  keys.add(key);
+}
+
+function unindex(indexMap: Map<string, Set<string>>, value: string | undefined, key: string): void {
+  if (value === undefined) return;
+  const keys = indexMap.get(value);
+  if (keys === undefined) return;
+  keys.delete(key);
+  if (keys.size === 0) indexMap.delete(value);
+}

@@ -1,0 +1,365 @@
+// Sessions shared by every replica through Redis: sealed values with TTLs, a short in-process cache in front,
+// eviction of that cache on every replica over pub/sub, and a short cross-replica lock for single-flight refresh.
+import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { createClient } from 'redis';
+import { GatehouseError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Sealer } from './sealer.js';
+import { SingleFlight } from './single-flight.js';
+import type { SessionRecord, SessionStore } from './types.js';
+
+export type RedisStoreErrorKind = 'connection' | 'command';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prefix of every key and of the eviction channel, e.g. `gatehouse:`. */
+  prefix: string;
+  /** Lifetime of the in-process cache entries (how stale another replica's change can be seen, at most). */
+  cacheTtlMs: number;
+  /** Most sessions in the in-process cache. Default 10 000. */
+  cacheMax?: number;
+  idleTimeoutMs: number;
+  sealer: Sealer;
+  logger: Logger;
+  onError?: (kind: RedisStoreErrorKind) => void;
+  onReadyChange?: (ready: boolean) => void;
+  /** Clock in epoch milliseconds (injected by tests). */
+  now?: () => number;
+  /** A command without an answer after this long fails. Default 2 s. */
+  commandTimeoutMs?: number;
+  /** Lifetime of a refresh lock, in case its holder dies. Default 10 s. */
+  lockTtlMs?: number;
+}
+
+const SEAL_PURPOSE = 'session-store';
+const TOUCH_FLUSH_DELAY_MS = 1000;
+const MAX_TOUCH_INTERVAL_MS = 30_000;
+const MAX_RECONNECT_DELAY_MS = 5000;
+/** Deletes the lock only if it still holds our token (it may have expired and been taken by another replica). */
+const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/** Adds a session to a sid/sub index and keeps the index alive at least as long as that session (works on Redis < 7). */
+const INDEX_ADD = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
+
+function createRedisClient(url: string, commandTimeoutMs: number) {
+  return createClient({
+    url,
+    // fail fast while disconnected instead of queueing: the caller answers 503 and the local cache keeps serving
+    disableOfflineQueue: true,
+    commandOptions: { timeout: commandTimeoutMs },
+    socket: {
+      connectTimeout: commandTimeoutMs,
+      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
+    },
+  });
+}
+
+type RedisClient = ReturnType<typeof createRedisClient>;
+
+/**
+ * `peek` reads only the in-process cache; `get` falls back to Redis and throws GH_STORE_UNAVAILABLE when Redis cannot
+ * answer. `withLock`: concurrent calls in this process share one run; a replica that finds the lock held by another
+ * replica gets undefined at once, and should re-read the record (`get`) after a short wait, when the holder has stored it.
+ */
+export class RedisStore implements SessionStore {
+  private readonly client: RedisClient;
+  private readonly subscriber: RedisClient;
+  private readonly cache: LRUCache<string, SessionRecord>;
+  private readonly prefix: string;
+  private readonly channel: string;
+  private readonly idleTimeoutMs: number;
+  private readonly touchIntervalMs: number;
+  private readonly lockTtlMs: number;
+  private readonly sealer: Sealer;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly onError: ((kind: RedisStoreErrorKind) => void) | undefined;
+  private readonly onReadyChange: ((ready: boolean) => void) | undefined;
+  /** Marks messages this replica published, which it ignores (its own cache is already up to date). */
+  private readonly origin = randomBytes(12).toString('base64url');
+  /** The activity time each cached record's Redis TTL last counted its idle timeout from. */
+  private readonly extendedAt = new WeakMap<SessionRecord, number>();
+  private readonly pendingTouches = new Map<string, SessionRecord>();
+  private readonly flights = new SingleFlight();
+  private touchTimer: NodeJS.Timeout | undefined;
+  /** Counts eviction messages, so a load that raced with one is not cached. */
+  private evictions = 0;
+  private subscribed = false;
+  private subscriberLost = false;
+  private isReady = false;
+  private closed = false;
+  private settleConnect: (() => void) | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.prefix;
+    this.channel = `${options.prefix}evict`;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.touchIntervalMs = Math.min(options.idleTimeoutMs / 10, MAX_TOUCH_INTERVAL_MS);
+    this.lockTtlMs = options.lockTtlMs ?? 10_000;
+    this.sealer = options.sealer;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.onError = options.onError;
+    this.onReadyChange = options.onReadyChange;
+    this.cache = new LRUCache<string, SessionRecord>({ max: options.cacheMax ?? 10_000, ttl: Math.max(1, options.cacheTtlMs) });
+    this.client = createRedisClient(options.url, options.commandTimeoutMs ?? 2000);
+    this.subscriber = this.client.duplicate();
+    this.client.on('error', (error: Error) => this.connectionFailed(error));
+    this.client.on('ready', () => this.updateReady());
+    this.subscriber.on('error', (error: Error) => {
+      if (this.subscribed) this.subscriberLost = true;
+      this.connectionFailed(error);
+    });
+    this.subscriber.on('ready', () => this.subscriberReady());
+  }
+
+  /** Redis answers and evictions from other replicas arrive. */
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** Sessions in the in-process cache. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Starts both connections; resolves once connected or after the first failure. It never rejects: the store then
+   * stays not ready and keeps reconnecting with capped exponential backoff until `close`.
+   */
+  connect(): Promise<void> {
+    const settled = new Promise<void>((resolve) => {
+      this.settleConnect = resolve;
+    });
+    // the returned promises settle only when connected (or closed); failures arrive as 'error' events
+    this.client.connect().catch(() => undefined);
+    this.subscriber.connect().catch(() => undefined);
+    return settled;
+  }
+
+  peek(key: string): SessionRecord | undefined {
+    const record = this.cache.get(key);
+    if (record === undefined) return undefined;
+    const now = this.now();
+    if (now < record.expiresAt && now < record.lastSeenAt + this.idleTimeoutMs) return record;
+    this.cache.delete(key);
+    return undefined;
+  }
+
+  async get(key: string): Promise<SessionRecord | undefined> {
+    const cached = this.peek(key);
+    if (cached !== undefined) return cached;
+    const evictionsBefore = this.evictions;
+    const sessionKey = this.sessionKey(key);
+    const [sealed, ttl] = await this.command(() => Promise.all([this.client.get(sessionKey), this.client.pTTL(sessionKey)]));
+    if (sealed === null || ttl === -2) return undefined;
+    const record = this.sealer.unseal<SessionRecord>(sealed, SEAL_PURPOSE);
+    const now = this.now();
+    if (record === undefined || record.key !== key || now >= record.expiresAt) return undefined;
+    if (ttl > 0) {
+      // Redis's TTL enforces the idle timeout (touch extends it without rewriting the value): it tells when the
+      // session was last known active, which the stored lastSeenAt does not.
+      const lastExtended = now + ttl - this.idleTimeoutMs;
+      if (lastExtended > record.lastSeenAt) record.lastSeenAt = lastExtended;
+      this.extendedAt.set(record, lastExtended);
+    }
+    if (this.evictions === evictionsBefore) this.cache.set(key, record);
+    return record;
+  }
+
+  /** Stores the record in Redis (replacing it on every replica's cache) and in this replica's cache. */
+  async set(record: SessionRecord): Promise<void> {
+    const now = this.now();
+    const ttl = this.remainingMs(record, now);
+    if (ttl <= 0) return this.delete(record.key);
+    const sealed = this.sealer.seal(record, SEAL_PURPOSE);
+    const indexTtl = String(record.expiresAt - now);
+    const transaction = this.client.multi().set(this.sessionKey(record.key), sealed, { expiration: { type: 'PX', value: ttl } });
+    if (record.sid !== undefined) transaction.eval(INDEX_ADD, { keys: [this.sidKey(record.sid)], arguments: [record.key, indexTtl] });
+    transaction.eval(INDEX_ADD, { keys: [this.subKey(record.claims.sub)], arguments: [record.key, indexTtl] });
+    transaction.publish(this.channel, this.evictMessage([record.key]));
+    await this.command(() => transaction.exec());
+    this.cache.set(record.key, record);
+    // the TTL just written covers idle time from lastSeenAt on
+    this.extendedAt.set(record, record.lastSeenAt);
+  }
+
+  /** Marks activity; the Redis TTL is extended at most once per min(idle/10, 30 s) per session, in batches. */
+  touch(record: SessionRecord, now: number): void {
+    record.lastSeenAt = now;
+    const extended = this.extendedAt.get(record);
+    if (extended !== undefined && now - extended < this.touchIntervalMs) return;
+    this.extendedAt.set(record, now);
+    this.pendingTouches.set(record.key, record);
+    if (this.touchTimer === undefined) {
+      this.touchTimer = setTimeout(() => this.flushTouches(), TOUCH_FLUSH_DELAY_MS);
+      this.touchTimer.unref();
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.cache.delete(key);
+    await this.command(() => this.client.multi().del(this.sessionKey(key)).publish(this.channel, this.evictMessage([key])).exec());
+  }
+
+  deleteBySid(sid: string): Promise<number> {
+    return this.deleteIndexed(this.sidKey(sid));
+  }
+
+  deleteBySub(sub: string): Promise<number> {
+    return this.deleteIndexed(this.subKey(sub));
+  }
+
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T | undefined> {
+    return this.flights.run(key, async (): Promise<T | undefined> => {
+      const lockKey = `${this.prefix}lock:${key}`;
+      const token = randomBytes(16).toString('base64url');
+      const acquired = await this.command(() =>
+        this.client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.lockTtlMs } }),
+      );
+      if (acquired === null) return undefined;
+      try {
+        return await task();
+      } finally {
+        await this.client.eval(RELEASE_LOCK, { keys: [lockKey], arguments: [token] }).catch((error: unknown) => this.commandFailed(error));
+      }
+    });
+  }
+
+  /** Sends pending TTL extensions, then closes both connections (stopping any reconnect loop). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.touchTimer !== undefined) clearTimeout(this.touchTimer);
+    this.touchTimer = undefined;
+    await this.flushTouches();
+    this.closed = true;
+    this.updateReady();
+    this.cache.clear();
+    for (const client of [this.subscriber, this.client]) {
+      try {
+        client.destroy();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  private async deleteIndexed(indexKey: string): Promise<number> {
+    const keys = await this.command(() => this.client.sMembers(indexKey));
+    if (keys.length === 0) return 0;
+    for (const key of keys) this.cache.delete(key);
+    const replies = await this.command(() =>
+      this.client
+        .multi()
+        .del(keys.map((key) => this.sessionKey(key)))
+        .sRem(indexKey, keys)
+        .publish(this.channel, this.evictMessage(keys))
+        .exec(),
+    );
+    return Number(replies[0]);
+  }
+
+  private async flushTouches(): Promise<void> {
+    this.touchTimer = undefined;
+    if (this.pendingTouches.size === 0) return;
+    const records = [...this.pendingTouches.values()];
+    this.pendingTouches.clear();
+    // while disconnected the extensions are dropped; the next touch after the interval tries again
+    if (!this.client.isReady) return;
+    const now = this.now();
+    const extensions = records
+      .map((record) => [this.sessionKey(record.key), this.remainingMs(record, now)] as const)
+      .filter(([, ttl]) => ttl > 0)
+      .map(([sessionKey, ttl]) => this.client.pExpire(sessionKey, ttl).catch((error: unknown) => this.commandFailed(error)));
+    await Promise.all(extensions);
+  }
+
+  /** Runs a Redis command; any failure becomes GH_STORE_UNAVAILABLE (the caller answers 503). */
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.client.isReady) throw new GatehouseError('GH_STORE_UNAVAILABLE', 'session store (Redis) is not connected');
+    try {
+      return await run();
+    } catch (error) {
+      this.commandFailed(error);
+      throw new GatehouseError('GH_STORE_UNAVAILABLE', 'session store (Redis) command failed', { cause: error });
+    }
+  }
+
+  private commandFailed(error: unknown): void {
+    this.onError?.('command');
+    this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) command failed');
+  }
+
+  private connectionFailed(error: Error): void {
+    this.onError?.('connection');
+    if (this.isReady || this.settleConnect !== undefined) {
+      this.logger.warn({ err: error.message }, 'session store (Redis) unavailable; reconnecting');
+    }
+    this.updateReady();
+    this.settle();
+  }
+
+  private subscriberReady(): void {
+    if (this.subscriberLost) {
+      // evictions published while this connection was down were missed: forget everything cached
+      this.subscriberLost = false;
+      this.cache.clear();
+    }
+    if (this.subscribed) {
+      this.updateReady();
+      return;
+    }
+    this.subscriber
+      .subscribe(this.channel, (message: string) => this.evicted(message))
+      .then(() => {
+        this.subscribed = true;
+        this.updateReady();
+      })
+      .catch((error: unknown) => this.commandFailed(error));
+  }
+
+  private evicted(message: string): void {
+    const keys = message.split(' ');
+    if (keys[0] === this.origin) return;
+    this.evictions++;
+    for (let i = 1; i < keys.length; i++) this.cache.delete(keys[i] as string);
+  }
+
+  private updateReady(): void {
+    const ready = !this.closed && this.client.isReady && this.subscriber.isReady && this.subscribed;
+    if (ready === this.isReady) return;
+    this.isReady = ready;
+    if (ready) {
+      this.logger.info('session store (Redis) connected');
+      this.settle();
+    }
+    this.onReadyChange?.(ready);
+  }
+
+  private settle(): void {
+    const settle = this.settleConnect;
+    this.settleConnect = undefined;
+    settle?.();
+  }
+
+  /** Time until the session ends by ttl or idle timeout, whichever comes first. */
+  private remainingMs(record: SessionRecord, now: number): number {
+    return Math.min(record.expiresAt, record.lastSeenAt + this.idleTimeoutMs) - now;
+  }
+
+  private evictMessage(keys: readonly string[]): string {
+    return `${this.origin} ${keys.join(' ')}`;
+  }
+
+  private sessionKey(key: string): string {
+    return `${this.prefix}s:${key}`;
+  }
+
+  private sidKey(sid: string): string {
+    return `${this.prefix}sid:${sid}`;
+  }
+
+  private subKey(sub: string): string {
+    return `${this.prefix}sub:${sub}`;
+  }
+}

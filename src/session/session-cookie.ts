@@ -1,0 +1,98 @@
+// The session cookie: a random 256-bit id plus its HMAC; verifying it yields the store key (the MAC), never the id.
+import { type KeyObject, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type CookieRejection = 'malformed' | 'oversized' | 'bad-mac';
+
+export interface SessionCookieOptions {
+  /** Newest first: the first one signs, every one verifies (rotation). */
+  secrets: readonly string[];
+  /** config session.cookie_name; `__Host-` is prepended when secure. */
+  name: string;
+  /** public_url is https. */
+  secure: boolean;
+  maxAgeMs: number;
+}
+
+/** base64url length of 32 bytes, without padding. */
+const PART_CHARS = 43;
+const VALUE_CHARS = PART_CHARS * 2 + 1;
+const MAC_BYTES = 32;
+const MAC_DOMAIN = 'session:';
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** Char code → 1 for any base64url character. */
+const IS_BASE64URL = new Uint8Array(128);
+/** Char code → 1 for characters that may end the encoding of 32 bytes (the last 2 bits are padding and must be 0). */
+const IS_CANONICAL_LAST = new Uint8Array(128);
+for (let i = 0; i < BASE64URL.length; i++) {
+  IS_BASE64URL[BASE64URL.charCodeAt(i)] = 1;
+  if (i % 4 === 0) IS_CANONICAL_LAST[BASE64URL.charCodeAt(i)] = 1;
+}
+
+export class SessionCookie {
+  readonly name: string;
+  private readonly keys: readonly KeyObject[];
+  private readonly attributes: string;
+  private readonly clearAttributes: string;
+  /** Decoded MAC of the cookie being verified; verify is synchronous, so one buffer serves every call. */
+  private readonly presentedMac = Buffer.alloc(MAC_BYTES);
+
+  constructor(options: SessionCookieOptions) {
+    if (options.secrets.length === 0) throw new RangeError('SessionCookie needs at least one secret');
+    if (!COOKIE_NAME.test(options.name)) throw new RangeError(`invalid cookie name: ${JSON.stringify(options.name)}`);
+    this.name = options.secure ? `__Host-${options.name}` : options.name;
+    this.keys = options.secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
+    const secure = options.secure ? '; Secure' : '';
+    this.attributes = `; Max-Age=${Math.floor(options.maxAgeMs / 1000)}; Path=/; HttpOnly; SameSite=Lax${secure}`;
+    this.clearAttributes = `; Max-Age=0; Path=/; HttpOnly; SameSite=Lax${secure}`;
+  }
+
+  /** A new random session id with its MAC under the newest secret; call it at every sign-in. */
+  issue(): { value: string; key: string } {
+    const id = randomBytes(32).toString('base64url');
+    const key = this.mac(this.keys[0] as KeyObject, id).toString('base64url');
+    return { value: `${id}.${key}`, key };
+  }
+
+  /**
+   * undefined: no cookie. Otherwise the store key, or why the cookie is refused. Shape is checked before any HMAC;
+   * the MAC is compared in constant time. Never throws.
+   */
+  verify(value: string | undefined): { key: string } | { rejected: CookieRejection } | undefined {
+    if (value === undefined) return undefined;
+    if (value.length > VALUE_CHARS) return { rejected: 'oversized' };
+    if (value.length !== VALUE_CHARS || value.charCodeAt(PART_CHARS) !== 0x2e || !wellFormed(value)) return { rejected: 'malformed' };
+    const id = value.slice(0, PART_CHARS);
+    const key = value.slice(PART_CHARS + 1);
+    this.presentedMac.write(key, 0, 'base64url');
+    for (const secret of this.keys) {
+      if (timingSafeEqual(this.mac(secret, id), this.presentedMac)) return { key };
+    }
+    return { rejected: 'bad-mac' };
+  }
+
+  /** Full Set-Cookie header value carrying `value`. */
+  setCookie(value: string): string {
+    return `${this.name}=${value}${this.attributes}`;
+  }
+
+  /** Set-Cookie header value that removes the cookie. */
+  clearCookie(): string {
+    return `${this.name}=${this.clearAttributes}`;
+  }
+
+  private mac(secret: KeyObject, id: string): Buffer {
+    return createHmac('sha256', secret).update(MAC_DOMAIN).update(id).digest();
+  }
+}
+
+/** Both parts canonical base64url of 32 bytes (so one MAC has exactly one spelling); the separator was checked. */
+function wellFormed(value: string): boolean {
+  for (let i = 0; i < VALUE_CHARS; i++) {
+    if (i === PART_CHARS) continue;
+    const code = value.charCodeAt(i);
+    if (code >= 128 || IS_BASE64URL[code] === 0) return false;
+  }
+  return IS_CANONICAL_LAST[value.charCodeAt(PART_CHARS - 1)] === 1 && IS_CANONICAL_LAST[value.charCodeAt(VALUE_CHARS - 1)] === 1;
+}
