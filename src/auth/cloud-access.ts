@@ -1,0 +1,120 @@
+// Cloud mode assembled: provider client, session store and cookie, sign-in routes, gate, signed assertion, metrics.
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import { AssertionKeyError, AssertionSigner, loadAssertionKeys, type AssertionKeys } from '../identity/assertion.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Readiness } from '../ops/readiness.js';
+import { createSessionStore } from '../session/create-store.js';
+import { Sealer } from '../session/sealer.js';
+import { SessionCookie } from '../session/session-cookie.js';
+import type { AccessControl } from './access.js';
+import { BackchannelLogout } from './backchannel-logout.js';
+import { Gate } from './gate.js';
+import type { Branding } from './pages.js';
+import { PendingSignIns } from './pending-sign-in.js';
+import { Provider } from './provider.js';
+import { AuthRoutes } from './routes.js';
+import { Sessions } from './sessions.js';
+import { SignIn } from './sign-in.js';
+
+const PENDING_SIGN_IN_TTL_MS = 10 * 60 * 1000;
+const MAX_PENDING_SIGN_INS = 3;
+
+export interface CloudAccessDeps {
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+}
+
+async function assertionSetup(config: Config, logger: Logger): Promise<{ keys: AssertionKeys; signer: AssertionSigner } | undefined> {
+  const { assertion } = config.identity;
+  if (!assertion.enabled) return undefined;
+  let keys: AssertionKeys;
+  try {
+    keys = await loadAssertionKeys(assertion.keys);
+  } catch (error) {
+    if (error instanceof AssertionKeyError) throw new ConfigError([`identity.assertion.keys: ${error.message}`]);
+    throw error;
+  }
+  if (keys.generated) {
+    const level = config.session.store === 'redis' ? 'warn' : 'info';
+    logger[level]({ kid: keys.current.kid }, 'assertion signing key generated at start (development only): configure identity.assertion.keys so every replica and restart signs with the same key');
+  }
+  const signer = new AssertionSigner({
+    keys,
+    issuer: new URL(config.public_url).origin,
+    audience: assertion.audience || new URL(config.upstream.url).origin,
+    ttlMs: assertion.ttl,
+    maxEntries: config.session.max_sessions,
+    onError: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'assertion signing failed'),
+  });
+  return { keys, signer };
+}
+
+export async function createCloudAccess(config: Config, { logger, metrics, readiness }: CloudAccessDeps): Promise<AccessControl> {
+  const secure = new URL(config.public_url).protocol === 'https:';
+  const branding: Branding = { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
+  const provider = new Provider(config, {
+    logger,
+    readiness,
+    observer: { onRequest: (endpoint, seconds) => metrics.providerDuration.labels(endpoint).observe(seconds) },
+  });
+  const assertion = await assertionSetup(config, logger);
+  const sealer = new Sealer(config.session.secrets);
+  if (config.session.store === 'redis') readiness.block('session-store', 'Redis not connected yet');
+  const store = await createSessionStore(config, {
+    sealer,
+    logger,
+    onReadyChange: (ready) => (ready ? readiness.unblock('session-store') : readiness.block('session-store', 'Redis unreachable')),
+    onError: (kind) => metrics.redisErrors.labels(kind).inc(),
+  });
+  metrics.observeSessions(() => store.size);
+  const cookie = new SessionCookie({ secrets: config.session.secrets, name: config.session.cookie_name, secure, maxAgeMs: config.session.ttl });
+  const sessions = new Sessions(config, store, cookie, provider, assertion?.signer, {
+    logger,
+    events: {
+      refresh: (outcome) => metrics.refreshes.labels(outcome).inc(),
+      cookieRejected: (reason) => metrics.cookiesRejected.labels(reason).inc(),
+    },
+  });
+  const pending = new PendingSignIns(sealer, { path: `${config.routes.prefix}/`, secure, ttlMs: PENDING_SIGN_IN_TTL_MS, maxPending: MAX_PENDING_SIGN_INS });
+  const signIn = new SignIn(config, provider, pending, sessions, branding, {
+    logger,
+    events: {
+      started: (silent) => metrics.signInsStarted.labels(String(silent)).inc(),
+      completed: (silent) => metrics.signInsCompleted.labels(String(silent)).inc(),
+      failed: (reason) => metrics.signInsFailed.labels(reason).inc(),
+      silentFallback: (error) => metrics.silentReauthFallbacks.labels(error).inc(),
+    },
+  });
+  const backchannel = new BackchannelLogout(config, provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
+  const routes = new AuthRoutes(config, provider, sessions, signIn, backchannel, branding, assertion?.keys, { logger });
+  const gate = new Gate(config, sessions, branding);
+  void provider.start();
+
+  const ownCookie = (name: string): boolean => name === cookie.name || name === SignIn.returningCookie || pending.isPendingCookie(name);
+  const marker = 'gatehouse_';
+
+  return {
+    handleRoute: (ctx, route) => routes.handle(ctx, route),
+    admit: (ctx) => gate.admit(ctx),
+    admitUpgrade: (ctx) => gate.admitUpgrade(ctx),
+    filterCookie(value: string): string {
+      if (!value.includes(marker) && !value.includes(cookie.name)) return value;
+      return value
+        .split(';')
+        .filter((pair) => {
+          const eq = pair.indexOf('=');
+          return !ownCookie((eq === -1 ? pair : pair.slice(0, eq)).trim());
+        })
+        .join(';')
+        .trim();
+    },
+    async close(): Promise<void> {
+      provider.stop();
+      await store.close();
+    },
+  };
+}
+

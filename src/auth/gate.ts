@@ -1,0 +1,83 @@
+// The gate in cloud mode: public and local-login paths pass, a valid session gets identity headers,
+// navigations go to the sign-on page, everything else unauthenticated gets 401 JSON.
+import type { Config } from '../config/schema.js';
+import type { Admission, RequestContext, UpgradeContext } from './access.js';
+import type { Branding } from './pages.js';
+import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
+import { isNavigation, redirect, sendJson, sendPage } from './respond.js';
+import type { ResolvedSession, Sessions } from './sessions.js';
+
+const PASS: Admission = [];
+
+export class Gate {
+  private readonly publicPath: PathMatcher;
+  private readonly localLoginPath: PathMatcher | undefined;
+  private readonly localSessionCookie: string | undefined;
+  private readonly loginUrl: string;
+  private readonly unauthenticatedBody: string;
+  private readonly wwwAuthenticate: string;
+
+  constructor(
+    private readonly config: Config,
+    private readonly sessions: Sessions,
+    private readonly branding: Branding,
+  ) {
+    this.publicPath = compilePathMatcher(config.public_paths);
+    this.localLoginPath = config.local_login.enabled ? compilePathMatcher(config.local_login.paths) : undefined;
+    this.localSessionCookie = config.local_login.enabled && config.local_login.session_cookie ? config.local_login.session_cookie : undefined;
+    this.loginUrl = `${config.routes.prefix}/login`;
+    this.unauthenticatedBody = JSON.stringify({ error: 'unauthenticated', login: this.loginUrl });
+    this.wwwAuthenticate = `Session realm="gatehouse", login_url="${this.loginUrl}"`;
+  }
+
+  /** Requests that pass without SSO and without identity: public paths, the app's own login, its own session, preflights. */
+  private passesWithoutSso(ctx: UpgradeContext): boolean {
+    if (this.publicPath(ctx.path)) return true;
+    if (this.localLoginPath?.(ctx.path)) return true;
+    if (this.localSessionCookie && ctx.cookies()[this.localSessionCookie]) return true;
+    return ctx.req.method === 'OPTIONS' && this.config.cors_preflight === 'pass';
+  }
+
+  admit(ctx: RequestContext): Admission | Promise<Admission> {
+    if (this.passesWithoutSso(ctx)) return PASS;
+    const resolved = this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
+    if (resolved instanceof Promise) return resolved.then((session) => this.decide(ctx, session));
+    return this.decide(ctx, resolved);
+  }
+
+  admitUpgrade(ctx: UpgradeContext): Admission | Promise<Admission> {
+    if (this.passesWithoutSso(ctx)) return PASS;
+    const resolved = this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
+    const decide = (session: ResolvedSession | undefined): Admission => (session && !session.denied ? session.identity : null);
+    return resolved instanceof Promise ? resolved.then(decide) : decide(resolved);
+  }
+
+  private decide(ctx: RequestContext, session: ResolvedSession | undefined): Admission {
+    if (session) {
+      if (!session.denied) return session.identity;
+      this.noAccess(ctx, session);
+      return null;
+    }
+    if (isNavigation(ctx.req)) {
+      redirect(ctx.res, `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
+    } else {
+      ctx.res
+        .writeHead(401, { 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': this.wwwAuthenticate })
+        .end(ctx.req.method === 'HEAD' ? undefined : this.unauthenticatedBody);
+    }
+    return null;
+  }
+
+  private noAccess(ctx: RequestContext, session: ResolvedSession): void {
+    if (!isNavigation(ctx.req)) {
+      sendJson(ctx.res, 403, { error: 'no_access', message: "You don't have access to this app", access_contact: this.config.roles.access_contact || undefined });
+      return;
+    }
+    const { claims } = session.record;
+    sendPage(
+      ctx.res,
+      { kind: 'no-access', user: { sub: claims.sub, name: claims.name, email: claims.email }, accessContact: this.config.roles.access_contact || undefined, signOutUrl: `${this.config.routes.prefix}/logout` },
+      this.branding,
+    );
+  }
+}

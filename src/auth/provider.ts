@@ -1,0 +1,262 @@
+// The OpenID provider client on openid-client 6: discovery with retry, authorization URL, code exchange, refresh, logout URL.
+import * as oidc from 'openid-client';
+import { decodeProtectedHeader } from 'jose';
+import type { Config } from '../config/schema.js';
+import { ConfigError, GatehouseError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Readiness } from '../ops/readiness.js';
+
+export interface ProviderTokens {
+  /** ID token claims merged with userinfo claims (userinfo `sub` checked against the ID token's). */
+  claims: Record<string, unknown>;
+  idToken: string;
+  accessToken?: string;
+  refreshToken?: string;
+  /** Epoch ms; the earliest of access token and ID token expiry. */
+  expiresAt: number;
+}
+
+export interface AuthorizationRequest {
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+  prompt?: 'none' | 'login' | 'consent';
+}
+
+export interface ProviderObserver {
+  /** Called for every request to the provider with the endpoint name and its duration. */
+  onRequest?(endpoint: string, seconds: number, ok: boolean): void;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
+const READINESS_KEY = 'provider';
+
+/** An http:// issuer is accepted only on a loopback host (development and tests). */
+export function checkIssuerUrl(issuer: string): void {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError([`sso.issuer: not a URL: ${JSON.stringify(issuer)}`]);
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return;
+  throw new ConfigError([`sso.issuer: ${url.protocol}// is refused for ${url.hostname}: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development`]);
+}
+
+export class Provider {
+  private configuration: oidc.Configuration | undefined;
+  private readonly issuer: URL;
+  private readonly insecure: boolean;
+  private readonly redirectUri: string;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly deps: { logger: Logger; readiness: Readiness; observer?: ProviderObserver },
+  ) {
+    checkIssuerUrl(config.sso.issuer);
+    this.issuer = new URL(config.sso.issuer);
+    this.insecure = this.issuer.protocol === 'http:';
+    this.redirectUri = new URL(`${config.routes.prefix}/callback`, config.public_url).href;
+    deps.readiness.block(READINESS_KEY, 'provider metadata not loaded yet');
+  }
+
+  get ready(): boolean {
+    return this.configuration !== undefined;
+  }
+
+  get callbackUrl(): string {
+    return this.redirectUri;
+  }
+
+  /** Starts discovery; retries with capped exponential backoff until it succeeds. Resolves after the first attempt. */
+  start(): Promise<void> {
+    return (this.loading ??= this.discover(1000));
+  }
+
+  private async discover(delayMs: number): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.configuration = await this.load();
+      this.deps.readiness.unblock(READINESS_KEY);
+      this.deps.logger.info({ issuer: this.issuer.href }, 'provider metadata loaded');
+    } catch (error) {
+      const reason = describeError(error);
+      this.deps.readiness.block(READINESS_KEY, `provider discovery failed: ${reason}`);
+      this.deps.logger.warn({ issuer: this.issuer.href, reason, retryInMs: delayMs }, 'provider discovery failed; retrying');
+      this.retryTimer = setTimeout(() => void this.discover(Math.min(delayMs * 2, 30_000)), delayMs);
+      this.retryTimer.unref();
+    }
+  }
+
+  private async load(): Promise<oidc.Configuration> {
+    const { sso } = this.config;
+    const clientAuth =
+      sso.client_auth === 'none' ? oidc.None() : sso.client_auth === 'client_secret_post' ? oidc.ClientSecretPost(sso.client_secret) : oidc.ClientSecretBasic(sso.client_secret);
+    const execute = [oidc.enableNonRepudiationChecks];
+    if (this.insecure) execute.push(oidc.allowInsecureRequests);
+    const configuration = await oidc.discovery(this.issuer, sso.client_id, { client_secret: sso.client_secret || undefined }, clientAuth, {
+      execute,
+      timeout: Math.ceil(sso.timeout / 1000),
+      [oidc.customFetch]: this.observedFetch(),
+    });
+    return configuration;
+  }
+
+  private observedFetch(): oidc.CustomFetch {
+    const observer = this.deps.observer;
+    return async (url, options) => {
+      const started = performance.now();
+      let ok = false;
+      try {
+        const response = await fetch(url, options as RequestInit);
+        ok = response.status < 500;
+        return response;
+      } finally {
+        observer?.onRequest?.(this.endpointName(url), (performance.now() - started) / 1000, ok);
+      }
+    };
+  }
+
+  private endpointName(url: string): string {
+    const meta = this.configuration?.serverMetadata();
+    if (!meta) return 'discovery';
+    const bare = url.split('?')[0];
+    if (bare === meta.token_endpoint) return 'token';
+    if (bare === meta.userinfo_endpoint) return 'userinfo';
+    if (bare === meta.jwks_uri) return 'jwks';
+    if (bare?.endsWith('/.well-known/openid-configuration')) return 'discovery';
+    return 'other';
+  }
+
+  private require(): oidc.Configuration {
+    if (!this.configuration) throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', 'provider metadata not loaded');
+    return this.configuration;
+  }
+
+  authorizationUrl(request: AuthorizationRequest): URL {
+    const parameters: Record<string, string> = {
+      redirect_uri: this.redirectUri,
+      scope: this.config.sso.scopes.join(' '),
+      response_type: 'code',
+      state: request.state,
+      nonce: request.nonce,
+      code_challenge: request.codeChallenge,
+      code_challenge_method: 'S256',
+    };
+    if (request.prompt) parameters.prompt = request.prompt;
+    return oidc.buildAuthorizationUrl(this.require(), parameters);
+  }
+
+  /** Exchanges the code from the callback URL; state, nonce, PKCE verifier and ID token are all checked. */
+  async exchangeCode(callbackUrl: URL, checks: { state: string; nonce: string; verifier: string }): Promise<ProviderTokens> {
+    const configuration = this.require();
+    const response = await this.call(() =>
+      oidc.authorizationCodeGrant(configuration, callbackUrl, {
+        pkceCodeVerifier: checks.verifier,
+        expectedState: checks.state,
+        expectedNonce: checks.nonce,
+        idTokenExpected: true,
+      }),
+    );
+    return this.tokensFrom(response, undefined);
+  }
+
+  /** Renews tokens; the new ID token (when one is returned) must be for the same subject. */
+  async refresh(refreshToken: string, previous: { sub: string; idToken: string }): Promise<ProviderTokens> {
+    const configuration = this.require();
+    const response = await this.call(() => oidc.refreshTokenGrant(configuration, refreshToken));
+    return this.tokensFrom(response, previous);
+  }
+
+  private async tokensFrom(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous: { sub: string; idToken: string } | undefined): Promise<ProviderTokens> {
+    const idClaims = response.claims();
+    const idToken = response.id_token ?? previous?.idToken;
+    if (!idToken) throw new GatehouseError('GH_TOKEN_INVALID', 'token response without an ID token');
+    if (idClaims) {
+      const { alg } = decodeProtectedHeader(idToken);
+      if (!alg || !(this.config.sso.id_token_algs as string[]).includes(alg)) {
+        throw new GatehouseError('GH_TOKEN_INVALID', `ID token algorithm ${String(alg)} is not in sso.id_token_algs`);
+      }
+      if (previous && idClaims.sub !== previous.sub) throw new GatehouseError('GH_TOKEN_INVALID', 'refreshed ID token is for another subject');
+    }
+    const sub = idClaims?.sub ?? previous?.sub;
+    if (!sub) throw new GatehouseError('GH_TOKEN_INVALID', 'no subject');
+    const claims: Record<string, unknown> = { ...(idClaims ?? {}) };
+    if (!idClaims && previous) claims.sub = previous.sub;
+    if (this.config.sso.userinfo && response.access_token && this.require().serverMetadata().userinfo_endpoint) {
+      const configuration = this.require();
+      const accessToken = response.access_token;
+      const userinfo = await this.call(() => oidc.fetchUserInfo(configuration, accessToken, sub));
+      for (const [name, value] of Object.entries(userinfo)) if (name !== 'sub') claims[name] = value;
+    }
+    const now = Date.now();
+    const accessExpiry = response.expires_in !== undefined ? now + response.expires_in * 1000 : Infinity;
+    const idExpiry = typeof idClaims?.exp === 'number' ? idClaims.exp * 1000 : Infinity;
+    const expiresAt = Math.min(accessExpiry, idExpiry);
+    return {
+      claims,
+      idToken,
+      accessToken: response.access_token,
+      refreshToken: response.refresh_token,
+      expiresAt: Number.isFinite(expiresAt) ? expiresAt : now + 3600_000,
+    };
+  }
+
+  /** RP-initiated logout URL, or undefined when the provider publishes no end_session_endpoint. */
+  endSessionUrl(idTokenHint: string | undefined, postLogoutRedirectUri: string): URL | undefined {
+    const configuration = this.configuration;
+    if (!configuration?.serverMetadata().end_session_endpoint) return undefined;
+    const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri, client_id: this.config.sso.client_id };
+    if (idTokenHint) parameters.id_token_hint = idTokenHint;
+    return oidc.buildEndSessionUrl(configuration, parameters);
+  }
+
+  metadata(): oidc.ServerMetadata | undefined {
+    return this.configuration?.serverMetadata();
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw classifyProviderError(error);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+  }
+}
+
+/** Maps openid-client failures onto stable codes: the provider could not be reached, refused, or sent something invalid. */
+export function classifyProviderError(error: unknown): GatehouseError {
+  if (error instanceof GatehouseError) return error;
+  const reason = describeError(error);
+  if (error instanceof oidc.ResponseBodyError) {
+    const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${reason}`, { cause: error });
+    return Object.assign(wrapped, { oauthError: error.error });
+  }
+  if (isNetworkError(error)) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider unreachable: ${reason}`, { cause: error });
+  return new GatehouseError('GH_TOKEN_INVALID', `provider response rejected: ${reason}`, { cause: error });
+}
+
+function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return true;
+  if (error instanceof TypeError && error.message === 'fetch failed') return true;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== error && isNetworkError(cause);
+}
+
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: string }).code;
+  const cause = (error as { cause?: unknown }).cause;
+  const causeText = cause instanceof Error ? ` (${(cause as { code?: string }).code ?? cause.message})` : '';
+  return `${code ? `${code}: ` : ''}${error.message}${causeText}`;
+}

@@ -1,0 +1,93 @@
+// Internal routes under routes.prefix: dispatch, logout, signed-out page, /me and /jwks.json.
+import type { Config } from '../config/schema.js';
+import type { AssertionKeys } from '../identity/assertion.js';
+import type { Logger } from '../ops/logger.js';
+import type { RequestContext } from './access.js';
+import type { BackchannelLogout } from './backchannel-logout.js';
+import type { Branding } from './pages.js';
+import type { Provider } from './provider.js';
+import { redirect, sendJson, sendPage } from './respond.js';
+import type { Sessions } from './sessions.js';
+import type { SignIn } from './sign-in.js';
+
+type Handler = (ctx: RequestContext, query: URLSearchParams) => Promise<void> | void;
+
+export class AuthRoutes {
+  private readonly routes: ReadonlyMap<string, { methods: readonly string[]; handler: Handler }>;
+  private readonly jwksBody: string | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly provider: Provider,
+    private readonly sessions: Sessions,
+    private readonly signIn: SignIn,
+    private readonly backchannel: BackchannelLogout,
+    private readonly branding: Branding,
+    assertionKeys: AssertionKeys | undefined,
+    private readonly deps: { logger: Logger },
+  ) {
+    this.jwksBody = assertionKeys ? JSON.stringify(assertionKeys.publicJwks) : undefined;
+    const get = ['GET', 'HEAD'];
+    this.routes = new Map<string, { methods: readonly string[]; handler: Handler }>([
+      ['/login', { methods: get, handler: (ctx, q) => this.signIn.login(ctx, q) }],
+      ['/start', { methods: get, handler: (ctx, q) => this.signIn.start(ctx, q) }],
+      ['/callback', { methods: get, handler: (ctx, q) => this.signIn.callback(ctx, q) }],
+      ['/logout', { methods: ['GET', 'POST'], handler: (ctx) => this.logout(ctx) }],
+      ['/signed-out', { methods: get, handler: (ctx) => this.signedOut(ctx) }],
+      ['/me', { methods: get, handler: (ctx) => this.me(ctx) }],
+      ['/jwks.json', { methods: get, handler: (ctx) => this.jwks(ctx) }],
+      ['/backchannel-logout', { methods: ['POST'], handler: (ctx) => this.backchannel.handle(ctx) }],
+    ]);
+  }
+
+  handle(ctx: RequestContext, route: string): Promise<void> | void {
+    const entry = this.routes.get(route);
+    if (!entry) return sendJson(ctx.res, 404, { error: 'not_found' });
+    if (!entry.methods.includes(ctx.req.method ?? 'GET')) {
+      return sendJson(ctx.res, 405, { error: 'method_not_allowed' }, { allow: entry.methods.join(', ') });
+    }
+    const url = ctx.req.url ?? '/';
+    const q = url.indexOf('?');
+    return entry.handler(ctx, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+  }
+
+  /** Ends the gatehouse session, then the provider session (RP-initiated logout) when the provider supports it. */
+  private async logout(ctx: RequestContext): Promise<void> {
+    const cookies = [this.sessions.cookie.clearCookie(), this.signIn.returningCookie(0)];
+    const session = await this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
+    if (session) {
+      await this.sessions.end(session.record);
+      this.deps.logger.info({ reqId: ctx.requestId, sub: session.record.claims.sub }, 'signed out');
+    }
+    const signedOutUrl = new URL(`${this.config.routes.prefix}/signed-out`, this.config.public_url).href;
+    const endSession = this.provider.endSessionUrl(session?.record.idToken, signedOutUrl);
+    if (endSession) return redirect(ctx.res, endSession.href, cookies);
+    sendPage(ctx.res, { kind: 'signed-out', signInUrl: `${this.config.routes.prefix}/login` }, this.branding, cookies);
+  }
+
+  private signedOut(ctx: RequestContext): void {
+    sendPage(ctx.res, { kind: 'signed-out', signInUrl: `${this.config.routes.prefix}/login` }, this.branding);
+  }
+
+  /** The current identity for single-page apps; never tokens. */
+  private async me(ctx: RequestContext): Promise<void> {
+    const session = await this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
+    if (!session) return sendJson(ctx.res, 401, { error: 'unauthenticated', login: `${this.config.routes.prefix}/login` });
+    const { claims, roles, expiresAt } = session.record;
+    sendJson(ctx.res, 200, {
+      sub: claims.sub,
+      email: claims.email ?? null,
+      name: claims.name ?? null,
+      preferred_username: claims.preferred_username ?? null,
+      roles,
+      access: session.denied ? 'denied' : 'granted',
+      ...(session.denied ? { message: "You don't have access to this app", access_contact: this.config.roles.access_contact || null } : {}),
+      expires_at: new Date(expiresAt).toISOString(),
+    });
+  }
+
+  private jwks(ctx: RequestContext): void {
+    if (!this.jwksBody) return sendJson(ctx.res, 404, { error: 'assertion_disabled' });
+    ctx.res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(ctx.req.method === 'HEAD' ? undefined : this.jwksBody);
+  }
+}

@@ -1,0 +1,213 @@
+// Session lifecycle: create at sign-in, resolve per request (hot path), refresh tokens and roles, end.
+import type { Config } from '../config/schema.js';
+import { GatehouseError } from '../errors.js';
+import type { AssertionSigner } from '../identity/assertion.js';
+import { buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
+import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
+import type { Logger } from '../ops/logger.js';
+import type { SessionCookie } from '../session/session-cookie.js';
+import type { IdentityClaims, SessionRecord, SessionStore } from '../session/types.js';
+import type { Provider, ProviderTokens } from './provider.js';
+
+export interface SessionEvents {
+  refresh?(outcome: 'ok' | 'invalid_grant' | 'provider_unavailable' | 'error'): void;
+  cookieRejected?(reason: string): void;
+}
+
+/** A session resolved for one request: its record and the identity headers to append (precomputed per record). */
+export interface ResolvedSession {
+  record: SessionRecord;
+  identity: readonly string[];
+  /** roles.required and the user has no app role. */
+  denied: boolean;
+}
+
+interface Derived {
+  headers: string[];
+  assertion?: string;
+  withAssertion?: string[];
+}
+
+export class Sessions {
+  private readonly derived = new WeakMap<SessionRecord, Derived>();
+  private readonly policy: RolePolicy;
+  private readonly names: IdentityHeaderNames;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly config: Config,
+    readonly store: SessionStore,
+    readonly cookie: SessionCookie,
+    private readonly provider: Provider,
+    private readonly signer: AssertionSigner | undefined,
+    private readonly deps: { logger: Logger; events?: SessionEvents; now?: () => number },
+  ) {
+    this.policy = compileRolePolicy(config.roles);
+    this.names = config.identity.headers;
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Builds and stores a new session (a new id at every sign-in); returns the cookie value to set. */
+  async create(tokens: ProviderTokens): Promise<{ record: SessionRecord; cookieValue: string }> {
+    const { value, key } = this.cookie.issue();
+    const now = this.now();
+    const record: SessionRecord = {
+      key,
+      claims: identityClaims(tokens.claims),
+      roles: await this.rolesFor(tokens),
+      sid: typeof tokens.claims.sid === 'string' ? tokens.claims.sid : undefined,
+      idToken: tokens.idToken,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      tokensExpireAt: tokens.expiresAt,
+      createdAt: now,
+      expiresAt: now + this.config.session.ttl,
+      lastSeenAt: now,
+      refreshAt: this.nextRefresh(tokens, now),
+    };
+    if (!tokens.refreshToken && this.config.sso.scopes.includes('offline_access')) {
+      this.deps.logger.warn({ sub: record.claims.sub }, 'provider issued no refresh token although offline_access was requested; roles are read only at sign-in');
+    }
+    await this.signer?.prepare(record);
+    await this.store.set(record);
+    return { record, cookieValue: value };
+  }
+
+  /**
+   * The session for a cookie value. Synchronous when the record is in the process cache and needs no refresh
+   * (the hot path); otherwise a promise. Undefined: no valid session.
+   */
+  resolve(cookieValue: string | undefined): ResolvedSession | undefined | Promise<ResolvedSession | undefined> {
+    const verdict = this.cookie.verify(cookieValue);
+    if (!verdict) return undefined;
+    if ('rejected' in verdict) {
+      this.deps.events?.cookieRejected?.(verdict.rejected);
+      return undefined;
+    }
+    const cached = this.store.peek(verdict.key);
+    if (cached) return this.admit(cached);
+    return this.store.get(verdict.key).then((record) => (record ? this.admit(record) : undefined));
+  }
+
+  private admit(record: SessionRecord): ResolvedSession | undefined | Promise<ResolvedSession | undefined> {
+    const now = this.now();
+    if (now >= record.expiresAt) {
+      void this.end(record);
+      return undefined;
+    }
+    this.store.touch(record, now);
+    if (record.refreshToken && now >= record.refreshAt) {
+      if (now < record.tokensExpireAt) {
+        void this.refresh(record);
+      } else {
+        return this.refresh(record).then((fresh) => (fresh ? this.resolved(fresh) : undefined));
+      }
+    }
+    return this.resolved(record);
+  }
+
+  /** Identity headers for the record, computed once per record; the assertion is signed once and reused. */
+  private resolved(record: SessionRecord): ResolvedSession | Promise<ResolvedSession> {
+    let derived = this.derived.get(record);
+    if (!derived) {
+      derived = { headers: buildIdentityHeaders(record.claims, record.roles, this.names, (header) => this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut')) };
+      this.derived.set(record, derived);
+    }
+    const denied = this.config.roles.required && record.roles.length === 0;
+    if (!this.signer) return { record, identity: derived.headers, denied };
+    const assertion = this.signer.current(record);
+    if (assertion === undefined) return this.signer.prepare(record).then((token) => ({ record, identity: this.withAssertion(derived, token), denied }));
+    return { record, identity: this.withAssertion(derived, assertion), denied };
+  }
+
+  private withAssertion(derived: Derived, assertion: string): readonly string[] {
+    if (derived.assertion !== assertion) {
+      derived.assertion = assertion;
+      derived.withAssertion = [...derived.headers, this.names.assertion, assertion];
+    }
+    return derived.withAssertion as string[];
+  }
+
+  /** Renews tokens, claims and roles once per session at a time; undefined when the session ended. */
+  refresh(record: SessionRecord): Promise<SessionRecord | undefined> {
+    return this.store
+      .withLock(record.key, async () => {
+        const current = (await this.store.get(record.key)) ?? record;
+        if (current.refreshAt > this.now() && current !== record) return current;
+        return this.renew(current);
+      })
+      .then((result) => result ?? this.store.get(record.key));
+  }
+
+  private async renew(record: SessionRecord): Promise<SessionRecord | undefined> {
+    const refreshToken = record.refreshToken;
+    if (!refreshToken) return record;
+    try {
+      const tokens = await this.provider.refresh(refreshToken, { sub: record.claims.sub, idToken: record.idToken });
+      const now = this.now();
+      const updated: SessionRecord = {
+        ...record,
+        claims: identityClaims({ ...tokens.claims, sub: record.claims.sub }),
+        roles: await this.rolesFor(tokens),
+        idToken: tokens.idToken,
+        accessToken: tokens.accessToken ?? record.accessToken,
+        refreshToken: tokens.refreshToken ?? refreshToken,
+        tokensExpireAt: tokens.expiresAt,
+        refreshAt: this.nextRefresh(tokens, now),
+      };
+      await this.signer?.prepare(updated);
+      await this.store.set(updated);
+      this.deps.events?.refresh?.('ok');
+      this.deps.logger.debug({ sub: record.claims.sub }, 'session refreshed');
+      return updated;
+    } catch (error) {
+      const oauthError = (error as { oauthError?: string }).oauthError;
+      if (oauthError === 'invalid_grant') {
+        this.deps.events?.refresh?.('invalid_grant');
+        this.deps.logger.info({ sub: record.claims.sub }, 'refresh refused by the provider (invalid_grant); session ended');
+        await this.end(record);
+        return undefined;
+      }
+      const unavailable = error instanceof GatehouseError && error.code === 'GH_PROVIDER_UNAVAILABLE';
+      this.deps.events?.refresh?.(unavailable ? 'provider_unavailable' : 'error');
+      this.deps.logger.warn(
+        { sub: record.claims.sub, err: error instanceof Error ? error.message : String(error), tokensExpireAt: new Date(record.tokensExpireAt).toISOString() },
+        'session refresh failed; the session stays valid until its tokens expire',
+      );
+      const retry = { ...record, refreshAt: this.now() + 30_000 };
+      if (this.now() >= record.tokensExpireAt) {
+        await this.end(record);
+        return undefined;
+      }
+      await this.store.set(retry);
+      return retry;
+    }
+  }
+
+  async end(record: SessionRecord): Promise<void> {
+    this.signer?.forget(record.key);
+    await this.store.delete(record.key);
+  }
+
+  private nextRefresh(tokens: ProviderTokens, now: number): number {
+    const { refresh_interval, refresh_before } = this.config.session;
+    return Math.min(tokens.expiresAt - refresh_before, now + refresh_interval);
+  }
+
+  private async rolesFor(tokens: ProviderTokens): Promise<string[]> {
+    const { roles } = this.config;
+    let providerRoles: string[];
+    if (roles.source === 'url') {
+      if (!tokens.accessToken) throw new GatehouseError('GH_TOKEN_INVALID', 'roles.source is url but the provider issued no access token');
+      providerRoles = await fetchUrlRoles(roles.url, tokens.accessToken, fetch, this.config.sso.timeout);
+    } else {
+      providerRoles = readClaimRoles(tokens.claims, roles.claim);
+    }
+    return mapRoles(providerRoles, this.policy);
+  }
+}
+
+function identityClaims(claims: Record<string, unknown>): IdentityClaims {
+  const pick = (name: string): string | undefined => (typeof claims[name] === 'string' && claims[name] !== '' ? (claims[name] as string) : undefined);
+  return { sub: String(claims.sub), email: pick('email'), name: pick('name'), preferred_username: pick('preferred_username') };
+}

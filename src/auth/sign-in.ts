@@ -1,0 +1,155 @@
+// The sign-in handshake: sign-on page, /start (authorization request), /callback (code exchange, new session).
+import * as oidc from 'openid-client';
+import type { Config } from '../config/schema.js';
+import { GatehouseError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { RequestContext } from './access.js';
+import type { Branding } from './pages.js';
+import type { PendingSignIns } from './pending-sign-in.js';
+import { describeError, type Provider } from './provider.js';
+import { redirect, sendError, sendPage } from './respond.js';
+import { safeReturnPath } from './return-url.js';
+import type { Sessions } from './sessions.js';
+
+export type SignInFailure = 'state' | 'declined' | 'provider_error' | 'token_invalid' | 'provider_unavailable' | 'store_unavailable';
+
+export interface SignInEvents {
+  started?(silent: boolean): void;
+  completed?(silent: boolean): void;
+  failed?(reason: SignInFailure): void;
+  silentFallback?(providerError: string): void;
+}
+
+/** Provider answers to prompt=none that mean "ask the user": fall back to the interactive flow, no error shown. */
+const INTERACTION_NEEDED = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+const RETURNING_COOKIE = 'gatehouse_returning';
+const RETURNING_MAX_AGE = 30 * 24 * 3600;
+
+export class SignIn {
+  private readonly prefix: string;
+  private readonly secure: boolean;
+
+  constructor(
+    private readonly config: Config,
+    private readonly provider: Provider,
+    private readonly pending: PendingSignIns,
+    private readonly sessions: Sessions,
+    private readonly branding: Branding,
+    private readonly deps: { logger: Logger; events?: SignInEvents },
+  ) {
+    this.prefix = config.routes.prefix;
+    this.secure = new URL(config.public_url).protocol === 'https:';
+  }
+
+  static readonly returningCookie = RETURNING_COOKIE;
+
+  /** GET /login: the sign-on page, or straight on to /start for returning users (silent) and skip_sign_on_page. */
+  async login(ctx: RequestContext, query: URLSearchParams): Promise<void> {
+    const returnTo = safeReturnPath(query.get('rd'));
+    const session = await this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
+    if (session && !session.denied) return redirect(ctx.res, returnTo);
+    const returning = this.config.sso.silent_reauth && ctx.cookies()[RETURNING_COOKIE] === '1';
+    if (this.config.sso.skip_sign_on_page || returning) return redirect(ctx.res, this.startUrl(returnTo));
+    sendPage(
+      ctx.res,
+      {
+        kind: 'sign-on',
+        providerLabel: this.config.sso.provider_label,
+        startUrl: this.startUrl(returnTo, true),
+        localLoginUrl: this.localLoginUrl(),
+      },
+      this.branding,
+    );
+  }
+
+  /** GET /start: a new pending sign-in and the redirect to the provider (prompt=none for a returning user). */
+  async start(ctx: RequestContext, query: URLSearchParams): Promise<void> {
+    const returnTo = safeReturnPath(query.get('rd'));
+    if (!this.provider.ready) return this.unavailable(ctx, 'provider_unavailable', returnTo);
+    const silent = this.config.sso.silent_reauth && query.get('interactive') !== '1' && ctx.cookies()[RETURNING_COOKIE] === '1';
+    const { pending, setCookies } = this.pending.begin(returnTo, silent, ctx.cookies());
+    const url = this.provider.authorizationUrl({
+      state: pending.state,
+      nonce: pending.nonce,
+      codeChallenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+      prompt: silent ? 'none' : undefined,
+    });
+    this.deps.events?.started?.(silent);
+    redirect(ctx.res, url.href, setCookies);
+  }
+
+  /** GET /callback: the provider's answer. Every outcome clears the pending cookie it used. */
+  async callback(ctx: RequestContext, query: URLSearchParams): Promise<void> {
+    const { pending, clearCookie } = this.pending.take(single(query, 'state'), ctx.cookies());
+    const clear = clearCookie ? [clearCookie] : [];
+    if (!pending) {
+      this.deps.events?.failed?.('state');
+      this.deps.logger.info({ reqId: ctx.requestId }, 'sign-in callback without a matching pending sign-in (expired, replayed or forged state)');
+      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, title: 'Sign-in expired', detail: 'This sign-in link has expired or was already used. Please sign in again.', retryUrl: `${this.prefix}/login` }, 'sign_in_expired', this.branding, clear);
+    }
+    const providerError = single(query, 'error');
+    if (providerError !== null) return this.providerRefused(ctx, providerError, pending, clear);
+    if (single(query, 'code') === null) {
+      this.deps.events?.failed?.('provider_error');
+      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'bad_callback', this.branding, clear);
+    }
+    const callbackUrl = new URL(this.provider.callbackUrl);
+    callbackUrl.search = new URL(ctx.req.url ?? '/', 'http://callback.invalid').search;
+    try {
+      const tokens = await this.provider.exchangeCode(callbackUrl, pending);
+      const { cookieValue } = await this.sessions.create(tokens);
+      this.deps.events?.completed?.(pending.silent);
+      this.deps.logger.info({ reqId: ctx.requestId, sub: tokens.claims.sub, silent: pending.silent }, 'signed in');
+      redirect(ctx.res, pending.returnTo, [...clear, this.sessions.cookie.setCookie(cookieValue), this.returningCookie(RETURNING_MAX_AGE)]);
+    } catch (error) {
+      const code = error instanceof GatehouseError ? error.code : undefined;
+      const reason: SignInFailure = code === 'GH_PROVIDER_UNAVAILABLE' ? 'provider_unavailable' : code === 'GH_STORE_UNAVAILABLE' ? 'store_unavailable' : code === 'GH_PROVIDER_ERROR' ? 'provider_error' : 'token_invalid';
+      this.deps.events?.failed?.(reason);
+      this.deps.logger.warn({ reqId: ctx.requestId, reason, err: describeError(error) }, 'sign-in failed');
+      if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clear);
+      sendError(ctx.req, ctx.res, { kind: 'error', status: reason === 'token_invalid' ? 401 : 502, requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clear);
+    }
+  }
+
+  private providerRefused(ctx: RequestContext, providerError: string, pending: { silent: boolean; returnTo: string }, clear: string[]): void {
+    if (pending.silent && INTERACTION_NEEDED.has(providerError)) {
+      this.deps.events?.silentFallback?.(providerError);
+      return redirect(ctx.res, this.startUrl(pending.returnTo, true), clear);
+    }
+    if (providerError === 'access_denied') {
+      this.deps.events?.failed?.('declined');
+      this.deps.logger.info({ reqId: ctx.requestId }, 'user declined consent at the provider');
+      return sendPage(ctx.res, { kind: 'declined', retryUrl: this.startUrl(pending.returnTo, true), localLoginUrl: this.localLoginUrl() }, this.branding, clear);
+    }
+    this.deps.events?.failed?.('provider_error');
+    this.deps.logger.warn({ reqId: ctx.requestId, providerError: providerError.slice(0, 64) }, 'provider answered the sign-in with an error');
+    sendError(ctx.req, ctx.res, { kind: 'error', status: 502, requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'provider_error', this.branding, clear);
+  }
+
+  private unavailable(ctx: RequestContext, reason: SignInFailure, returnTo: string, setCookies?: string[]): void {
+    sendError(ctx.req, ctx.res, { kind: 'error', status: 503, requestId: ctx.requestId, retryUrl: this.loginUrl(returnTo) }, reason, this.branding, setCookies);
+  }
+
+  /** The hint that makes the next sign-in silent; cleared at logout. */
+  returningCookie(maxAge: number): string {
+    return `${RETURNING_COOKIE}=${maxAge > 0 ? '1' : ''}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`;
+  }
+
+  private startUrl(returnTo: string, interactive = false): string {
+    return `${this.prefix}/start?rd=${encodeURIComponent(returnTo)}${interactive ? '&interactive=1' : ''}`;
+  }
+
+  private loginUrl(returnTo: string): string {
+    return `${this.prefix}/login?rd=${encodeURIComponent(returnTo)}`;
+  }
+
+  private localLoginUrl(): string | undefined {
+    return this.config.local_login.enabled ? this.config.local_login.paths[0] : undefined;
+  }
+}
+
+/** A parameter that must appear at most once; a duplicated one counts as absent. */
+function single(query: URLSearchParams, name: string): string | null {
+  const values = query.getAll(name);
+  return values.length === 1 ? (values[0] as string) : null;
+}
