@@ -1,0 +1,131 @@
+// Child processes of the bench: spawning, waiting until they listen, CPU and RSS from /proc, and stopping every one on exit or Ctrl-C.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** @typedef {import('node:child_process').ChildProcess} ChildProcess */
+
+/** @type {Set<ChildProcess>} */
+const running = new Set();
+/** @type {Set<string>} */
+const tempDirs = new Set();
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** Kills whatever is still running and removes temp dirs; synchronous, so it also works from process 'exit'. */
+function killAllNow() {
+  for (const child of running) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  running.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    console.error(`\nbench: ${signal}, stopping child processes`);
+    killAllNow();
+    process.exit(128 + constants.signals[signal]);
+  });
+}
+
+/** A temp dir removed when the bench exits. */
+export function makeTempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${prefix}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/**
+ * Spawns a child that is stopped at bench exit.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} options
+ * @returns {ChildProcess}
+ */
+export function spawnTracked(command, args, options) {
+  const child = spawn(command, args, options);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/**
+ * Spawns a node script that prints one JSON line `{"url": ...}` on stdout when it listens.
+ * @param {string} script path of the script
+ * @param {string[]} args
+ * @returns {Promise<{ child: ChildProcess, url: string }>}
+ */
+export function startNodeServer(script, args) {
+  const child = spawnTracked(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
+    const onExit = (code) => reject(new Error(`${script} exited with code ${code} before listening`));
+    child.once('exit', onExit);
+    lines.once('line', (line) => {
+      child.off('exit', onExit);
+      child.stdout?.resume();
+      resolve({ child, url: JSON.parse(line).url });
+    });
+  });
+}
+
+/** Stops a child: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopChild(child, graceMs = 3000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A loopback port free right now (the usual bind-0-and-close race is acceptable for a bench). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once a TCP connect to 127.0.0.1:port succeeds. */
+export async function waitForPort(port, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in milliseconds. */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Resident set size and its peak so far, in KiB. */
+export function memoryKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const read = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: read('VmRSS'), peak: read('VmHWM') };
+}

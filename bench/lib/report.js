@@ -1,0 +1,102 @@
+// The results table: machine header, medians over rounds, one markdown table with ratios against direct.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, release } from 'node:os';
+
+/**
+ * @typedef {object} Measurement
+ * @property {number} rps
+ * @property {number} [p50] ms
+ * @property {number} [p99] ms
+ * @property {number} [serialP50] µs
+ * @property {number} [serialP99] µs
+ * @property {number} cpuPer1k
+ * @property {number} requests answered during the measurement
+ * @property {number} failures
+ */
+
+/**
+ * @typedef {object} Row
+ * @property {string} scenario
+ * @property {string} target
+ * @property {string} unit 'req/s' or 'msg/s'
+ * @property {Measurement[]} rounds
+ */
+
+export function median(values) {
+  const present = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
+  if (present.length === 0) return undefined;
+  const mid = Math.floor(present.length / 2);
+  return present.length % 2 ? present[mid] : (present[mid - 1] + present[mid]) / 2;
+}
+
+function packageVersion(name) {
+  try {
+    const require = createRequire(import.meta.url);
+    return /** @type {{ version: string }} */ (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8'))).version;
+  } catch {
+    return '?';
+  }
+}
+
+/** A title and the lines describing the machine, the versions and the date. */
+export function machineHeader(title) {
+  const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
+  let nproc = String(cpus().length);
+  try {
+    nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    // cpus().length stands in
+  }
+  let nginx = 'not installed';
+  try {
+    nginx = execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim().replace(/^nginx version: /, '');
+  } catch {
+    // the nginx row is skipped then
+  }
+  return [
+    `# ${title}`,
+    '',
+    `- machine: nproc ${nproc}, ${model}, Linux ${release()}`,
+    `- Node ${process.version}, undici ${packageVersion('undici')}, autocannon ${packageVersion('autocannon')}, http-proxy ${packageVersion('http-proxy')}, nginx ${nginx}`,
+    `- date: ${new Date().toISOString()}`,
+  ];
+}
+
+/** How busy the machine is: 1-minute load average and, where the kernel has it, the share of time tasks waited for a CPU. */
+export function machineLoad() {
+  const load = `load average ${loadavg()[0].toFixed(2)}`;
+  try {
+    const waiting = /^some avg10=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+    return waiting === undefined ? load : `${load}, CPU pressure ${waiting} % (tasks waiting for a CPU, last 10 s)`;
+  } catch {
+    return load;
+  }
+}
+
+const fmt = (value, digits = 0) => (value === undefined ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+/**
+ * One markdown table: per row the medians and the ratio against the direct row of the same scenario.
+ * @param {Row[]} rows
+ */
+export function resultsTable(rows) {
+  const lines = [
+    '| scenario | target | throughput (c50) | vs direct | p50 ms (c50) | p99 ms (c50) | p50 µs (c1) | p99 µs (c1) | CPU-ms / 1k |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const row of rows) {
+    const m = (key) => median(row.rounds.map((r) => r[key]));
+    const direct = rows.find((r) => r.scenario === row.scenario && r.target === 'direct');
+    const directRps = direct ? median(direct.rounds.map((r) => r.rps)) : undefined;
+    const rps = m('rps');
+    const ratio = rps !== undefined && directRps ? `${fmt(rps / directRps, 2)}×` : '—';
+    const failures = row.rounds.reduce((sum, r) => sum + r.failures, 0);
+    const flag = failures > 0 ? ` ⚠ ${failures} failed` : '';
+    lines.push(
+      `| ${row.scenario} | ${row.target}${flag} | ${fmt(rps)} ${row.unit} | ${ratio} | ${fmt(m('p50'))} | ${fmt(m('p99'))} | ${fmt(m('serialP50'))} | ${fmt(m('serialP99'))} | ${fmt(m('cpuPer1k'), 1)} |`,
+    );
+  }
+  return lines;
+}

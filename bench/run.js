@@ -1,0 +1,148 @@
+// `npm run bench [-- --write]`: every row against the same upstream, rounds alternating targets, one markdown table
+// (printed; written to bench/RESULTS.md with --write). Env: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 2).
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { gatehouseTarget } from './lib/gatehouse-target.js';
+import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
+import { nginxTarget } from './lib/nginx-target.js';
+import { machineHeader, machineLoad, resultsTable } from './lib/report.js';
+import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } from './lib/targets.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+if (!(SECONDS > 0) || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  throw new Error(`BENCH_SECONDS must be a positive number and BENCH_ROUNDS a positive integer (got ${process.env.BENCH_SECONDS}, ${process.env.BENCH_ROUNDS})`);
+}
+const SERIAL_SECONDS = Math.max(1, Math.min(3, SECONDS / 2));
+const WARM_UP_SECONDS = 1;
+const CONNECTIONS = 50;
+const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
+
+/**
+ * A scenario runs one kind of load against some of the targets.
+ * @typedef {object} Scenario
+ * @property {string} name
+ * @property {'http' | 'ws'} kind
+ * @property {string} [path] for http
+ * @property {number} [bodyBytes] expected body size, checked once before measuring
+ * @property {string[]} targets names of the targets it runs against; ratios are taken against the one named direct
+ */
+
+/** @type {Scenario[]} */
+const SCENARIOS = [
+  { name: 'GET /fixed (1 KiB)', kind: 'http', path: '/fixed', bodyBytes: 1024, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'gatehouse-local'] },
+  { name: 'GET /100k (100 KiB)', kind: 'http', path: '/100k', bodyBytes: 100 * 1024, targets: ['direct', 'gatehouse-local'] },
+  { name: 'WebSocket echo (64 B)', kind: 'ws', targets: ['direct', 'gatehouse-local'] },
+];
+
+/** Fails fast when a target does not answer the scenario correctly, so a table never shows the speed of errors. */
+async function checkAnswers(target, scenario) {
+  if (scenario.kind !== 'http') return;
+  const { statusCode, body } = await request(`${target.url}${scenario.path}`);
+  const bytes = (await body.arrayBuffer()).byteLength;
+  if (statusCode !== 200 || bytes !== scenario.bodyBytes) {
+    throw new Error(`${target.name} answered ${scenario.path} with ${statusCode} and ${bytes} bytes, expected 200 and ${scenario.bodyBytes}`);
+  }
+}
+
+/** @returns {Promise<import('./lib/report.js').Measurement>} */
+async function measure(target, scenario) {
+  if (scenario.kind === 'ws') {
+    return measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS });
+  }
+  const url = `${target.url}${scenario.path}`;
+  const loaded = await measureThroughput({ url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS });
+  const serial = await measureSerialLatency({ origin: target.url, path: /** @type {string} */ (scenario.path), seconds: SERIAL_SECONDS });
+  return { ...loaded, requests: loaded.requests + serial.requests, serialP50: serial.p50, serialP99: serial.p99, failures: loaded.failures + serial.failures };
+}
+
+/** @returns {Promise<number>} requests answered during the warm-up */
+async function warmUp(target, scenario) {
+  const warm =
+    scenario.kind === 'ws'
+      ? await measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS })
+      : await measureThroughput({ url: `${target.url}${scenario.path}`, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS });
+  return warm.requests;
+}
+
+/**
+ * Warm-up, then ROUNDS rounds alternating the targets of each scenario.
+ * @param {{ scenario: Scenario, targets: import('./lib/targets.js').Target[] }[]} plan
+ */
+async function runPlan(plan) {
+  /** @type {import('./lib/report.js').Row[]} */
+  const rows = plan.flatMap(({ scenario, targets: ts }) =>
+    ts.map((t) => ({ scenario: scenario.name, target: t.name, unit: scenario.kind === 'ws' ? 'msg/s' : 'req/s', rounds: [] })),
+  );
+  const rowFor = (scenario, target) => /** @type {import('./lib/report.js').Row} */ (rows.find((r) => r.scenario === scenario.name && r.target === target.name));
+
+  /** HTTP requests and WebSocket connections each target answered, to compare with its access log. */
+  /** @type {Map<string, number>} */
+  const answered = new Map();
+  const count = (target, n) => answered.set(target.name, (answered.get(target.name) ?? 0) + n);
+  for (const { scenario, targets: ts } of plan) {
+    for (const target of ts) {
+      await checkAnswers(target, scenario);
+      const warmed = await warmUp(target, scenario);
+      count(target, scenario.kind === 'ws' ? CONNECTIONS : warmed + 1);
+    }
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const { scenario, targets: ts } of plan) {
+      for (const target of ts) {
+        console.error(`bench: round ${round}/${ROUNDS} ${scenario.name} → ${target.name}`);
+        const measured = await measure(target, scenario);
+        rowFor(scenario, target).rounds.push(measured);
+        count(target, scenario.kind === 'ws' ? CONNECTIONS : measured.requests);
+      }
+    }
+  }
+  return { rows, answered };
+}
+
+async function main() {
+  const write = process.argv.includes('--write');
+  const loadBefore = machineLoad();
+  const upstream = await startUpstream();
+  const gatehouse = gatehouseTarget(upstream);
+  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), gatehouse];
+  const targets = [];
+  try {
+    for (const target of candidates) {
+      if (await target.start()) targets.push(target);
+    }
+    const byName = new Map(targets.map((t) => [t.name, t]));
+    const plan = SCENARIOS.map((scenario) => ({ scenario, targets: scenario.targets.flatMap((name) => byName.get(name) ?? []) }));
+
+    const { rows, answered } = await runPlan(plan);
+
+    const notes = targets.map((t) => `- ${t.note}`);
+    if (answered.has(gatehouse.name)) {
+      const lines = gatehouse.accessLogLines().toLocaleString('en-US');
+      const counted = (answered.get(gatehouse.name) ?? 0).toLocaleString('en-US');
+      notes.push(`- ${gatehouse.name} wrote ${lines} access log lines; the load tools counted ${counted} answered requests and WebSocket connections (requests cut off at the end of a run are logged, not counted)`);
+    }
+    const settings = [
+      `- each cell: median of ${ROUNDS} round(s), targets alternated A B A B; throughput: autocannon -c ${CONNECTIONS} for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up;` +
+        ` c1: one keep-alive connection, one request at a time for ${SERIAL_SECONDS} s (undici Client, microseconds)`,
+      '- CPU-ms / 1k: user + system CPU of the proxy process (direct: of the upstream) per 1,000 requests or messages, from /proc/<pid>/stat',
+      '- load generator, upstream and proxy share the machine; compare ratios within one run, not absolute numbers across machines',
+      `- machine load before: ${loadBefore}; after: ${machineLoad()} (the after value includes the bench's own load)`,
+    ];
+    const report = [...machineHeader('gatehouse benchmark'), ...settings, '', ...resultsTable(rows), '', ...notes, ''].join('\n');
+    process.stdout.write(report);
+    if (write) {
+      writeFileSync(RESULTS_FILE, report);
+      console.error(`bench: wrote ${RESULTS_FILE}`);
+    }
+  } finally {
+    for (const target of targets) await target.stop();
+    await upstream.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exitCode = 1;
+});
