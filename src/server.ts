@@ -43,7 +43,12 @@ const ERROR_CODES: Readonly<Record<number, string>> = {
 };
 
 export function createProxyServer({ config, access, logger, metrics }: ProxyServerDeps): ProxyServer {
-  const upstream = new Upstream({ url: config.upstream.url, timeoutMs: config.upstream.timeout_ms, connections: config.upstream.connections });
+  const upstream = new Upstream({
+    url: config.upstream.url,
+    timeoutMs: config.upstream.timeout_ms,
+    connections: config.upstream.connections,
+    onResponseHeaders: (seconds) => metrics.upstreamDuration.observe(seconds),
+  });
   const isIdentityHeader = compileIdentityHeaderTest(config.identity);
   const trust = proxyAddr.compile(config.trust_proxy);
   const branding: Branding = { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };

@@ -1,0 +1,156 @@
+// The built CLI: config errors exit 2 with one line per problem before anything listens; check-config; --help; --version.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli } from '../../helpers/gatehouse-process.js';
+import { closedPort } from '../../helpers/upstream.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+let files = 0;
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeYaml(text: string): string {
+  const path = join(dir, `config-${++files}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
+}
+
+const SESSION_SECRET = 's'.repeat(48);
+const CLIENT_SECRET = 'client-secret-value-9f2c';
+
+describe('gatehouse start with an invalid config', () => {
+  it('exits 2 with one "gatehouse: config error" line per problem and never listens', async () => {
+    const port = await closedPort();
+    const opsPort = await closedPort();
+    const path = writeYaml(
+      [
+        'mode: cloud',
+        `listen: { host: 127.0.0.1, port: ${port}, backlog: 5 }`,
+        `ops: { host: 127.0.0.1, port: ${opsPort} }`,
+        'upstream: { url: http://127.0.0.1:3000, timeout_ms: soon }',
+        'session: { ttl: forever }',
+      ].join('\n'),
+    );
+    const result = await runCli(['start', '--config', path]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').filter(Boolean).sort()).toEqual(
+      [
+        'gatehouse: config error: listen.backlog: unknown key',
+        'gatehouse: config error: upstream.timeout_ms: Invalid input: expected number, received string',
+        'gatehouse: config error: session.ttl: not a duration: "forever" (use e.g. 90s, 5m, 8h)',
+        'gatehouse: config error: public_url: required in cloud mode',
+        'gatehouse: config error: sso.issuer: required in cloud mode',
+        'gatehouse: config error: sso.client_id: required in cloud mode',
+        'gatehouse: config error: session.secrets: required in cloud mode (at least one secret of 32+ characters)',
+        'gatehouse: config error: sso.client_secret: required with client_auth client_secret_basic',
+      ].sort(),
+    );
+    expect(result.stderr.endsWith('\n')).toBe(true);
+    expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+    expect(await connectOutcome(opsPort)).toBe('ECONNREFUSED');
+  });
+
+  it('exits 2 naming the file when it cannot be read, and the line of a YAML error', async () => {
+    const missing = join(dir, 'missing.yaml');
+    const unreadable = await runCli(['start', '--config', missing]);
+    expect(unreadable).toEqual({ code: 2, stdout: '', stderr: `gatehouse: config error: ${missing}: cannot read the config file (ENOENT)\n` });
+
+    const broken = writeYaml('mode: local\nupstream:\n  url: http://a\n  url: http://b\n');
+    const syntax = await runCli(['start', '--config', broken]);
+    expect(syntax).toEqual({ code: 2, stdout: '', stderr: `gatehouse: config error: ${broken}:4:3: YAML syntax error: Map keys must be unique\n` });
+  });
+
+  it('exits 2 for a bad environment override, naming the variable', async () => {
+    const path = writeYaml('mode: local\n');
+    const result = await runCli(['start', '--config', path], { GATEHOUSE_LISTEN_PORT: 'eighty' });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'gatehouse: config error: listen.port: GATEHOUSE_LISTEN_PORT="eighty" is not a valid number\n' });
+  });
+});
+
+describe('gatehouse check-config', () => {
+  it('prints the effective config with secrets masked and exits 0', async () => {
+    const path = writeYaml(
+      [
+        'mode: cloud',
+        'public_url: https://app.example.com',
+        'upstream: { url: "${APP_URL:-http://127.0.0.1:3000}" }',
+        'sso: { issuer: https://idp.example.com, client_id: app, client_secret: from-file }',
+        'session: { secrets: ["${GATEHOUSE_SESSION_SECRET}", "' + 'o'.repeat(32) + '"], ttl: 90s }',
+      ].join('\n'),
+    );
+    const result = await runCli(['check-config', '--config', path], { GATEHOUSE_SSO_CLIENT_SECRET: CLIENT_SECRET, GATEHOUSE_SESSION_SECRET: SESSION_SECRET });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.endsWith('\nconfig is valid\n')).toBe(true);
+    const printed = JSON.parse(result.stdout.slice(0, -'config is valid\n'.length)) as {
+      mode: string;
+      config: { sso: { client_secret: string; issuer: string }; session: { secrets: string[]; ttl: number }; upstream: { url: string } };
+    };
+    expect(printed.mode).toBe('cloud');
+    expect(printed.config.sso.client_secret).toBe('***');
+    expect(printed.config.session.secrets).toEqual(['***', '***']);
+    expect(printed.config.sso.issuer).toBe('https://idp.example.com');
+    expect(printed.config.session.ttl).toBe(90_000);
+    expect(printed.config.upstream.url).toBe('http://127.0.0.1:3000');
+    expect(result.stdout).not.toContain(CLIENT_SECRET);
+    expect(result.stdout).not.toContain('from-file');
+    expect(result.stdout).not.toContain(SESSION_SECRET);
+    expect(result.stdout).not.toContain('o'.repeat(32));
+  });
+
+  it('exits 2 with the same lines as start when the config is invalid', async () => {
+    const path = writeYaml('mode: cloud\n');
+    const result = await runCli(['check-config', '--config', path]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      [
+        'gatehouse: config error: public_url: required in cloud mode',
+        'gatehouse: config error: sso.issuer: required in cloud mode',
+        'gatehouse: config error: sso.client_id: required in cloud mode',
+        'gatehouse: config error: session.secrets: required in cloud mode (at least one secret of 32+ characters)',
+        'gatehouse: config error: sso.client_secret: required with client_auth client_secret_basic',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('gatehouse --help and --version', () => {
+  it('--help prints the usage and exits 0', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.startsWith('gatehouse — OpenID Connect sign-in in front of an unmodified app')).toBe(true);
+    for (const command of ['gatehouse [start] [--config PATH]', 'gatehouse check-config [--config PATH]', 'gatehouse demo', 'gatehouse --help | --version']) {
+      expect(result.stdout).toContain(command);
+    }
+  });
+
+  it('--version prints the package.json version and exits 0', async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  it('an unknown command exits 2 with the usage on stderr', async () => {
+    const result = await runCli(['launch']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.startsWith('gatehouse: unknown command "launch"\n\ngatehouse — ')).toBe(true);
+  });
+});

@@ -1,0 +1,277 @@
+// Config loading: YAML file, ${ENV} substitution, GATEHOUSE_* overrides, durations, and one problem line per mistake.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, maskSecrets, validateConfig } from '../../../src/config/load.js';
+import { resolveMode, type Config } from '../../../src/config/schema.js';
+import { ConfigError } from '../../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+let files = 0;
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeYaml(text: string): string {
+  const path = join(dir, `config-${++files}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function load(text: string, env: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({ path: writeYaml(text), env }).config;
+}
+
+function problemsOf(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      expect(error.code).toBe('GH_CONFIG_INVALID');
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const SECRET_A = 'a'.repeat(32);
+const SECRET_B = 'b'.repeat(40);
+
+describe('loadConfig: the YAML file', () => {
+  it('reads the file and fills every default from the schema', () => {
+    const config = load('mode: local\nupstream:\n  url: http://127.0.0.1:4000\n');
+    expect(config.mode).toBe('local');
+    expect(config.upstream).toEqual({ url: 'http://127.0.0.1:4000', timeout_ms: 30000, connections: 128 });
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080, max_header_size: 16384 });
+    expect(config.session.ttl).toBe(8 * 3_600_000);
+    expect(config.identity.headers.user).toBe('X-Forwarded-User');
+    expect(config.shutdown.drain_timeout).toBe(10_000);
+  });
+
+  it('treats an empty file as all defaults', () => {
+    const config = load('');
+    expect(config.mode).toBe('auto');
+    expect(resolveMode(config)).toBe('local');
+  });
+
+  it('reports an unreadable file (a directory, a missing explicit path)', () => {
+    const folder = join(dir, 'a-directory');
+    mkdirSync(folder);
+    expect(problemsOf(() => loadConfig({ path: folder, env: {} }))).toEqual([`${folder}: cannot read the config file (EISDIR)`]);
+    const missing = join(dir, 'missing.yaml');
+    expect(problemsOf(() => loadConfig({ path: missing, env: {} }))).toEqual([`${missing}: cannot read the config file (ENOENT)`]);
+  });
+
+  it('reports a YAML syntax error with its line and column', () => {
+    const path = writeYaml('mode: local\nlisten: {host: 127.0.0.1\nupstream:\n  url: x\n');
+    expect(problemsOf(() => loadConfig({ path, env: {} }))).toEqual([
+      `${path}:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }`,
+    ]);
+  });
+
+  it('reports a duplicate key as a YAML error on the line of the second one', () => {
+    const path = writeYaml('mode: local\nupstream:\n  url: http://a\n  url: http://b\n');
+    expect(problemsOf(() => loadConfig({ path, env: {} }))).toEqual([`${path}:4:3: YAML syntax error: Map keys must be unique`]);
+  });
+
+  it('refuses a top level that is not a mapping', () => {
+    const path = writeYaml('- a\n- b\n');
+    expect(problemsOf(() => loadConfig({ path, env: {} }))).toEqual([`${path}: the top level must be a mapping of keys`]);
+  });
+});
+
+describe('loadConfig: ${ENV} substitution', () => {
+  it('replaces ${NAME} in strings and list items', () => {
+    const config = load('mode: local\nsso:\n  client_secret: ${MY_SECRET}\nsession:\n  secrets: ["${S1}", "${S2}"]\n', {
+      MY_SECRET: 'from-env',
+      S1: SECRET_A,
+      S2: SECRET_B,
+    });
+    expect(config.sso.client_secret).toBe('from-env');
+    expect(config.session.secrets).toEqual([SECRET_A, SECRET_B]);
+  });
+
+  it('uses the fallback of ${NAME:-fallback} when NAME is unset or empty', () => {
+    const yaml = 'mode: local\nupstream:\n  url: http://${APP_HOST:-127.0.0.1}:${APP_PORT:-3000}/\n';
+    expect(load(yaml).upstream.url).toBe('http://127.0.0.1:3000/');
+    expect(load(yaml, { APP_HOST: '', APP_PORT: '4100' }).upstream.url).toBe('http://127.0.0.1:4100/');
+  });
+
+  it('reports an unset variable without a fallback, naming the key', () => {
+    expect(problemsOf(() => load('sso:\n  client_secret: ${NOT_SET}\nsession:\n  secrets: ["${ALSO_NOT_SET}"]\n'))).toEqual([
+      'sso.client_secret: environment variable NOT_SET is not set',
+      'session.secrets.0: environment variable ALSO_NOT_SET is not set',
+    ]);
+  });
+
+  it('substitutes after parsing, so a value cannot inject YAML', () => {
+    const config = load('mode: local\npages:\n  title: ${TITLE}\n', { TITLE: 'Acme\nmode: cloud' });
+    expect(config.pages.title).toBe('Acme\nmode: cloud');
+    expect(config.mode).toBe('local');
+  });
+});
+
+describe('loadConfig: GATEHOUSE_* environment overrides', () => {
+  it('GATEHOUSE_UPSTREAM_URL overrides upstream.url and GATEHOUSE_SSO_CLIENT_SECRET overrides sso.client_secret', () => {
+    const config = load('mode: local\nupstream:\n  url: http://127.0.0.1:3000\nsso:\n  client_secret: from-file\n', {
+      GATEHOUSE_UPSTREAM_URL: 'http://127.0.0.1:9999',
+      GATEHOUSE_SSO_CLIENT_SECRET: 'from-env',
+    });
+    expect(config.upstream.url).toBe('http://127.0.0.1:9999');
+    expect(config.sso.client_secret).toBe('from-env');
+  });
+
+  it('reads numbers, booleans, lists, maps and durations from strings', () => {
+    const config = load('mode: local\n', {
+      GATEHOUSE_LISTEN_PORT: '8181',
+      GATEHOUSE_UPSTREAM_TIMEOUT_MS: '2500',
+      GATEHOUSE_SSO_SILENT_REAUTH: 'false',
+      GATEHOUSE_ROLES_REQUIRED: '1',
+      GATEHOUSE_PUBLIC_PATHS: '/assets/, /favicon.ico',
+      GATEHOUSE_SSO_SCOPES: '["openid","email"]',
+      GATEHOUSE_ROLES_MAP: '{"idp-admin":"admin","idp-staff":["editor","viewer"]}',
+      GATEHOUSE_SESSION_TTL: '2h',
+      GATEHOUSE_SHUTDOWN_DRAIN_TIMEOUT: '750ms',
+    });
+    expect(config.listen.port).toBe(8181);
+    expect(config.upstream.timeout_ms).toBe(2500);
+    expect(config.sso.silent_reauth).toBe(false);
+    expect(config.roles.required).toBe(true);
+    expect(config.public_paths).toEqual(['/assets/', '/favicon.ico']);
+    expect(config.sso.scopes).toEqual(['openid', 'email']);
+    expect(config.roles.map).toEqual({ 'idp-admin': 'admin', 'idp-staff': ['editor', 'viewer'] });
+    expect(config.session.ttl).toBe(7_200_000);
+    expect(config.shutdown.drain_timeout).toBe(750);
+  });
+
+  it('creates the enclosing section when the file does not have it', () => {
+    expect(load('mode: local\n', { GATEHOUSE_SESSION_REDIS_PREFIX: 'app1:' }).session.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'app1:',
+      cache_ttl: 5000,
+    });
+  });
+
+  it('reports an unparsable value naming the key and variable, masking secrets', () => {
+    expect(
+      problemsOf(() =>
+        load('mode: local\n', {
+          GATEHOUSE_LISTEN_PORT: 'eighty',
+          GATEHOUSE_SSO_SILENT_REAUTH: 'yes',
+          GATEHOUSE_ROLES_MAP: '[1]',
+          GATEHOUSE_SESSION_SECRETS: `["${SECRET_A}"`,
+        }),
+      ),
+    ).toEqual([
+      'listen.port: GATEHOUSE_LISTEN_PORT="eighty" is not a valid number',
+      'sso.silent_reauth: GATEHOUSE_SSO_SILENT_REAUTH="yes" is not a valid boolean',
+      'session.secrets: GATEHOUSE_SESSION_SECRETS=*** is not a valid list',
+      'roles.map: GATEHOUSE_ROLES_MAP="[1]" is not a valid map',
+    ]);
+  });
+
+  it('validates overridden values like file values', () => {
+    expect(problemsOf(() => load('mode: local\n', { GATEHOUSE_LISTEN_PORT: '70000', GATEHOUSE_MODE: 'sometimes' }))).toEqual([
+      'mode: Invalid option: expected one of "auto"|"cloud"|"local"',
+      'listen.port: Too big: expected number to be <=65535',
+    ]);
+  });
+});
+
+describe('durations', () => {
+  const ttl = (value: string | number): number => validateConfig({ session: { ttl: value } }).session.ttl;
+
+  it('reads 90s, 8h, 1h30m, 500ms, 1d, 1.5h and a bare number of seconds', () => {
+    expect(ttl('90s')).toBe(90_000);
+    expect(ttl('8h')).toBe(28_800_000);
+    expect(ttl('1h30m')).toBe(5_400_000);
+    expect(ttl('500ms')).toBe(500);
+    expect(ttl('1d')).toBe(86_400_000);
+    expect(ttl('1.5h')).toBe(5_400_000);
+    expect(ttl(90)).toBe(90_000);
+    expect(ttl('90')).toBe(90_000);
+  });
+
+  it('reports a malformed duration naming the key', () => {
+    for (const bad of ['soon', '90 s', '1h 30m', '-5s', '5w', '']) {
+      expect(problemsOf(() => ttl(bad))).toEqual([`session.ttl: not a duration: ${JSON.stringify(bad)} (use e.g. 90s, 5m, 8h)`]);
+    }
+    expect(problemsOf(() => ttl(-1))).toEqual(['session.ttl: not a duration: -1 (use e.g. 90s, 5m, 8h)']);
+  });
+});
+
+describe('validateConfig: problems', () => {
+  it('names an unknown key with its full path', () => {
+    expect(problemsOf(() => validateConfig({ listen: { hots: '127.0.0.1' }, colour: 'blue' }))).toEqual(['listen.hots: unknown key', 'colour: unknown key']);
+  });
+
+  it('names a key of the wrong type and what was expected', () => {
+    expect(problemsOf(() => validateConfig({ listen: { port: 'eighty' }, sso: { scopes: 'openid' }, log: { access: 'yes' } }))).toEqual([
+      'listen.port: Invalid input: expected number, received string',
+      'sso.scopes: Invalid input: expected array, received string',
+      'log.access: Invalid input: expected boolean, received string',
+    ]);
+  });
+
+  it('lists every key cloud mode needs when only mode: cloud is given', () => {
+    expect(problemsOf(() => validateConfig({ mode: 'cloud' }))).toEqual([
+      'public_url: required in cloud mode',
+      'sso.issuer: required in cloud mode',
+      'sso.client_id: required in cloud mode',
+      'session.secrets: required in cloud mode (at least one secret of 32+ characters)',
+      'sso.client_secret: required with client_auth client_secret_basic',
+    ]);
+  });
+
+  it('reports cloud-mode requirements beside type errors and unknown keys elsewhere, in one run', () => {
+    expect(problemsOf(() => validateConfig({ mode: 'cloud', listen: { port: 'eighty' }, session: { ttl: 'soon' }, bogus: 1 }))).toEqual([
+      'listen.port: Invalid input: expected number, received string',
+      'session.ttl: not a duration: "soon" (use e.g. 90s, 5m, 8h)',
+      'bogus: unknown key',
+      'public_url: required in cloud mode',
+      'sso.issuer: required in cloud mode',
+      'sso.client_id: required in cloud mode',
+      'session.secrets: required in cloud mode (at least one secret of 32+ characters)',
+      'sso.client_secret: required with client_auth client_secret_basic',
+    ]);
+  });
+
+  it('skips only the cloud checks whose keys are themselves malformed', () => {
+    expect(problemsOf(() => validateConfig({ mode: 'cloud', sso: 'idp' }))).toEqual(['sso: Invalid input: expected object, received string']);
+    expect(problemsOf(() => validateConfig({ mode: 'cloud', public_url: 'https://app.example.com', sso: { issuer: 'https://idp', client_id: 'app', client_secret: 's' }, session: { secrets: [42] } }))).toEqual([
+      'session.secrets.0: Invalid input: expected string, received number',
+    ]);
+  });
+
+  it('checks secret length and roles.url in cloud mode', () => {
+    const cloud = { mode: 'cloud', public_url: 'https://app.example.com', sso: { issuer: 'https://idp.example.com', client_id: 'app', client_secret: 's' } };
+    expect(problemsOf(() => validateConfig({ ...cloud, session: { secrets: [SECRET_A, 'short'] }, roles: { source: 'url' } }))).toEqual([
+      'session.secrets.1: must be at least 32 characters',
+      'roles.url: required when roles.source is url',
+    ]);
+    expect(resolveMode(validateConfig({ ...cloud, mode: 'auto', session: { secrets: [SECRET_A] } }))).toBe('cloud');
+  });
+
+  it('does not require cloud keys in local mode', () => {
+    expect(resolveMode(validateConfig({ mode: 'local' }))).toBe('local');
+  });
+});
+
+describe('maskSecrets', () => {
+  it('replaces every secret and the Redis password, leaving the rest', () => {
+    const config = validateConfig({
+      mode: 'local',
+      sso: { client_secret: 'top-secret' },
+      session: { secrets: [SECRET_A, SECRET_B], redis: { url: 'redis://user:hunter2@redis:6379/0' } },
+      identity: { assertion: { keys: ['-----BEGIN PRIVATE KEY-----'] } },
+    });
+    const masked = maskSecrets(config) as Config;
+    expect(masked.sso.client_secret).toBe('***');
+    expect(masked.session.secrets).toEqual(['***', '***']);
+    expect(masked.identity.assertion.keys).toEqual(['***']);
+    expect(masked.session.redis.url).toBe('redis://***@redis:6379/0');
+    expect(masked.upstream).toEqual(config.upstream);
+    expect(config.sso.client_secret).toBe('top-secret');
+  });
+});
