@@ -2,8 +2,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { AccessControl } from './auth/access.js';
+import type { CloudAccess } from './auth/cloud-access.js';
 import { createLocalAccess } from './auth/local-access.js';
+import { cloudConfigHints } from './config/hints.js';
 import { resolveMode, type Config, type Mode } from './config/schema.js';
+import { ConfigError } from './errors.js';
 import { createLogger, flushLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { createOpsServer } from './ops/ops-server.js';
@@ -25,6 +28,8 @@ export interface Gatehouse {
   logger: Logger;
   metrics: Metrics;
   readiness: Readiness;
+  /** Applies a changed config without dropping connections or sessions; throws ConfigError (and keeps running as before) when it cannot. */
+  reload(config: Config): Promise<void>;
   /** Readiness 503, stop accepting, let in-flight requests finish (up to shutdown.drain_timeout), close. */
   shutdown(): Promise<void>;
 }
@@ -44,14 +49,34 @@ function urlFor(host: string, port: number): string {
   return `http://${shown}:${port}`;
 }
 
-async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; metrics: Metrics; readiness: Readiness }): Promise<AccessControl> {
+async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; metrics: Metrics; readiness: Readiness }, previous?: AccessControl): Promise<AccessControl> {
   if (mode === 'local') {
-    const why = config.mode === 'local' ? 'mode is local' : 'mode is auto and sso.issuer / sso.client_id are not set';
-    deps.logger.info({ mode }, `single sign-on inactive: ${why}; requests pass through, identity headers are stripped`);
+    if (!previous) {
+      const why = config.mode === 'local' ? 'mode is local' : 'mode is auto and sso.issuer / sso.client_id are not set';
+      deps.logger.info({ mode }, `single sign-on inactive: ${why}; requests pass through, identity headers are stripped`);
+    }
     return createLocalAccess(config);
   }
+  if (!previous) for (const hint of cloudConfigHints(config)) deps.logger.warn(hint);
   const { createCloudAccess } = await import('./auth/cloud-access.js');
-  return createCloudAccess(config, deps);
+  return createCloudAccess(config, deps, previous as CloudAccess | undefined);
+}
+
+/** Keys a running process cannot change: they need a restart. */
+const RESTART_ONLY: ReadonlyArray<[string, (c: Config) => unknown]> = [
+  ['mode', (c) => resolveMode(c)],
+  ['listen', (c) => c.listen],
+  ['ops', (c) => c.ops],
+  ['session.store', (c) => c.session.store],
+  ['session.redis', (c) => c.session.redis],
+  ['session.max_sessions', (c) => c.session.max_sessions],
+  ['session.idle_timeout', (c) => c.session.idle_timeout],
+];
+
+function restartOnlyChanges(running: Config, next: Config): string[] {
+  return RESTART_ONLY.filter(([, read]) => JSON.stringify(read(running)) !== JSON.stringify(read(next))).map(
+    ([key]) => `${key}: cannot change while running (restart gatehouse to apply it)`,
+  );
 }
 
 export async function startGatehouse(config: Config, options: GatehouseOptions = {}): Promise<Gatehouse> {
@@ -59,7 +84,9 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
   const readiness = new Readiness();
   const mode = resolveMode(config);
-  const access = await createAccess(config, mode, { logger, metrics, readiness });
+  const deps = { logger, metrics, readiness };
+  let running = config;
+  let access = await createAccess(config, mode, deps);
   const proxy = createProxyServer({ config, access, logger, metrics });
   const ops = createOpsServer(metrics, readiness);
   const opsPort = await listen(ops, config.ops.host, config.ops.port);
@@ -71,8 +98,8 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       readiness.block('shutdown', 'shutting down');
-      logger.info({ drainTimeoutMs: config.shutdown.drain_timeout }, 'shutting down: draining in-flight requests');
-      await proxy.drain(config.shutdown.drain_timeout);
+      logger.info({ drainTimeoutMs: running.shutdown.drain_timeout }, 'shutting down: draining in-flight requests');
+      await proxy.drain(running.shutdown.drain_timeout);
       await access.close?.();
       ops.closeAllConnections();
       await new Promise<void>((resolve) => ops.close(() => resolve()));
@@ -80,5 +107,20 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
       flushLogger(logger);
     })());
 
-  return { mode, url, port, opsUrl: urlFor(config.ops.host, opsPort), opsPort, logger, metrics, readiness, shutdown };
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (next: Config): Promise<void> =>
+    (reloading = reloading.catch(() => undefined).then(async () => {
+      const refused = restartOnlyChanges(running, next);
+      if (refused.length > 0) throw new ConfigError(refused);
+      const nextAccess = await createAccess(next, mode, deps, access);
+      proxy.reconfigure(next, nextAccess);
+      const previous = access;
+      access = nextAccess;
+      running = next;
+      logger.level = next.log.level;
+      await (previous as Partial<CloudAccess>).release?.(nextAccess as CloudAccess);
+      logger.info({ mode }, 'config reloaded');
+    }));
+
+  return { mode, url, port, opsUrl: urlFor(config.ops.host, opsPort), opsPort, logger, metrics, readiness, shutdown, reload };
 }

@@ -60,6 +60,25 @@ function exitOnSignals(stop: () => Promise<void>): void {
   process.on('SIGINT', onSignal);
 }
 
+/** SIGHUP re-reads the config file (and the environment); an invalid one is refused and the running config stays. */
+function reloadOnHangup(gatehouse: Gatehouse, path: string | undefined): void {
+  process.on('SIGHUP', () => {
+    let config: Config;
+    try {
+      config = loadConfig({ path }).config;
+    } catch (error) {
+      return refuseReload(gatehouse, error);
+    }
+    gatehouse.reload(config).catch((error: unknown) => refuseReload(gatehouse, error));
+  });
+}
+
+function refuseReload(gatehouse: Gatehouse, error: unknown): void {
+  const problems = error instanceof ConfigError ? error.problems : [error instanceof Error ? error.message : String(error)];
+  for (const problem of problems) process.stderr.write(`gatehouse: config error: ${problem}\n`);
+  gatehouse.logger.error({ problems }, 'config reload refused; the running config stays in force');
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -85,6 +104,7 @@ async function main(argv: string[]): Promise<void> {
       const config = loadOrExit(values.config);
       const gatehouse: Gatehouse = await startGatehouse(config).catch(exitOnConfigError);
       exitOnSignals(() => gatehouse.shutdown());
+      reloadOnHangup(gatehouse, values.config);
       return;
     }
     case 'demo': {

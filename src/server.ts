@@ -26,7 +26,8 @@ export interface ProxyServerDeps {
 
 export interface ProxyServer {
   server: Server;
-  upstream: Upstream;
+  /** Applies a reloaded config and its access control to the next requests; in-flight ones finish as they began. */
+  reconfigure(config: Config, access: AccessControl): void;
   /** Stops accepting, lets in-flight requests finish up to the drain timeout, then cuts what is left. */
   drain(timeoutMs: number): Promise<void>;
 }
@@ -42,25 +43,53 @@ const ERROR_CODES: Readonly<Record<number, string>> = {
   504: 'upstream_timeout',
 };
 
-export function createProxyServer({ config, access, logger, metrics }: ProxyServerDeps): ProxyServer {
-  const upstream = new Upstream({
-    url: config.upstream.url,
-    timeoutMs: config.upstream.timeout_ms,
-    connections: config.upstream.connections,
-    onResponseHeaders: (seconds) => metrics.upstreamDuration.observe(seconds),
-  });
-  const isIdentityHeader = compileIdentityHeaderTest(config.identity);
-  const trust = proxyAddr.compile(config.trust_proxy);
-  const branding: Branding = { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
-  const prefix = `${config.routes.prefix}/`;
-  const accessLog = config.log.access;
+export function createProxyServer({ config, access: initialAccess, logger, metrics }: ProxyServerDeps): ProxyServer {
+  const createUpstream = (settings: Config['upstream']): Upstream =>
+    new Upstream({
+      url: settings.url,
+      timeoutMs: settings.timeout_ms,
+      connections: settings.connections,
+      onResponseHeaders: (seconds) => metrics.upstreamDuration.observe(seconds),
+    });
+  // Everything derived from config lives in these bindings so that reconfigure() can swap them between requests.
+  let current = config;
+  let access = initialAccess;
+  let upstream = createUpstream(config.upstream);
+  let isIdentityHeader = compileIdentityHeaderTest(config.identity);
+  let trust = proxyAddr.compile(config.trust_proxy);
+  let branding: Branding = brandingOf(config);
+  let prefix = `${config.routes.prefix}/`;
+  let accessLog = config.log.access;
   const upgradedSockets = new Set<Duplex>();
   let draining = false;
+  let untrustedForwardingWarned = false;
+
+  const reconfigure = (next: Config, nextAccess: AccessControl): void => {
+    if (JSON.stringify(next.upstream) !== JSON.stringify(current.upstream)) {
+      const previous = upstream;
+      upstream = createUpstream(next.upstream);
+      void previous.close().catch(() => previous.destroy());
+    }
+    current = next;
+    access = nextAccess;
+    isIdentityHeader = compileIdentityHeaderTest(next.identity);
+    trust = proxyAddr.compile(next.trust_proxy);
+    branding = brandingOf(next);
+    prefix = `${next.routes.prefix}/`;
+    accessLog = next.log.access;
+  };
 
   const headerOptions = (req: IncomingMessage, requestId: string): UpstreamHeaderOptions => ({
     requestId,
     remoteAddress: req.socket.remoteAddress ?? '',
-    trustPeer: () => trust(req.socket.remoteAddress ?? '', 0),
+    trustPeer: () => {
+      const trusted = trust(req.socket.remoteAddress ?? '', 0);
+      if (!trusted && !untrustedForwardingWarned) {
+        untrustedForwardingWarned = true;
+        logger.warn({ remote: req.socket.remoteAddress }, 'X-Forwarded-* from a peer outside trust_proxy ignored, the app gets X-Forwarded-Proto http (logged once): add the proxy in front of gatehouse to trust_proxy');
+      }
+      return trusted;
+    },
     isIdentityHeader,
     filterCookie: access.filterCookie ? (value) => (access.filterCookie as (v: string) => string)(value) : undefined,
   });
@@ -227,5 +256,9 @@ export function createProxyServer({ config, access, logger, metrics }: ProxyServ
     await upstream.close().catch(() => upstream.destroy());
   };
 
-  return { server, upstream, drain };
+  return { server, drain, reconfigure };
+}
+
+function brandingOf(config: Config): Branding {
+  return { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
 }

@@ -5,7 +5,7 @@ import { AssertionKeyError, AssertionSigner, loadAssertionKeys, type AssertionKe
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Readiness } from '../ops/readiness.js';
-import { createSessionStore } from '../session/create-store.js';
+import { createSessionStore, type ReadySessionStore } from '../session/create-store.js';
 import { Sealer } from '../session/sealer.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import type { AccessControl } from './access.js';
@@ -52,23 +52,51 @@ async function assertionSetup(config: Config, logger: Logger): Promise<{ keys: A
   return { keys, signer };
 }
 
-export async function createCloudAccess(config: Config, { logger, metrics, readiness }: CloudAccessDeps): Promise<AccessControl> {
+/** Cloud-mode access control plus the long-lived parts a config reload can carry over. */
+export interface CloudAccess extends AccessControl {
+  readonly provider: Provider;
+  readonly store: ReadySessionStore;
+  /** What the provider client was built from: a reload with the same value keeps the client (and its metadata). */
+  readonly providerFingerprint: string;
+  /** Closes the parts `successor` does not carry over (after a reload), or everything (no successor). */
+  release(successor?: CloudAccess): Promise<void>;
+}
+
+function providerFingerprint(config: Config): string {
+  return JSON.stringify([config.sso, config.public_url, config.routes.prefix]);
+}
+
+/**
+ * Builds cloud mode. With `previous` (a config reload), the memory session store is kept so nobody is signed
+ * out, and the provider client is kept when the provider settings did not change. A Redis store is rebuilt so
+ * rotated secrets seal new writes; the sessions themselves stay in Redis.
+ */
+export async function createCloudAccess(config: Config, { logger, metrics, readiness }: CloudAccessDeps, previous?: CloudAccess): Promise<CloudAccess> {
   const secure = new URL(config.public_url).protocol === 'https:';
   const branding: Branding = { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
-  const provider = new Provider(config, {
-    logger,
-    readiness,
-    observer: { onRequest: (endpoint, seconds) => metrics.providerDuration.labels(endpoint).observe(seconds) },
-  });
+  const fingerprint = providerFingerprint(config);
+  const provider =
+    previous && previous.providerFingerprint === fingerprint
+      ? previous.provider
+      : new Provider(config, {
+          logger,
+          readiness,
+          observer: { onRequest: (endpoint, seconds) => metrics.providerDuration.labels(endpoint).observe(seconds) },
+        });
   const assertion = await assertionSetup(config, logger);
   const sealer = new Sealer(config.session.secrets);
-  if (config.session.store === 'redis') readiness.block('session-store', 'Redis not connected yet');
-  const store = await createSessionStore(config, {
-    sealer,
-    logger,
-    onReadyChange: (ready) => (ready ? readiness.unblock('session-store') : readiness.block('session-store', 'Redis unreachable')),
-    onError: (kind) => metrics.redisErrors.labels(kind).inc(),
-  });
+  let store: ReadySessionStore;
+  if (previous && config.session.store === 'memory') {
+    store = previous.store;
+  } else {
+    if (config.session.store === 'redis' && !previous) readiness.block('session-store', 'Redis not connected yet');
+    store = await createSessionStore(config, {
+      sealer,
+      logger,
+      onReadyChange: (ready) => (ready ? readiness.unblock('session-store') : readiness.block('session-store', 'Redis unreachable')),
+      onError: (kind) => metrics.redisErrors.labels(kind).inc(),
+    });
+  }
   metrics.observeSessions(() => store.size);
   const cookie = new SessionCookie({ secrets: config.session.secrets, name: config.session.cookie_name, secure, maxAgeMs: config.session.ttl });
   const sessions = new Sessions(config, store, cookie, provider, assertion?.signer, {
@@ -91,12 +119,14 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
   const backchannel = new BackchannelLogout(config, provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
   const routes = new AuthRoutes(config, provider, sessions, signIn, backchannel, branding, assertion?.keys, { logger });
   const gate = new Gate(config, sessions, branding);
-  void provider.start();
+  // At start-up gatehouse listens while discovery retries; a reload waits for the new client's first attempt.
+  if (previous && previous.provider !== provider) await provider.start();
+  else void provider.start();
 
   const ownCookie = (name: string): boolean => name === cookie.name || name === SignIn.returningCookie || pending.isPendingCookie(name);
   const marker = 'gatehouse_';
 
-  return {
+  const cloud: CloudAccess = {
     handleRoute: (ctx, route) => routes.handle(ctx, route),
     admit: (ctx) => gate.admit(ctx),
     admitUpgrade: (ctx) => gate.admitUpgrade(ctx),
@@ -111,10 +141,15 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
         .join(';')
         .trim();
     },
-    async close(): Promise<void> {
-      provider.stop();
-      await store.close();
+    provider,
+    store,
+    providerFingerprint: fingerprint,
+    async release(successor?: CloudAccess): Promise<void> {
+      if (successor?.provider !== provider) provider.stop();
+      if (successor?.store !== store) await store.close();
     },
+    close: () => cloud.release(),
   };
+  return cloud;
 }
 

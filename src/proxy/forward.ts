@@ -19,6 +19,8 @@ export interface UpstreamOptions {
   url: string;
   timeoutMs: number;
   connections: number;
+  /** Called with the seconds from sending the request to the app's response headers. */
+  onResponseHeaders?: (seconds: number) => void;
 }
 
 export interface UpgradedSocket {
@@ -41,10 +43,12 @@ export class Upstream {
   readonly origin: string;
   private readonly pool: Pool;
   private readonly timeoutMs: number;
+  private readonly onResponseHeaders: ((seconds: number) => void) | undefined;
 
   constructor(options: UpstreamOptions) {
     this.origin = new URL(options.url).origin;
     this.timeoutMs = options.timeoutMs;
+    this.onResponseHeaders = options.onResponseHeaders;
     this.pool = new Pool(this.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -66,6 +70,7 @@ export class Upstream {
     };
     res.once('close', onClose);
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const sent = performance.now();
     this.pool.stream(
       {
         path: req.url ?? '/',
@@ -76,6 +81,7 @@ export class Upstream {
         opaque: res,
       },
       ({ statusCode, headers: responseHeaders, opaque }) => {
+        this.onResponseHeaders?.((performance.now() - sent) / 1000);
         const out = opaque as ServerResponse;
         out.writeHead(statusCode, filterResponseHeaders(responseHeaders));
         return out;

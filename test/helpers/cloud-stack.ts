@@ -18,6 +18,8 @@ export interface CloudStack {
   gatehouse: TestGatehouse;
   /** gatehouse's public URL, e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The config tree gatehouse was started with (before validation), for reload tests. */
+  tree: Record<string, unknown>;
   /** Navigates to `path` and completes the sign-in at the provider; returns the page the browser lands on. */
   signIn(client: BrowserClient, path: string, user: string, consent?: ConsentChoice): Promise<{ landed: BrowserResponse; chain: BrowserResponse[]; sawConsent: boolean }>;
   close(): Promise<void>;
@@ -29,8 +31,12 @@ export interface CloudStackOptions {
   providerTtl?: DevProviderOptions['ttl'];
   /** Runs the provider on this port (to restart it on the same issuer); 0 by default. */
   providerPort?: number;
+  /** Private signing keys of the provider (a test that signs its own logout tokens passes them). */
+  providerJwks?: DevProviderOptions['jwks'];
   provider?: DevProvider;
   upstream?: RecordingUpstream;
+  /** gatehouse's listen port (to register it at a provider passed in `provider`); a free one by default. */
+  port?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -55,7 +61,7 @@ export function devClient(url: string, prefix = '/.auth'): DevProviderOptions['c
   };
 }
 
-function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+export function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = merged[key];
@@ -68,19 +74,21 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 }
 
 export async function startCloudStack(options: CloudStackOptions = {}): Promise<CloudStack> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const provider = options.provider ?? (await startDevProvider({ port: options.providerPort ?? 0, clients: [devClient(url)], ttl: options.providerTtl }));
+  const provider = options.provider ?? (await startDevProvider({ port: options.providerPort ?? 0, clients: [devClient(url)], ttl: options.providerTtl, jwks: options.providerJwks }));
   const upstream = options.upstream ?? (await startUpstream());
   const base = {
     mode: 'cloud',
     listen: { host: '127.0.0.1', port },
+    ops: { host: '127.0.0.1', port: 0 },
     public_url: url,
     upstream: { url: upstream.url },
     sso: { issuer: provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
     session: { secrets: [SESSION_SECRET] },
   };
-  const gatehouse = await startTestGatehouse(merge(base, options.config ?? {}));
+  const tree = merge(base, options.config ?? {});
+  const gatehouse = await startTestGatehouse(tree);
   await waitUntilReady(gatehouse);
 
   const signIn: CloudStack['signIn'] = async (client, path, user, consent = 'skip-if-absent') => {
@@ -108,6 +116,7 @@ export async function startCloudStack(options: CloudStackOptions = {}): Promise<
     upstream,
     gatehouse,
     url,
+    tree,
     signIn,
     async close() {
       await gatehouse.shutdown();

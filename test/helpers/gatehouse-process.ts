@@ -64,6 +64,8 @@ export interface ChildGatehouse {
   pid: number;
   url: string;
   opsUrl: string;
+  /** The YAML file the child was started with (rewrite it and send SIGHUP to reload). */
+  configPath: string;
   port: number;
   /** Parsed JSON log lines from stdout so far. */
   logs: LogLine[];
@@ -114,7 +116,7 @@ export async function startChildGatehouse(tree: Record<string, unknown>, options
   try {
     const ready = await listening;
     const url = String(ready.url);
-    return { child, pid: child.pid as number, url, opsUrl: String(ready.ops), port: Number(new URL(url).port), logs, stderr: () => stderr, exited, dispose };
+    return { child, pid: child.pid as number, url, opsUrl: String(ready.ops), configPath, port: Number(new URL(url).port), logs, stderr: () => stderr, exited, dispose };
   } catch (error) {
     await dispose();
     throw error;
