@@ -1,6 +1,7 @@
-// The OpenID provider client on openid-client 6: discovery with retry, authorization URL, code exchange, refresh, logout URL.
+// The OpenID provider client on openid-client 6: discovery with retry, authorization URL, code exchange, refresh, logout URL,
+// and the ID token signature check against the provider's JWKS (algorithm allow-list, refetch when the provider rotates keys).
 import * as oidc from 'openid-client';
-import { decodeProtectedHeader } from 'jose';
+import { compactVerify, createRemoteJWKSet, customFetch as joseCustomFetch } from 'jose';
 import type { Config } from '../config/schema.js';
 import { ConfigError, GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
@@ -44,8 +45,11 @@ export function checkIssuerUrl(issuer: string): void {
   throw new ConfigError([`sso.issuer: ${url.protocol}// is refused for ${url.hostname}: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development`]);
 }
 
+type ProviderKeys = ReturnType<typeof createRemoteJWKSet>;
+
 export class Provider {
   private configuration: oidc.Configuration | undefined;
+  private keys: ProviderKeys | undefined;
   private readonly issuer: URL;
   private readonly insecure: boolean;
   private readonly redirectUri: string;
@@ -80,7 +84,9 @@ export class Provider {
   private async discover(delayMs: number): Promise<void> {
     if (this.stopped) return;
     try {
-      this.configuration = await this.load();
+      const configuration = await this.load();
+      this.keys = this.providerKeys(configuration);
+      this.configuration = configuration;
       this.deps.readiness.unblock(READINESS_KEY);
       this.deps.logger.info({ issuer: this.issuer.href }, 'provider metadata loaded');
     } catch (error) {
@@ -96,14 +102,41 @@ export class Provider {
     const { sso } = this.config;
     const clientAuth =
       sso.client_auth === 'none' ? oidc.None() : sso.client_auth === 'client_secret_post' ? oidc.ClientSecretPost(sso.client_secret) : oidc.ClientSecretBasic(sso.client_secret);
-    const execute = [oidc.enableNonRepudiationChecks];
-    if (this.insecure) execute.push(oidc.allowInsecureRequests);
+    // No enableNonRepudiationChecks: its JWKS cache refetches an unknown kid only after 60 s, so a provider that
+    // rotates its signing key would lock users out for a minute. verifySignature() checks every ID token instead.
+    const execute = this.insecure ? [oidc.allowInsecureRequests] : [];
     const configuration = await oidc.discovery(this.issuer, sso.client_id, { client_secret: sso.client_secret || undefined }, clientAuth, {
       execute,
       timeout: Math.ceil(sso.timeout / 1000),
       [oidc.customFetch]: this.observedFetch(),
     });
     return configuration;
+  }
+
+  /**
+   * The provider's published keys. An ID token whose kid is not in the cached set triggers one refetch (no
+   * cooldown): such a token can only come from the provider's own token endpoint, so refetches are bounded by sign-ins.
+   */
+  private providerKeys(configuration: oidc.Configuration): ProviderKeys | undefined {
+    const jwksUri = configuration.serverMetadata().jwks_uri;
+    if (!jwksUri) return undefined;
+    const observed = this.observedFetch();
+    return createRemoteJWKSet(new URL(jwksUri), {
+      cooldownDuration: 0,
+      timeoutDuration: this.config.sso.timeout,
+      [joseCustomFetch]: (url: string, options: RequestInit) => observed(url, options as oidc.CustomFetchOptions),
+    });
+  }
+
+  /** Every ID token must be signed by one of the provider's keys with an algorithm from sso.id_token_algs. */
+  private async verifySignature(idToken: string): Promise<void> {
+    if (!this.keys) throw new GatehouseError('GH_TOKEN_INVALID', 'the provider publishes no jwks_uri, so its ID token signature cannot be verified');
+    try {
+      await compactVerify(idToken, this.keys, { algorithms: this.config.sso.id_token_algs });
+    } catch (error) {
+      if (isNetworkError(error)) throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider keys unreachable: ${describeError(error)}`, { cause: error });
+      throw new GatehouseError('GH_TOKEN_INVALID', `ID token signature rejected: ${describeError(error)}`, { cause: error });
+    }
   }
 
   private observedFetch(): oidc.CustomFetch {
@@ -177,10 +210,7 @@ export class Provider {
     const idToken = response.id_token ?? previous?.idToken;
     if (!idToken) throw new GatehouseError('GH_TOKEN_INVALID', 'token response without an ID token');
     if (idClaims) {
-      const { alg } = decodeProtectedHeader(idToken);
-      if (!alg || !(this.config.sso.id_token_algs as string[]).includes(alg)) {
-        throw new GatehouseError('GH_TOKEN_INVALID', `ID token algorithm ${String(alg)} is not in sso.id_token_algs`);
-      }
+      await this.verifySignature(idToken);
       if (previous && idClaims.sub !== previous.sub) throw new GatehouseError('GH_TOKEN_INVALID', 'refreshed ID token is for another subject');
     }
     const sub = idClaims?.sub ?? previous?.sub;
@@ -238,7 +268,8 @@ export function classifyProviderError(error: unknown): GatehouseError {
   if (error instanceof GatehouseError) return error;
   const reason = describeError(error);
   if (error instanceof oidc.ResponseBodyError) {
-    const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${reason}`, { cause: error });
+    const description = error.error_description ? ` (${error.error_description.slice(0, 200)})` : '';
+    const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${error.error.slice(0, 64)}${description}`, { cause: error });
     return Object.assign(wrapped, { oauthError: error.error });
   }
   if (isNetworkError(error)) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider unreachable: ${reason}`, { cause: error });
@@ -253,10 +284,19 @@ function isNetworkError(error: unknown): boolean {
   return cause !== undefined && cause !== error && isNetworkError(cause);
 }
 
+/**
+ * "code: message" of an error and of each cause that adds something, so the log names the check that failed
+ * (openid-client wraps the specific failure in a generic one). Non-Error causes are skipped: they can hold token claims.
+ */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: string }).code;
-  const cause = (error as { cause?: unknown }).cause;
-  const causeText = cause instanceof Error ? ` (${(cause as { code?: string }).code ?? cause.message})` : '';
-  return `${code ? `${code}: ` : ''}${error.message}${causeText}`;
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    const part = `${typeof code === 'string' ? `${code}: ` : ''}${current.message}`;
+    if (!parts.some((earlier) => earlier.includes(part))) parts.push(part);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join('; ');
 }

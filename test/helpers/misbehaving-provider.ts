@@ -1,0 +1,296 @@
+// A small OpenID provider for conformance tests (node:http + jose, no UI): discovery, JWKS, an authorization
+// endpoint that answers at once with a code, a token endpoint (client auth, PKCE, single-use codes) and userinfo.
+// `scenario` breaks exactly one thing, after the OpenID Foundation's RP test IDs where one exists.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+
+export type Scenario =
+  | 'default'
+  | 'rp-id_token-issuer-mismatch'
+  | 'rp-id_token-sub'
+  | 'rp-id_token-aud'
+  | 'rp-id_token-iat'
+  | 'rp-id_token-bad-sig-rs256'
+  | 'rp-id_token-sig-none'
+  | 'rp-id_token-kid-absent-single-jwks'
+  | 'rp-id_token-kid-absent-multiple-jwks'
+  | 'rp-nonce-invalid'
+  | 'rp-userinfo-bad-sub-claim'
+  | 'rp-discovery-issuer-not-matching-config'
+  | 'id_token-expired'
+  | 'id_token-nonce-missing'
+  | 'id_token-aud-multiple-without-azp'
+  | 'id_token-aud-multiple-with-azp'
+  | 'id_token-hs256-public-key'
+  | 'id_token-kid-unknown'
+  | 'pkce-verifier-mismatch'
+  | 'code-replayed'
+  | 'iss-parameter-wrong'
+  | 'iss-parameter-missing';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  /** The public key as SPKI PEM: what an HS256 forgery uses as its HMAC secret. */
+  publicPem: string;
+}
+
+export interface TokenRequestRecord {
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  code: string;
+  outcome: 'issued' | string;
+}
+
+export interface MisbehavingProviderOptions {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  /** Pre-generated RSA keys (generating them is the slow part); the first signs, the second is published in some scenarios. */
+  keys: SigningKey[];
+  scenario?: Scenario;
+  /** id_token_signing_alg_values_supported in discovery; RS256 only by default. */
+  advertisedAlgs?: string[];
+  user?: { sub: string; email: string; name: string; preferred_username: string; roles: string[] };
+}
+
+export interface MisbehavingProvider {
+  issuer: string;
+  scenario: Scenario;
+  /** Every token request, with the client authentication method it used. */
+  tokenRequests: TokenRequestRecord[];
+  /** Authorization headers seen at userinfo. */
+  userinfoAuthorizations: string[];
+  /** Every code, access token and ID token handed out (to prove none is leaked). */
+  issued: string[];
+  jwksFetches(): number;
+  /** Starts signing with `key` and publishes only it at jwks_uri (the previous key is retired). */
+  rotateSigningKey(key: SigningKey): void;
+  close(): Promise<void>;
+}
+
+interface IssuedCode {
+  code: string;
+  challenge: string;
+  nonce: string | undefined;
+  redirectUri: string;
+  used: boolean;
+}
+
+const LIFETIME = 300;
+
+export async function generateSigningKey(kid: string): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
+  return { kid, privateKey, publicJwk, publicPem: await exportSPKI(publicKey) };
+}
+
+export async function startMisbehavingProvider(options: MisbehavingProviderOptions): Promise<MisbehavingProvider> {
+  const user = options.user ?? { sub: 'alice', email: 'alice@example.test', name: 'Alice Example', preferred_username: 'alice', roles: ['admin'] };
+  const codes = new Map<string, IssuedCode>();
+  const accessTokens = new Map<string, string>();
+  const sockets = new Set<Socket>();
+  let signing = options.keys[0] as SigningKey;
+  let published: SigningKey[] = [signing];
+  let jwksFetches = 0;
+  let lastCode: string | undefined;
+  let issuer = '';
+
+  const provider: MisbehavingProvider = {
+    issuer: '',
+    scenario: options.scenario ?? 'default',
+    tokenRequests: [],
+    userinfoAuthorizations: [],
+    issued: [],
+    jwksFetches: () => jwksFetches,
+    rotateSigningKey(key) {
+      signing = key;
+      published = [key];
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+
+  function discovery(): Record<string, unknown> {
+    return {
+      issuer: provider.scenario === 'rp-discovery-issuer-not-matching-config' ? `${issuer}/somewhere-else` : issuer,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      userinfo_endpoint: `${issuer}/userinfo`,
+      jwks_uri: `${issuer}/jwks`,
+      response_types_supported: ['code'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: options.advertisedAlgs ?? ['RS256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      code_challenge_methods_supported: ['S256'],
+      scopes_supported: ['openid', 'profile', 'email'],
+      authorization_response_iss_parameter_supported: true,
+    };
+  }
+
+  function jwks(): { keys: JWK[] } {
+    const scenario = provider.scenario;
+    if (scenario === 'rp-id_token-kid-absent-single-jwks') return { keys: [withoutKid(signing.publicJwk)] };
+    if (scenario === 'rp-id_token-kid-absent-multiple-jwks') return { keys: options.keys.map((key) => key.publicJwk) };
+    return { keys: published.map((key) => key.publicJwk) };
+  }
+
+  function authorize(url: URL, res: ServerResponse): void {
+    const query = url.searchParams;
+    const redirectUri = query.get('redirect_uri');
+    if (query.get('client_id') !== options.clientId || redirectUri !== options.redirectUri) return json(res, 400, { error: 'invalid_request' });
+    if (query.get('response_type') !== 'code' || query.get('code_challenge_method') !== 'S256' || !query.get('code_challenge')) {
+      return json(res, 400, { error: 'invalid_request', error_description: 'response_type code with PKCE S256 is required' });
+    }
+    const challenge = provider.scenario === 'pkce-verifier-mismatch' ? s256(randomBytes(32).toString('base64url')) : (query.get('code_challenge') as string);
+    let code = random();
+    if (provider.scenario === 'code-replayed' && lastCode) code = lastCode;
+    else codes.set(code, { code, challenge, nonce: query.get('nonce') ?? undefined, redirectUri, used: false });
+    lastCode = code;
+    provider.issued.push(code);
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    const state = query.get('state');
+    if (state !== null) back.searchParams.set('state', state);
+    if (provider.scenario === 'iss-parameter-wrong') back.searchParams.set('iss', 'https://idp.attacker.example');
+    else if (provider.scenario !== 'iss-parameter-missing') back.searchParams.set('iss', issuer);
+    res.writeHead(302, { location: back.href, 'cache-control': 'no-store' }).end();
+  }
+
+  async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = new URLSearchParams(await readBody(req));
+    const authMethod = clientAuthentication(req, form);
+    const record: TokenRequestRecord = { authMethod: authMethod ?? 'none', code: form.get('code') ?? '', outcome: 'issued' };
+    provider.tokenRequests.push(record);
+    const refuse = (status: number, error: string, description: string): void => {
+      record.outcome = error;
+      json(res, status, { error, error_description: description });
+    };
+    if (!authMethod) return refuse(401, 'invalid_client', 'client authentication failed');
+    if (form.get('grant_type') !== 'authorization_code') return refuse(400, 'unsupported_grant_type', 'only authorization_code');
+    const issuedCode = codes.get(form.get('code') ?? '');
+    if (!issuedCode) return refuse(400, 'invalid_grant', 'unknown code');
+    if (issuedCode.used) return refuse(400, 'invalid_grant', 'code already used');
+    issuedCode.used = true;
+    if (form.get('redirect_uri') !== issuedCode.redirectUri) return refuse(400, 'invalid_grant', 'redirect_uri mismatch');
+    if (s256(form.get('code_verifier') ?? '') !== issuedCode.challenge) return refuse(400, 'invalid_grant', 'PKCE verification failed');
+    const accessToken = random();
+    accessTokens.set(accessToken, user.sub);
+    const idToken = await idTokenFor(issuedCode.nonce);
+    provider.issued.push(accessToken, idToken);
+    json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: LIFETIME, id_token: idToken, scope: 'openid profile email' });
+  }
+
+  function clientAuthentication(req: IncomingMessage, form: URLSearchParams): TokenRequestRecord['authMethod'] | undefined {
+    const header = req.headers.authorization;
+    if (header?.startsWith('Basic ')) {
+      const [id = '', secret = ''] = Buffer.from(header.slice(6), 'base64').toString().split(':');
+      const ok = decodeURIComponent(id) === options.clientId && decodeURIComponent(secret) === options.clientSecret && !form.has('client_secret');
+      return ok ? 'client_secret_basic' : undefined;
+    }
+    if (form.get('client_id') === options.clientId && form.get('client_secret') === options.clientSecret) return 'client_secret_post';
+    return undefined;
+  }
+
+  async function idTokenFor(nonce: string | undefined): Promise<string> {
+    const scenario = provider.scenario;
+    const now = Math.floor(Date.now() / 1000);
+    const claims: JWTPayload & Record<string, unknown> = { iss: issuer, sub: user.sub, aud: options.clientId, iat: now, exp: now + LIFETIME, auth_time: now, nonce };
+    if (scenario === 'rp-id_token-issuer-mismatch') claims.iss = 'https://idp.attacker.example';
+    if (scenario === 'rp-id_token-sub') delete claims.sub;
+    if (scenario === 'rp-id_token-aud') claims.aud = 'another-client';
+    if (scenario === 'rp-id_token-iat') delete claims.iat;
+    if (scenario === 'rp-nonce-invalid') claims.nonce = 'a-nonce-this-client-never-sent';
+    if (scenario === 'id_token-nonce-missing') delete claims.nonce;
+    if (scenario === 'id_token-expired') Object.assign(claims, { iat: now - 900, auth_time: now - 900, exp: now - 600 });
+    if (scenario === 'id_token-aud-multiple-without-azp') claims.aud = [options.clientId, 'another-client'];
+    if (scenario === 'id_token-aud-multiple-with-azp') Object.assign(claims, { aud: [options.clientId, 'another-client'], azp: options.clientId });
+    if (scenario === 'rp-id_token-sig-none') return `${b64json({ alg: 'none', typ: 'JWT' })}.${b64json(claims)}.`;
+    if (scenario === 'id_token-hs256-public-key') {
+      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signing.kid }).sign(new TextEncoder().encode(signing.publicPem));
+    }
+    const withKid = !scenario.startsWith('rp-id_token-kid-absent');
+    const kid = scenario === 'id_token-kid-unknown' ? 'a-key-never-published' : signing.kid;
+    const signed = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(withKid ? { kid } : {}) }).sign(signing.privateKey);
+    return scenario === 'rp-id_token-bad-sig-rs256' ? corruptSignature(signed) : signed;
+  }
+
+  function userinfo(req: IncomingMessage, res: ServerResponse): void {
+    const header = req.headers.authorization ?? '';
+    provider.userinfoAuthorizations.push(header);
+    const sub = header.startsWith('Bearer ') ? accessTokens.get(header.slice(7)) : undefined;
+    if (!sub) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      return;
+    }
+    const claims = { ...user, sub };
+    if (provider.scenario === 'rp-userinfo-bad-sub-claim') claims.sub = 'mallory';
+    json(res, 200, claims);
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', issuer);
+    const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /.well-known/openid-configuration') return json(res, 200, discovery());
+    if (route === 'GET /jwks') {
+      jwksFetches += 1;
+      return json(res, 200, jwks());
+    }
+    if (route === 'GET /authorize') return authorize(url, res);
+    if (route === 'POST /token') return void token(req, res).catch(() => json(res, 500, { error: 'server_error' }));
+    if (route === 'GET /userinfo') return userinfo(req, res);
+    json(res, 404, { error: 'not_found' });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  provider.issuer = issuer;
+  return provider;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.once('end', () => resolve(body));
+    req.once('error', reject);
+  });
+}
+
+function random(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function s256(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+function b64json(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function withoutKid(jwk: JWK): JWK {
+  const { kid: _kid, ...rest } = jwk;
+  return rest;
+}
+
+/** Flips one bit in the middle of the signature: the header and claims stay valid, only the signature is wrong. */
+function corruptSignature(jws: string): string {
+  const [header, payload, signature = ''] = jws.split('.');
+  const bytes = Buffer.from(signature, 'base64url');
+  const middle = Math.floor(bytes.length / 2);
+  bytes[middle] = (bytes[middle] as number) ^ 0x01;
+  return `${header}.${payload}.${bytes.toString('base64url')}`;
+}
