@@ -1,9 +1,10 @@
-// Internal routes under routes.prefix: dispatch, logout, signed-out page, /me and /jwks.json.
+// Internal routes under routes.prefix: dispatch, logout, signed-out page, /me, /jwks.json and /verify (forward-auth).
 import type { Config } from '../config/schema.js';
 import type { AssertionKeys } from '../identity/assertion.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from './access.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
+import { FORWARD_AUTH_METHODS, ForwardAuth } from './forward-auth.js';
 import type { Branding } from './pages.js';
 import type { Provider } from './provider.js';
 import { redirect, sendJson, sendPage } from './respond.js';
@@ -28,6 +29,7 @@ export class AuthRoutes {
   ) {
     this.jwksBody = assertionKeys ? JSON.stringify(assertionKeys.publicJwks) : undefined;
     const get = ['GET', 'HEAD'];
+    const forwardAuth = new ForwardAuth(config, sessions, deps);
     this.routes = new Map<string, { methods: readonly string[]; handler: Handler }>([
       ['/login', { methods: get, handler: (ctx, q) => this.signIn.login(ctx, q) }],
       ['/start', { methods: get, handler: (ctx, q) => this.signIn.start(ctx, q) }],
@@ -37,6 +39,7 @@ export class AuthRoutes {
       ['/me', { methods: get, handler: (ctx) => this.me(ctx) }],
       ['/jwks.json', { methods: get, handler: (ctx) => this.jwks(ctx) }],
       ['/backchannel-logout', { methods: ['POST'], handler: (ctx) => this.backchannel.handle(ctx) }],
+      ['/verify', { methods: FORWARD_AUTH_METHODS, handler: (ctx, q) => forwardAuth.verify(ctx, q) }],
     ]);
   }
 

@@ -1,0 +1,31 @@
+# gatehouse container image. Two stages on the same pinned Node 24 LTS base:
+# build compiles TypeScript with the dev dependencies; runtime holds production dependencies and the compiled
+# output only, runs as the unprivileged `node` user and writes nothing outside /tmp, so it runs with a
+# read-only root filesystem. .ci/runtime-stage.sh proves what the runtime stage holds (no Docker engine in CI).
+#
+# Config: the image's config/gatehouse.yaml reads everything from GATEHOUSE_* environment variables
+# (GATEHOUSE_SSO_ISSUER, GATEHOUSE_SSO_CLIENT_SECRET, ...), or mount a file and pass
+# `start --config /etc/gatehouse/gatehouse.yaml` (see config/kubernetes/sidecar.yaml).
+
+FROM node:24.21.0-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24.21.0-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -rf /root/.npm /tmp/*
+COPY --from=build /src/dist/src ./dist/src
+COPY config ./config
+COPY docker/healthcheck.js ./docker/healthcheck.js
+USER node
+EXPOSE 8080 9090
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 CMD ["node", "docker/healthcheck.js"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/src/main.js"]
+CMD ["start"]
