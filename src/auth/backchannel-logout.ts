@@ -1,6 +1,5 @@
 // OpenID Connect Back-Channel Logout 1.0: verify the provider's logout token and end the matching sessions.
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { SessionStore } from '../session/types.js';
@@ -12,10 +11,12 @@ const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const MAX_BODY_BYTES = 64 * 1024;
 /** Logout tokens older than this are refused; jti replays are remembered at least as long. */
 const MAX_TOKEN_AGE_S = 300;
+const CLOCK_TOLERANCE_S = 30;
+/** How long a used jti is remembered (in the session store, so every replica refuses a replay). */
+const JTI_MEMORY_MS = (MAX_TOKEN_AGE_S + CLOCK_TOLERANCE_S) * 2 * 1000;
 
 export class BackchannelLogout {
   private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
-  private readonly seenJti = new LRUCache<string, true>({ max: 100_000, ttl: MAX_TOKEN_AGE_S * 2 * 1000 });
 
   constructor(
     private readonly config: Config,
@@ -35,9 +36,8 @@ export class BackchannelLogout {
     } catch (error) {
       return this.refuse(ctx, error instanceof Error ? error.message : 'invalid logout token');
     }
-    const jti = claims.jti as string;
-    if (this.seenJti.has(jti)) return this.refuse(ctx, 'logout token replayed (jti already used)');
-    this.seenJti.set(jti, true);
+    const firstUse = await this.store.claimOnce(`jti:${String(claims.iss)}:${String(claims.jti)}`, JTI_MEMORY_MS);
+    if (!firstUse) return this.refuse(ctx, 'logout token replayed (jti already used)');
     const ended = typeof claims.sid === 'string' ? await this.store.deleteBySid(claims.sid) : await this.store.deleteBySub(claims.sub as string);
     this.deps.onLogout?.('ok');
     this.deps.logger.info({ reqId: ctx.requestId, sub: claims.sub, sid: claims.sid, ended }, 'back-channel logout');
@@ -54,12 +54,13 @@ export class BackchannelLogout {
       algorithms: this.config.sso.id_token_algs,
       maxTokenAge: MAX_TOKEN_AGE_S,
       requiredClaims: ['iat', 'jti', 'events'],
-      clockTolerance: 30,
+      clockTolerance: CLOCK_TOLERANCE_S,
     });
     const events = payload.events as Record<string, unknown> | undefined;
     if (!events || typeof events !== 'object' || typeof events[LOGOUT_EVENT] !== 'object') throw new Error('events claim lacks the back-channel logout event');
     if (typeof payload.sid !== 'string' && typeof payload.sub !== 'string') throw new Error('logout token has neither sid nor sub');
     if ('nonce' in payload) throw new Error('logout token must not contain a nonce');
+    if (typeof payload.jti !== 'string' || payload.jti === '') throw new Error('logout token jti must be a non-empty string');
     return payload;
   }
 

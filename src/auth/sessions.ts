@@ -22,6 +22,11 @@ export interface ResolvedSession {
   denied: boolean;
 }
 
+/** A replica that finds the refresh lock held by another replica waits this long, then re-reads the record. */
+const LOCK_HELD_WAIT_MS = 200;
+/** After a refresh failed for a reason other than invalid_grant, the next attempt (capped at token expiry). */
+const REFRESH_RETRY_MS = 30_000;
+
 interface Derived {
   headers: string[];
   assertion?: string;
@@ -92,13 +97,14 @@ export class Sessions {
   private admit(record: SessionRecord): ResolvedSession | undefined | Promise<ResolvedSession | undefined> {
     const now = this.now();
     if (now >= record.expiresAt) {
-      void this.end(record);
+      this.end(record).catch((error: unknown) => this.backgroundFailed(record, 'ending an expired session', error));
       return undefined;
     }
     this.store.touch(record, now);
     if (record.refreshToken && now >= record.refreshAt) {
       if (now < record.tokensExpireAt) {
-        void this.refresh(record);
+        // tokens still valid: this request goes on with the current record while the refresh runs
+        this.refresh(record).catch((error: unknown) => this.backgroundFailed(record, 'session refresh', error));
       } else {
         return this.refresh(record).then((fresh) => (fresh ? this.resolved(fresh) : undefined));
       }
@@ -128,15 +134,23 @@ export class Sessions {
     return derived.withAssertion as string[];
   }
 
-  /** Renews tokens, claims and roles once per session at a time; undefined when the session ended. */
-  refresh(record: SessionRecord): Promise<SessionRecord | undefined> {
-    return this.store
-      .withLock(record.key, async () => {
-        const current = (await this.store.get(record.key)) ?? record;
-        if (current.refreshAt > this.now() && current !== record) return current;
-        return this.renew(current);
-      })
-      .then((result) => result ?? this.store.get(record.key));
+  /**
+   * Renews tokens, claims and roles once per session at a time (across replicas with a shared store); undefined when
+   * the session ended. A replica that finds the lock held elsewhere waits for the holder and re-reads the record.
+   */
+  async refresh(record: SessionRecord): Promise<SessionRecord | undefined> {
+    const outcome = await this.store.withLock(record.key, async () => ({ record: await this.renewLatest(record) }));
+    if (outcome) return outcome.record;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_HELD_WAIT_MS));
+    return this.store.get(record.key);
+  }
+
+  /** Under the lock: the stored record may already be renewed (by an earlier holder) or ended (logout meanwhile). */
+  private async renewLatest(record: SessionRecord): Promise<SessionRecord | undefined> {
+    const current = await this.store.get(record.key);
+    if (!current) return undefined;
+    if (current !== record && current.refreshAt > this.now()) return current;
+    return this.renew(current);
   }
 
   private async renew(record: SessionRecord): Promise<SessionRecord | undefined> {
@@ -162,26 +176,38 @@ export class Sessions {
       return updated;
     } catch (error) {
       const oauthError = (error as { oauthError?: string }).oauthError;
-      if (oauthError === 'invalid_grant') {
-        this.deps.events?.refresh?.('invalid_grant');
-        this.deps.logger.info({ sub: record.claims.sub }, 'refresh refused by the provider (invalid_grant); session ended');
+      if (oauthError === 'invalid_grant') return this.refused(record, refreshToken);
+      const unavailable = error instanceof GatehouseError && error.code === 'GH_PROVIDER_UNAVAILABLE';
+      this.deps.events?.refresh?.(unavailable ? 'provider_unavailable' : 'error');
+      const now = this.now();
+      if (now >= record.tokensExpireAt) {
+        this.deps.logger.warn({ sub: record.claims.sub, err: error instanceof Error ? error.message : String(error) }, 'session refresh failed and its tokens have expired; session ended');
         await this.end(record);
         return undefined;
       }
-      const unavailable = error instanceof GatehouseError && error.code === 'GH_PROVIDER_UNAVAILABLE';
-      this.deps.events?.refresh?.(unavailable ? 'provider_unavailable' : 'error');
       this.deps.logger.warn(
         { sub: record.claims.sub, err: error instanceof Error ? error.message : String(error), tokensExpireAt: new Date(record.tokensExpireAt).toISOString() },
         'session refresh failed; the session stays valid until its tokens expire',
       );
-      const retry = { ...record, refreshAt: this.now() + 30_000 };
-      if (this.now() >= record.tokensExpireAt) {
-        await this.end(record);
-        return undefined;
-      }
+      // retried later, but never after the tokens expire: the request at expiry must refresh or end the session
+      const retry = { ...record, refreshAt: Math.min(now + REFRESH_RETRY_MS, record.tokensExpireAt) };
       await this.store.set(retry);
       return retry;
     }
+  }
+
+  /** invalid_grant: unless another replica already rotated the refresh token (its record wins), the session ends. */
+  private async refused(record: SessionRecord, usedRefreshToken: string): Promise<SessionRecord | undefined> {
+    const latest = await this.store.get(record.key);
+    if (latest && latest.refreshToken !== undefined && latest.refreshToken !== usedRefreshToken) return latest;
+    this.deps.events?.refresh?.('invalid_grant');
+    this.deps.logger.info({ sub: record.claims.sub }, 'refresh refused by the provider (invalid_grant); session ended');
+    await this.end(record);
+    return undefined;
+  }
+
+  private backgroundFailed(record: SessionRecord, what: string, error: unknown): void {
+    this.deps.logger.warn({ sub: record.claims.sub, err: error instanceof Error ? error.message : String(error) }, `${what} failed`);
   }
 
   async end(record: SessionRecord): Promise<void> {

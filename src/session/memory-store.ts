@@ -6,6 +6,9 @@ import type { SessionRecord, SessionStore } from './types.js';
 /** Why a session left the store other than by `delete`: pushed out by max_sessions, past its ttl, or idle too long. */
 export type MemoryEvictReason = 'capacity' | 'expired' | 'idle';
 
+/** Most one-time identifiers (logout token jtis) remembered; the oldest are forgotten first. */
+const MAX_CLAIMED_IDS = 100_000;
+
 export interface MemoryStoreOptions {
   maxSessions: number;
   idleTimeoutMs: number;
@@ -22,6 +25,7 @@ export class MemoryStore implements SessionStore {
   private readonly bySid = new Map<string, Set<string>>();
   private readonly bySub = new Map<string, Set<string>>();
   private readonly flights = new SingleFlight();
+  private readonly claimed = new LRUCache<string, true>({ max: MAX_CLAIMED_IDS });
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
   private readonly onEvict: ((reason: MemoryEvictReason) => void) | undefined;
@@ -95,6 +99,12 @@ export class MemoryStore implements SessionStore {
     return this.flights.run(key, task);
   }
 
+  claimOnce(id: string, ttlMs: number): Promise<boolean> {
+    if (this.claimed.has(id)) return Promise.resolve(false);
+    this.claimed.set(id, true, { ttl: ttlMs });
+    return Promise.resolve(true);
+  }
+
   /** Drops every expired or idle session now. */
   sweep(): void {
     const now = this.now();
@@ -112,6 +122,7 @@ export class MemoryStore implements SessionStore {
   close(): Promise<void> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.cache.clear();
+    this.claimed.clear();
     return Promise.resolve();
   }
 

@@ -226,6 +226,14 @@ export class RedisStore implements SessionStore {
     });
   }
 
+  /** SET NX with a TTL: the first replica to claim an id wins, every later claim (on any replica) is refused. */
+  async claimOnce(id: string, ttlMs: number): Promise<boolean> {
+    const claimed = await this.command(() =>
+      this.client.set(`${this.prefix}once:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
+    );
+    return claimed !== null;
+  }
+
   /** Sends pending TTL extensions, then closes both connections (stopping any reconnect loop). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -300,11 +308,6 @@ export class RedisStore implements SessionStore {
   }
 
   private subscriberReady(): void {
-    if (this.subscriberLost) {
-      // evictions published while this connection was down were missed: forget everything cached
-      this.subscriberLost = false;
-      this.cache.clear();
-    }
     if (this.subscribed) {
       this.updateReady();
       return;
@@ -330,6 +333,12 @@ export class RedisStore implements SessionStore {
     if (ready === this.isReady) return;
     this.isReady = ready;
     if (ready) {
+      if (this.subscriberLost) {
+        // evictions published while the subscriber was down were missed: forget everything cached, but only now
+        // that both connections are back, so cached sessions keep being served until Redis can answer for them
+        this.subscriberLost = false;
+        this.cache.clear();
+      }
       this.logger.info('session store (Redis) connected');
       this.settle();
     }

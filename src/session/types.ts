@@ -20,7 +20,7 @@ export interface SessionRecord {
   idToken: string;
   accessToken?: string;
   refreshToken?: string;
-  /** When the earliest of the access token and ID token expires (no refresh token: the session ends then). */
+  /** When the earliest of the access token and ID token expires. With a refresh token the session must be renewed by then; without one, only session.ttl and idle_timeout end it. */
   tokensExpireAt: number;
   createdAt: number;
   /** Absolute end: createdAt + session.ttl. */
@@ -47,6 +47,11 @@ export interface SessionStore {
   deleteBySub(sub: string): Promise<number>;
   /** Runs `task` at most once at a time per key (single-flight refresh), across replicas when the store is shared. */
   withLock<T>(key: string, task: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * Records a one-time identifier (a logout token's jti) for `ttlMs`; true the first time, false while it is
+   * remembered. Shared by every replica when the store is shared, so a replay to another replica is refused too.
+   */
+  claimOnce(id: string, ttlMs: number): Promise<boolean>;
   /** Number of sessions held in this process. */
   readonly size: number;
   close(): Promise<void>;

@@ -1,0 +1,137 @@
+// Token refresh against the real dev provider with 4-second tokens: renewal before expiry, role changes without a new
+// sign-in, single-flight under 20 concurrent requests with rotating refresh tokens, invalid_grant, provider down.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrowserClient } from '../../helpers/browser-client.js';
+import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { apiWith, metricValue, navigateWith, SESSION_COOKIE, sleep, waitFor } from '../../helpers/session-requests.js';
+import { headerValues } from '../../helpers/upstream.js';
+
+const TOKEN_TTL_S = 4;
+const providerTtl = { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S };
+/** refresh due 2 s after sign-in (4 s tokens, refresh_before 2s; refresh_interval 3s is later). */
+const sessionConfig = { session: { refresh_before: '2s', refresh_interval: '3s' }, roles: { required: true } };
+const REFRESH_DUE_MS = 2100;
+
+async function signedInCookie(stack: CloudStack, user: string): Promise<string> {
+  const client = new BrowserClient();
+  await stack.signIn(client, '/', user);
+  const value = client.cookie(stack.url, SESSION_COOKIE);
+  await client.close();
+  if (!value) throw new Error('no session cookie after sign-in');
+  return `${SESSION_COOKIE}=${value}`;
+}
+
+const refreshes = (stack: CloudStack, outcome: string) => metricValue(stack.gatehouse, 'gatehouse_session_refreshes_total', { outcome });
+const rolesSeen = (stack: CloudStack) => headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-roles');
+
+describe('refresh with a live provider', () => {
+  let stack: CloudStack;
+  beforeAll(async () => {
+    stack = await startCloudStack({ providerTtl, config: sessionConfig });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('renews tokens before they expire: the session outlives its first tokens', async () => {
+    const cookie = await signedInCookie(stack, 'carol');
+    const ok = await refreshes(stack, 'ok');
+    await sleep(REFRESH_DUE_MS);
+    expect((await apiWith(`${stack.url}/api/a`, cookie)).status).toBe(200);
+    await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, 3000);
+    await sleep(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
+    const late = await apiWith(`${stack.url}/api/b`, cookie);
+    expect(late.status).toBe(200);
+    expect(headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['carol']);
+  });
+
+  it('a role change at the provider reaches the app without a new sign-in; removing the last role gives no-access', async () => {
+    const cookie = await signedInCookie(stack, 'carol');
+    try {
+      expect((await apiWith(`${stack.url}/api/r`, cookie)).status).toBe(200);
+      expect(rolesSeen(stack)).toEqual(['user']);
+      stack.provider.setRoles('carol', ['admin']);
+      await sleep(REFRESH_DUE_MS);
+      await waitFor(async () => {
+        const res = await apiWith(`${stack.url}/api/r`, cookie);
+        return res.status === 200 && rolesSeen(stack)[0] === 'admin';
+      }, 3000, 100);
+      const me = JSON.parse((await apiWith(`${stack.url}/.auth/me`, cookie)).body) as { roles: string[]; access: string };
+      expect(me).toMatchObject({ roles: ['admin'], access: 'granted' });
+
+      stack.provider.setRoles('carol', []);
+      const forwarded = stack.upstream.requests.length;
+      await sleep(REFRESH_DUE_MS);
+      await waitFor(async () => (await apiWith(`${stack.url}/api/r`, cookie)).status === 403, 3000, 100);
+      const page = await navigateWith(`${stack.url}/home`, cookie);
+      expect(page.status).toBe(403);
+      expect(page.body).toContain('have access');
+      const api = await apiWith(`${stack.url}/api/r`, cookie);
+      expect(JSON.parse(api.body)).toMatchObject({ error: 'no_access' });
+      // only requests sent while the old roles still held reached the app
+      expect(stack.upstream.requests.slice(forwarded).every((r) => headerValues(r.rawHeaders, 'x-forwarded-roles')[0] === 'admin')).toBe(true);
+    } finally {
+      stack.provider.setRoles('carol', ['user']);
+    }
+  });
+
+  it('20 concurrent requests when a refresh is due trigger one refresh; rotated refresh tokens keep the user signed in', async () => {
+    const cookie = await signedInCookie(stack, 'alice');
+    for (let round = 1; round <= 2; round++) {
+      const ok = await refreshes(stack, 'ok');
+      const refused = await refreshes(stack, 'invalid_grant');
+      await sleep(REFRESH_DUE_MS);
+      const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => apiWith(`${stack.url}/api/c${i}`, cookie).then((res) => res.status)));
+      expect(statuses).toEqual(Array(20).fill(200));
+      await waitFor(async () => (await refreshes(stack, 'ok')) >= ok + 1, 3000);
+      await sleep(300);
+      expect(await refreshes(stack, 'ok')).toBe(ok + 1);
+      expect(await refreshes(stack, 'invalid_grant')).toBe(refused);
+    }
+    expect((await apiWith(`${stack.url}/api/after`, cookie)).status).toBe(200);
+  });
+});
+
+describe('refresh when the provider refuses or is down', () => {
+  // oidc-provider's in-memory adapter is shared by every Provider in a process, so a restarted dev provider still
+  // knows the grants; a refresh token that expires before the refresh is due gets the same invalid_grant.
+  let stack: CloudStack;
+  beforeAll(async () => {
+    stack = await startCloudStack({ providerTtl: { ...providerTtl, refreshToken: 1 }, config: sessionConfig });
+  });
+  afterAll(async () => {
+    await stack?.gatehouse.shutdown();
+    await stack?.upstream.close();
+    await stack?.provider.close().catch(() => undefined);
+  });
+
+  it('invalid_grant ends the session; the next navigation re-authenticates', async () => {
+    const cookie = await signedInCookie(stack, 'carol');
+    const refused = await refreshes(stack, 'invalid_grant');
+    await sleep(REFRESH_DUE_MS);
+    // this request still rides on valid tokens and starts the refresh, which the provider refuses
+    expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
+    await waitFor(async () => (await refreshes(stack, 'invalid_grant')) === refused + 1, 3000);
+    expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(401);
+    const nav = await navigateWith(`${stack.url}/page`, cookie);
+    expect(nav.status).toBe(302);
+    expect(nav.headers.location).toBe('/.auth/login?rd=%2Fpage');
+    expect(stack.gatehouse.logs.some((line) => line.msg === 'refresh refused by the provider (invalid_grant); session ended')).toBe(true);
+  });
+
+  it('provider down: the session works until its tokens expire, with a warn log line, then ends', async () => {
+    const cookie = await signedInCookie(stack, 'carol');
+    const signedInAt = Date.now();
+    const unavailable = await refreshes(stack, 'provider_unavailable');
+    await stack.provider.close();
+    await sleep(REFRESH_DUE_MS);
+    expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
+    await waitFor(async () => (await refreshes(stack, 'provider_unavailable')) === unavailable + 1, 3000);
+    const warning = stack.gatehouse.logs.find((line) => line.msg === 'session refresh failed; the session stays valid until its tokens expire');
+    expect(warning).toMatchObject({ level: 'warn', sub: 'carol' });
+    expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
+    await sleep(Math.max(0, signedInAt + TOKEN_TTL_S * 1000 + 200 - Date.now()));
+    expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(401);
+    expect(stack.gatehouse.logs.some((line) => line.msg === 'session refresh failed and its tokens have expired; session ended')).toBe(true);
+  });
+});
