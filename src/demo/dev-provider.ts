@@ -44,6 +44,8 @@ export interface DevProvider {
   issuer: string;
   /** Role change at the provider, returned by the next userinfo call and the next refresh. */
   setRoles(username: string, roles: string[]): void;
+  /** Changes a user's other claims (tests: an absent email, an odd display name); `undefined` removes the claim. */
+  setClaims(username: string, changes: Record<string, string | undefined>): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startDevProvider(opts: DevProviderOptions): Promise<DevPro
   }
   const logger = opts.logger ?? { info: () => {}, warn: (obj, msg) => console.warn(`dev provider: ${msg ?? ''}`, obj) };
   const rolesByUser = new Map(DEMO_USERS.map((user) => [user.username, [...user.roles]]));
+  const claimChanges = new Map<string, Record<string, string | undefined>>();
 
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
@@ -83,7 +86,7 @@ export async function startDevProvider(opts: DevProviderOptions): Promise<DevPro
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${host === '::1' ? '[::1]' : host}:${port}`;
 
-  const config = providerConfiguration(opts, rolesByUser);
+  const config = providerConfiguration(opts, rolesByUser, claimChanges);
   const provider = withoutDevOnlyNotices(() => new Provider(issuer, config));
   provider.use(loginSubmission(provider));
   provider.use(devPageAdjustments);
@@ -100,6 +103,10 @@ export async function startDevProvider(opts: DevProviderOptions): Promise<DevPro
       if (!rolesByUser.has(username)) throw new Error(`unknown demo user "${username}"`);
       rolesByUser.set(username, [...roles]);
     },
+    setClaims(username, changes) {
+      if (!rolesByUser.has(username)) throw new Error(`unknown demo user "${username}"`);
+      claimChanges.set(username, { ...claimChanges.get(username), ...changes });
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -108,7 +115,11 @@ export async function startDevProvider(opts: DevProviderOptions): Promise<DevPro
   };
 }
 
-function providerConfiguration(opts: DevProviderOptions, rolesByUser: Map<string, string[]>): Configuration {
+function providerConfiguration(
+  opts: DevProviderOptions,
+  rolesByUser: Map<string, string[]>,
+  claimChanges: Map<string, Record<string, string | undefined>>,
+): Configuration {
   const ttl = { ...DEFAULT_TTL, ...opts.ttl };
   const keys = opts.jwks?.keys ?? [generateSigningKey()];
   return {
@@ -127,7 +138,7 @@ function providerConfiguration(opts: DevProviderOptions, rolesByUser: Map<string
     findAccount(_ctx, sub) {
       const user = findDemoUser(sub);
       if (!user) return undefined;
-      return { accountId: sub, claims: () => ({ ...demoUserClaims(user, rolesByUser.get(sub) ?? []) }) };
+      return { accountId: sub, claims: () => withChanges(demoUserClaims(user, rolesByUser.get(sub) ?? []), claimChanges.get(sub)) };
     },
     responseTypes: ['code'],
     pkce: { methods: ['S256'], required: () => true },
@@ -154,6 +165,15 @@ function providerConfiguration(opts: DevProviderOptions, rolesByUser: Map<string
     },
     renderError,
   };
+}
+
+function withChanges(claims: { sub: string }, changes: Record<string, string | undefined> | undefined): { sub: string; [claim: string]: unknown } {
+  const changed: { sub: string; [claim: string]: unknown } = { ...claims };
+  for (const [name, value] of Object.entries(changes ?? {})) {
+    if (value === undefined) delete changed[name];
+    else changed[name] = value;
+  }
+  return changed;
 }
 
 function clientMetadata(client: DevClient): ClientMetadata {
