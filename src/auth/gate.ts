@@ -1,5 +1,6 @@
 // The gate in cloud mode: public and local-login paths pass, a valid session gets identity headers,
 // navigations go to the sign-on page, everything else unauthenticated gets 401 JSON.
+// On a public path a signed-in user still gets identity headers (helpful for apps); an anonymous one passes without.
 import type { Config } from '../config/schema.js';
 import type { Admission, RequestContext, UpgradeContext } from './access.js';
 import type { Branding } from './pages.js';
@@ -30,15 +31,15 @@ export class Gate {
     this.wwwAuthenticate = `Session realm="gatehouse", login_url="${this.loginUrl}"`;
   }
 
-  /** Requests that pass without SSO and without identity: public paths, the app's own login, its own session, preflights. */
+  /** Requests that pass without SSO and without identity: the app's own login, its own session, preflights. */
   private passesWithoutSso(ctx: UpgradeContext): boolean {
-    if (this.publicPath(ctx.path)) return true;
     if (this.localLoginPath?.(ctx.path)) return true;
     if (this.localSessionCookie && ctx.cookies()[this.localSessionCookie]) return true;
     return ctx.req.method === 'OPTIONS' && this.config.cors_preflight === 'pass';
   }
 
   admit(ctx: RequestContext): Admission | Promise<Admission> {
+    if (this.publicPath(ctx.path)) return this.identityIfSignedIn(ctx);
     if (this.passesWithoutSso(ctx)) return PASS;
     const resolved = this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
     if (resolved instanceof Promise) return resolved.then((session) => this.decide(ctx, session));
@@ -46,10 +47,24 @@ export class Gate {
   }
 
   admitUpgrade(ctx: UpgradeContext): Admission | Promise<Admission> {
+    if (this.publicPath(ctx.path)) return this.identityIfSignedIn(ctx);
     if (this.passesWithoutSso(ctx)) return PASS;
     const resolved = this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
     const decide = (session: ResolvedSession | undefined): Admission => (session && !session.denied ? session.identity : null);
     return resolved instanceof Promise ? resolved.then(decide) : decide(resolved);
+  }
+
+  /** A public path always passes: with identity headers for a valid session, without them otherwise (or when the store fails). */
+  private identityIfSignedIn(ctx: UpgradeContext): Admission | Promise<Admission> {
+    const cookieValue = ctx.cookies()[this.sessions.cookie.name];
+    if (cookieValue === undefined) return PASS;
+    const toAdmission = (session: ResolvedSession | undefined): Admission => (session && !session.denied ? session.identity : PASS);
+    try {
+      const resolved = this.sessions.resolve(cookieValue);
+      return resolved instanceof Promise ? resolved.then(toAdmission, () => PASS) : toAdmission(resolved);
+    } catch {
+      return PASS;
+    }
   }
 
   private decide(ctx: RequestContext, session: ResolvedSession | undefined): Admission {

@@ -26,8 +26,11 @@ export interface PendingSignInOptions {
 
 const PURPOSE = 'pending-sign-in';
 const STATE_PREFIX_LENGTH = 12;
-/** A cookie header can carry many forged pending cookies: look at no more than this many per request. */
-const MAX_INSPECTED = 16;
+/**
+ * A cookie header can carry many forged pending cookies: look at no more than this many beyond the cap per
+ * request, so one request never makes gatehouse emit more than a handful of Set-Cookie lines.
+ */
+const INSPECTED_BEYOND_CAP = 3;
 
 export class PendingSignIns {
   private readonly baseName: string;
@@ -78,7 +81,7 @@ export class PendingSignIns {
     const clear: string[] = [];
     for (const name of Object.keys(cookies)) {
       if (!this.isPendingCookie(name)) continue;
-      if (attempts.length + clear.length >= MAX_INSPECTED) break;
+      if (attempts.length + clear.length >= this.options.maxPending + INSPECTED_BEYOND_CAP) break;
       const pending = this.sealer.unseal<PendingSignIn>(cookies[name] ?? '', PURPOSE);
       if (!pending || this.now() - pending.createdAt > this.options.ttlMs) clear.push(name);
       else attempts.push({ name, createdAt: pending.createdAt });

@@ -33,7 +33,7 @@ export class AuthRoutes {
     this.routes = new Map<string, { methods: readonly string[]; handler: Handler }>([
       ['/login', { methods: get, handler: (ctx, q) => this.signIn.login(ctx, q) }],
       ['/start', { methods: get, handler: (ctx, q) => this.signIn.start(ctx, q) }],
-      ['/callback', { methods: get, handler: (ctx, q) => this.signIn.callback(ctx, q) }],
+      ['/callback', { methods: ['GET'], handler: (ctx, q) => this.signIn.callback(ctx, q) }],
       ['/logout', { methods: ['GET', 'POST'], handler: (ctx) => this.logout(ctx) }],
       ['/signed-out', { methods: get, handler: (ctx) => this.signedOut(ctx) }],
       ['/me', { methods: get, handler: (ctx) => this.me(ctx) }],

@@ -210,6 +210,14 @@ export class Sessions {
     this.deps.logger.warn({ sub: record.claims.sub, err: error instanceof Error ? error.message : String(error) }, `${what} failed`);
   }
 
+  /** Ends the session a cookie names, if any (a new sign-in in the same browser replaces the old session). */
+  async endCookie(cookieValue: string | undefined): Promise<void> {
+    const verdict = this.cookie.verify(cookieValue);
+    if (!verdict || 'rejected' in verdict) return;
+    this.signer?.forget(verdict.key);
+    await this.store.delete(verdict.key);
+  }
+
   async end(record: SessionRecord): Promise<void> {
     this.signer?.forget(record.key);
     await this.store.delete(record.key);

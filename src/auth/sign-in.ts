@@ -97,6 +97,7 @@ export class SignIn {
     callbackUrl.search = new URL(ctx.req.url ?? '/', 'http://callback.invalid').search;
     try {
       const tokens = await this.provider.exchangeCode(callbackUrl, pending);
+      await this.sessions.endCookie(ctx.cookies()[this.sessions.cookie.name]);
       const { cookieValue } = await this.sessions.create(tokens);
       this.deps.events?.completed?.(pending.silent);
       this.deps.logger.info({ reqId: ctx.requestId, sub: tokens.claims.sub, silent: pending.silent }, 'signed in');
@@ -107,7 +108,7 @@ export class SignIn {
       this.deps.events?.failed?.(reason);
       this.deps.logger.warn({ reqId: ctx.requestId, reason, err: describeError(error) }, 'sign-in failed');
       if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clear);
-      sendError(ctx.req, ctx.res, { kind: 'error', status: reason === 'token_invalid' ? 401 : 502, requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clear);
+      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(reason, error), requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clear);
     }
   }
 
@@ -146,6 +147,15 @@ export class SignIn {
   private localLoginUrl(): string | undefined {
     return this.config.local_login.enabled ? this.config.local_login.paths[0] : undefined;
   }
+}
+
+/**
+ * A code the provider refuses (`invalid_grant`: expired, already used, or issued to another client) is the
+ * browser's problem, not the provider's: 400, like a stale state. Other provider refusals are 502.
+ */
+function failureStatus(reason: SignInFailure, error: unknown): number {
+  if (reason === 'token_invalid') return 401;
+  return (error as { oauthError?: unknown }).oauthError === 'invalid_grant' ? 400 : 502;
 }
 
 /** A parameter that must appear at most once; a duplicated one counts as absent. */

@@ -1,4 +1,5 @@
 // `gatehouse demo`: the development provider, the demo app and gatehouse in one process, wired from config/demo.yaml.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -6,7 +7,10 @@ import { startGatehouse, type Gatehouse } from '../gatehouse.js';
 import { startDemoApp, type DemoApp } from './demo-app.js';
 import { startDevProvider, type DevProvider } from './dev-provider.js';
 
-export const DEMO_CONFIG_PATH = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
+/** config/demo.yaml of the package, from the built copy (dist/src/demo) or from source (src/demo). */
+export const DEMO_CONFIG_PATH = ['../../../config/demo.yaml', '../../config/demo.yaml']
+  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  .find((path) => existsSync(path)) as string;
 
 export interface DemoStack {
   gatehouse: Gatehouse;
