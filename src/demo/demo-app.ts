@@ -175,10 +175,11 @@ function page(title: string, body: string): string {
 <style>body{font-family:system-ui,sans-serif;margin:0;padding:2rem 1rem;background:#f6f7f9;color:#1f2328}
 main{max-width:40rem;margin:0 auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:1.5rem}table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e3e5e8;font-size:.95rem;word-break:break-all}
-th{width:45%;font-weight:600}.absent{color:#8b949e}.error{color:#b00020}code{background:#f0f1f3;padding:.1rem .3rem;border-radius:3px}
+th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid #e3e5e8;font-size:.95rem;overflow-wrap:anywhere}
+th{width:45%;font-weight:600}.status .button{display:inline-block;margin-left:.25rem}.absent{color:#656d76}.error{color:#b00020}code{background:#f0f1f3;padding:.1rem .3rem;border-radius:3px}
 label{display:block;margin:.6rem 0}input{display:block;width:100%;padding:.45rem;margin-top:.2rem;box-sizing:border-box}
-button,.button{background:#2f6feb;color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font-size:.95rem;cursor:pointer;text-decoration:none}</style>
+button,.button{background:#2f6feb;color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font-size:.95rem;cursor:pointer;text-decoration:none}
+@media (max-width:480px){body{padding:1rem .75rem}main{padding:1rem 1.25rem}}</style>
 </head><body><main>${body}</main></body></html>`;
 }
 

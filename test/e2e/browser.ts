@@ -1,0 +1,254 @@
+// The end-to-end harness: Debian's chromium driven by playwright-core, the embedded demo stack on free
+// loopback ports, a local logo server for branding, and the checks that read what a person would see
+// (main-frame navigations, the provider's forms, contrast, focus, screenshots).
+import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Config } from '../../src/config/schema.js';
+import { startDemoStack, type DemoStack, type DemoStackOptions } from '../../src/demo/stack.js';
+import { freePort } from '../helpers/cloud-stack.js';
+
+// The few browser globals the functions passed to page.evaluate use. Declared here, module-local, because
+// lib "dom" would change global types for every file in the project.
+interface PageElement {
+  readonly textContent: string | null;
+  readonly outerHTML: string;
+  getAttribute(name: string): string | null;
+  blur(): void;
+}
+interface PageImage extends PageElement {
+  readonly complete: boolean;
+  readonly naturalWidth: number;
+}
+declare const document: {
+  readonly documentElement: { readonly lang: string; readonly scrollWidth: number; readonly clientWidth: number };
+  readonly body: PageElement;
+  readonly activeElement: PageElement | null;
+  querySelector<E extends PageElement = PageElement>(selector: string): E | null;
+  querySelectorAll(selector: string): Iterable<PageElement> & { readonly length: number };
+};
+declare function getComputedStyle(element: PageElement): {
+  readonly color: string;
+  readonly backgroundColor: string;
+  readonly outlineStyle: string;
+  readonly outlineWidth: string;
+  readonly outlineColor: string;
+};
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM_PATH);
+
+const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+export const SCREENSHOT_DIR = fileURLToPath(new URL('./screenshots/', import.meta.url));
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+export interface E2eStack {
+  /** gatehouse's public URL, http://127.0.0.1:<port> */
+  url: string;
+  /** The dev provider's issuer, http://127.0.0.1:<port> */
+  providerUrl: string;
+  demo: DemoStack;
+  close(): Promise<void>;
+}
+
+export interface E2eStackOptions {
+  /** Absolute gatehouse session lifetime in ms (config `session.ttl`). */
+  sessionTtlMs?: number;
+  pages?: Partial<Config['pages']>;
+  providerTtl?: DemoStackOptions['providerTtl'];
+}
+
+/** config/demo.yaml as shipped, moved onto free 127.0.0.1 ports (cookies for 127.0.0.1 are shared across ports, which is fine: names differ). */
+export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eStack> {
+  const [gatehousePort, providerPort, appPort] = [await freePort(), await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${gatehousePort}`;
+  const providerUrl = `http://127.0.0.1:${providerPort}`;
+  const demo = await startDemoStack({
+    configPath: DEMO_CONFIG,
+    providerTtl: options.providerTtl,
+    adjust: (config) => ({
+      ...config,
+      listen: { ...config.listen, host: '127.0.0.1', port: gatehousePort },
+      ops: { ...config.ops, host: '127.0.0.1', port: 0 },
+      public_url: url,
+      upstream: { ...config.upstream, url: `http://127.0.0.1:${appPort}` },
+      sso: { ...config.sso, issuer: providerUrl },
+      session: { ...config.session, ttl: options.sessionTtlMs ?? config.session.ttl },
+      pages: { ...config.pages, ...options.pages },
+      log: { ...config.log, level: 'warn' },
+    }),
+  });
+  return { url, providerUrl, demo, close: () => demo.stop() };
+}
+
+/** A tiny SVG logo on its own loopback origin, as an operator's `pages.logo_url` would be. */
+export async function startLogoServer(): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="104" height="40" viewBox="0 0 104 40">' +
+    '<rect width="40" height="40" rx="8" fill="#0f766e"/><path d="M10 28 20 10 30 28Z" fill="#fff"/>' +
+    '<text x="50" y="27" font-family="sans-serif" font-size="18" font-weight="700" fill="#0f172a">Acme</text></svg>';
+  const server = http.createServer((req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': Buffer.byteLength(svg) }).end(svg);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/logo.svg`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface MainFrameResponse {
+  url: string;
+  status: number;
+}
+
+export interface NavigationRecord {
+  /** Every main-frame document response, redirects included. */
+  responses: MainFrameResponse[];
+  /** Every URL the main frame committed to (what was actually shown). */
+  committed: string[];
+}
+
+export function recordNavigations(page: Page): NavigationRecord {
+  const record: NavigationRecord = { responses: [], committed: [] };
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+      record.responses.push({ url: response.url(), status: response.status() });
+    }
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) record.committed.push(frame.url());
+  });
+  return record;
+}
+
+/** The dev provider's login form (oidc-provider devInteractions). */
+export async function loginAtProvider(page: Page, user: string): Promise<void> {
+  await page.locator('input[name="login"]').fill(user);
+  await page.locator('input[name="password"]').fill('any-password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+}
+
+/** Waits until `url` answers `status` for this context's cookies (e.g. /.auth/me turning 401 when the session expired). */
+export async function waitForStatus(page: Page, url: string, status: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await page.request.get(url, { headers: { accept: 'application/json' }, maxRedirects: 0 });
+    if (response.status() === status) return;
+    if (Date.now() > deadline) throw new Error(`${url} still answers ${response.status()}, expected ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export const VIEWPORTS = { phone: { width: 375, height: 740 }, desktop: { width: 1280, height: 800 } } as const;
+
+/** Screenshots of the current page at phone and desktop widths; returns the widest horizontal scroll seen (0 = none). */
+export async function screenshotPage(page: Page, name: string): Promise<{ files: string[]; horizontalOverflow: number }> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const files: string[] = [];
+  let horizontalOverflow = 0;
+  for (const [label, size] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(size);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    horizontalOverflow = Math.max(horizontalOverflow, overflow);
+    const file = `${SCREENSHOT_DIR}${name}-${label}-${size.width}.png`;
+    await page.screenshot({ path: file, fullPage: true });
+    files.push(file);
+  }
+  return { files, horizontalOverflow };
+}
+
+export interface AccessibilityReport {
+  lang: string;
+  /** Links and buttons without an accessible name (their outerHTML). */
+  unnamedControls: string[];
+  /** Images without an alt attribute. */
+  imagesWithoutAlt: number;
+  /** The branding logo in the page header, if any. */
+  logo: { alt: string | null; loaded: boolean } | null;
+  primary: { text: string; color: string; background: string } | null;
+}
+
+export async function inspectAccessibility(page: Page): Promise<AccessibilityReport> {
+  return page.evaluate(() => {
+    const controls = Array.from(document.querySelectorAll('a[href], button, input[type="submit"]'));
+    const unnamedControls = controls
+      .filter((element) => {
+        const name = element.getAttribute('aria-label') ?? element.textContent ?? element.getAttribute('title') ?? '';
+        return name.trim() === '';
+      })
+      .map((element) => element.outerHTML);
+    const primaryElement = document.querySelector('.button.primary');
+    const style = primaryElement ? getComputedStyle(primaryElement) : null;
+    const logo = document.querySelector<PageImage>('header img');
+    return {
+      lang: document.documentElement.lang,
+      unnamedControls,
+      imagesWithoutAlt: document.querySelectorAll('img:not([alt])').length,
+      logo: logo ? { alt: logo.getAttribute('alt'), loaded: logo.complete && logo.naturalWidth > 0 } : null,
+      primary: primaryElement && style ? { text: primaryElement.textContent ?? '', color: style.color, background: style.backgroundColor } : null,
+    };
+  });
+}
+
+export interface FocusState {
+  text: string;
+  outlineStyle: string;
+  outlineWidth: string;
+  outlineColor: string;
+}
+
+/** Presses Tab from the top of the page and reports the focused element's outline. */
+export async function tabToFirstControl(page: Page): Promise<FocusState> {
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('Tab');
+  return page.evaluate(() => {
+    const element = document.activeElement;
+    if (!element || element === document.body) return { text: '', outlineStyle: 'none', outlineWidth: '0px', outlineColor: '' };
+    const style = getComputedStyle(element);
+    return { text: element.textContent ?? '', outlineStyle: style.outlineStyle, outlineWidth: style.outlineWidth, outlineColor: style.outlineColor };
+  });
+}
+
+/** WCAG 2 contrast ratio of two computed CSS colours (`rgb(r, g, b)` / `rgba(...)`, opaque). */
+export function contrastRatio(foreground: string, background: string): number {
+  const a = relativeLuminance(foreground);
+  const b = relativeLuminance(background);
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+
+function relativeLuminance(cssColor: string): number {
+  const match = /^rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\)$/.exec(cssColor);
+  if (!match || (match[4] !== undefined && Number(match[4]) !== 1)) throw new Error(`not an opaque rgb() colour: ${cssColor}`);
+  const [r, g, b] = [match[1], match[2], match[3]].map((channel) => {
+    const c = Number(channel) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}

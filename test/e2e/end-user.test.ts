@@ -1,0 +1,280 @@
+// What an end-user meets in a real browser (Debian's chromium): the sign-on page, the provider's login and
+// consent, silent re-authentication, declined consent, local login, logout, no access, and how gatehouse's
+// own pages look (screenshots at phone and desktop width, branding, accessibility).
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  contrastRatio,
+  hasChromium,
+  inspectAccessibility,
+  launchChromium,
+  loginAtProvider,
+  recordNavigations,
+  screenshotPage,
+  startE2eStack,
+  startLogoServer,
+  tabToFirstControl,
+  waitForStatus,
+  type E2eStack,
+  type NavigationRecord,
+} from './browser.js';
+
+const TITLE = 'Acme Reports';
+const ACCENT = '#0f766e';
+const ACCENT_RGB = 'rgb(15, 118, 110)';
+const DEFAULT_ACCENT_RGB = 'rgb(37, 99, 235)';
+const DEEP_LINK = '/reports/q3?view=summary';
+const PROVIDER_BUTTON = 'Sign in with Demo provider';
+const PROTECTED_MARKER = 'Signed in through gatehouse as';
+
+// Generous per-test time: each test drives a whole browser sign-in, and the suite shares two cores with the rest of `npm test`.
+describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromium)', { timeout: 60_000 }, () => {
+  let browser: Browser;
+  let stack: E2eStack;
+  /** Sessions that expire after 1.5 s, and the default look of the pages (a title, no logo, no accent colour). */
+  let shortStack: E2eStack;
+  let logo: Awaited<ReturnType<typeof startLogoServer>>;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    logo = await startLogoServer();
+    [browser, stack, shortStack] = await Promise.all([
+      launchChromium(),
+      startE2eStack({ pages: { title: TITLE, logo_url: logo.url, accent_color: ACCENT } }),
+      startE2eStack({ sessionTtlMs: 1500, pages: { title: TITLE } }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((context) => context.close()));
+    await browser?.close();
+    await Promise.all([stack?.close(), shortStack?.close()]);
+    await logo?.close();
+  });
+
+  async function freshPage(options: { bypassCSP?: boolean } = {}): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: options.bypassCSP ?? false });
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  const pathOf = (url: string): string => {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  };
+
+  /** Deep link → sign-on page → provider button → provider login (when asked) → consent → Authorize. */
+  async function signInInteractively(page: Page, user: string, base = stack.url): Promise<void> {
+    await page.goto(`${base}${DEEP_LINK}`);
+    await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
+    await loginAtProvider(page, user);
+    await page.getByRole('button', { name: 'Authorize' }).click();
+    await page.waitForURL(`${base}${DEEP_LINK}`);
+  }
+
+  /** One of gatehouse's own pages: branded, accessible, readable at 375 px and 1280 px; screenshots as artifacts. */
+  async function expectProductPage(page: Page, name: string, heading: string): Promise<void> {
+    expect(await page.locator('h1').innerText()).toBe(heading);
+    expect(await page.title()).toContain(TITLE);
+
+    const report = await inspectAccessibility(page);
+    expect(report.logo).toEqual({ alt: TITLE, loaded: true });
+    expect(report.lang).toBe('en');
+    expect(report.unnamedControls).toEqual([]);
+    expect(report.imagesWithoutAlt).toBe(0);
+    expect(report.primary?.background).toBe(ACCENT_RGB);
+    const primary = report.primary ?? { color: '', background: '', text: '' };
+    expect(contrastRatio(primary.color, primary.background)).toBeGreaterThanOrEqual(4.5);
+
+    const shots = await screenshotPage(page, name);
+    expect(shots.horizontalOverflow).toBe(0);
+
+    const focus = await tabToFirstControl(page);
+    expect(focus.text).toBe(primary.text);
+    expect(focus.outlineStyle).not.toBe('none');
+    expect(Number.parseFloat(focus.outlineWidth)).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: shots.files[1]?.replace(/\.png$/, '-focus.png') });
+  }
+
+  function shownPaths(record: NavigationRecord): Array<[string, number]> {
+    return record.responses.map((response) => [pathOf(response.url), response.status]);
+  }
+
+  it('first visit to a deep link: sign-on page, provider login, consent, Authorize, lands on the deep link as the user', async () => {
+    const page = await freshPage();
+    const navigations = recordNavigations(page);
+
+    const first = await page.goto(`${stack.url}${DEEP_LINK}`);
+    expect(first?.status()).toBe(200);
+    expect(shownPaths(navigations)).toEqual([
+      [DEEP_LINK, 302],
+      [`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`, 200],
+    ]);
+    await expectProductPage(page, 'sign-on', `Sign in to ${TITLE}`);
+    expect(await page.getByRole('link', { name: 'Use local account' }).getAttribute('href')).toBe('/login.html');
+
+    await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
+    expect(new URL(page.url()).origin).toBe(stack.providerUrl);
+    expect(await page.locator('input[name="login"]').isVisible()).toBe(true);
+    await loginAtProvider(page, 'alice');
+
+    expect(new URL(page.url()).origin).toBe(stack.providerUrl);
+    expect(await page.locator('input[name="login"]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Authorize' }).click();
+
+    await page.waitForURL(`${stack.url}${DEEP_LINK}`);
+    const body = await page.locator('main').innerText();
+    expect(body).toContain(`${PROTECTED_MARKER} Alice Example`);
+    expect(body).toMatch(/X-Forwarded-User\s+alice\n/);
+    expect(body).toMatch(/X-Forwarded-Email\s+alice@example\.test\n/);
+    expect(body).toMatch(/X-Forwarded-Roles\s+admin\n/);
+    expect(body).toContain(`Path requested: ${DEEP_LINK}`);
+    expect(logo.requests()).toBeGreaterThan(0);
+    expect((await screenshotPage(page, 'demo-app')).horizontalOverflow).toBe(0);
+  });
+
+  it('after the gatehouse session expired, a second visit signs in silently while the provider session lives', async () => {
+    const page = await freshPage();
+    // On the way in, the default look of the sign-on page: the title as text, the default accent colour.
+    await page.goto(`${shortStack.url}${DEEP_LINK}`);
+    expect(await page.locator('header').innerText()).toBe(TITLE);
+    expect((await inspectAccessibility(page)).primary?.background).toBe(DEFAULT_ACCENT_RGB);
+    expect((await screenshotPage(page, 'sign-on-default-branding')).horizontalOverflow).toBe(0);
+    await signInInteractively(page, 'carol', shortStack.url);
+    expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Carol Ångström`);
+    await waitForStatus(page, `${shortStack.url}/.auth/me`, 401);
+
+    const navigations = recordNavigations(page);
+    const second = await page.goto(`${shortStack.url}${DEEP_LINK}`);
+    expect(second?.status()).toBe(200);
+    expect(page.url()).toBe(`${shortStack.url}${DEEP_LINK}`);
+    expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Carol Ångström`);
+
+    // Every hop but the last was a redirect: nothing was rendered on the way.
+    const hops = navigations.responses;
+    expect(hops.slice(0, -1).every((hop) => hop.status >= 300 && hop.status < 400)).toBe(true);
+    expect(hops.at(-1)).toEqual({ url: `${shortStack.url}${DEEP_LINK}`, status: 200 });
+    expect(hops.some((hop) => hop.url.startsWith(`${shortStack.providerUrl}/auth`) && hop.url.includes('prompt=none'))).toBe(true);
+    expect(hops.some((hop) => new URL(hop.url).pathname.startsWith('/interaction/'))).toBe(false);
+    expect(hops.map((hop) => new URL(hop.url).pathname)).toContain('/.auth/callback');
+    expect(navigations.committed).toEqual([`${shortStack.url}${DEEP_LINK}`]);
+  });
+
+  it('declining consent shows the declined page, and "Try again" signs in', async () => {
+    const page = await freshPage();
+    await page.goto(`${stack.url}${DEEP_LINK}`);
+    await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
+    await loginAtProvider(page, 'carol');
+    const navigations = recordNavigations(page);
+    await page.getByRole('link', { name: '[ Cancel ]' }).click();
+
+    await page.waitForURL((url) => url.pathname === '/.auth/callback');
+    expect(navigations.responses.at(-1)?.status).toBe(200);
+    await expectProductPage(page, 'declined', 'You declined access');
+    expect(await page.locator('main').innerText()).toContain('Nothing was shared');
+
+    await page.getByRole('link', { name: 'Try again' }).click();
+    // The provider session is alive: straight to consent, no login form.
+    expect(new URL(page.url()).origin).toBe(stack.providerUrl);
+    expect(await page.locator('input[name="login"]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Authorize' }).click();
+    await page.waitForURL(`${stack.url}${DEEP_LINK}`);
+    expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Carol Ångström`);
+  });
+
+  it('"Use local account" reaches the app\'s own login, and the app\'s own session works without SSO', async () => {
+    const page = await freshPage();
+    const navigations = recordNavigations(page);
+    await page.goto(`${stack.url}${DEEP_LINK}`);
+    await page.getByRole('link', { name: 'Use local account' }).click();
+    expect(page.url()).toBe(`${stack.url}/login.html`);
+    expect(await page.locator('h1').innerText()).toBe('Local sign-in');
+
+    await page.getByLabel('Username').fill('dave');
+    await page.getByLabel('Password').fill('local-password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${stack.url}/`);
+    expect(await page.locator('main').innerText()).toContain('Signed in with a local account: dave');
+
+    const deep = await page.goto(`${stack.url}${DEEP_LINK}`);
+    expect(deep?.status()).toBe(200);
+    expect(page.url()).toBe(`${stack.url}${DEEP_LINK}`);
+    const body = await page.locator('main').innerText();
+    expect(body).toContain('Signed in with a local account: dave');
+    expect(body).not.toContain(PROTECTED_MARKER);
+    expect(body).toMatch(/X-Forwarded-User\s+absent\n/);
+    expect(navigations.responses.some((response) => response.url.startsWith(stack.providerUrl))).toBe(false);
+  });
+
+  it('a fetch() from the signed-out page gets 401 JSON, not a redirect', async () => {
+    // gatehouse's pages forbid scripts and connections by CSP; bypassing it lets this test run the page's fetch.
+    const page = await freshPage({ bypassCSP: true });
+    const response = await page.goto(`${stack.url}/.auth/signed-out`);
+    expect(response?.status()).toBe(200);
+    await expectProductPage(page, 'signed-out', 'You are signed out');
+
+    const answer = await page.evaluate(() =>
+      fetch('/api/whoami').then(async (r) => [r.status, r.headers.get('content-type'), r.redirected, await r.json()] as const),
+    );
+    expect(answer).toEqual([401, 'application/json', false, { error: 'unauthenticated', login: '/.auth/login' }]);
+  });
+
+  it('logout ends both sessions; going back after logout does not show protected content', async () => {
+    const page = await freshPage();
+    await signInInteractively(page, 'alice');
+    expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Alice Example`);
+
+    await page.getByRole('link', { name: 'Sign out', exact: true }).click();
+    expect(new URL(page.url()).origin).toBe(stack.providerUrl);
+    expect(await page.locator('h1').innerText()).toBe('Sign out of the development provider?');
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${stack.url}/.auth/signed-out`);
+    expect(await page.locator('h1').innerText()).toBe('You are signed out');
+    await waitForStatus(page, `${stack.url}/.auth/me`, 401);
+
+    // Back through the history until the protected page is re-requested: no-store means a new request, and it is refused.
+    const navigations = recordNavigations(page);
+    for (let step = 0; step < 4 && !navigations.responses.some((r) => pathOf(r.url) === DEEP_LINK); step++) {
+      await page.goBack();
+      expect(await page.locator('body').innerText()).not.toContain(PROTECTED_MARKER);
+    }
+    expect(navigations.responses.filter((r) => pathOf(r.url) === DEEP_LINK)).toEqual([{ url: `${stack.url}${DEEP_LINK}`, status: 302 }]);
+    expect(pathOf(page.url())).toBe(`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`);
+    expect(await page.locator('h1').innerText()).toBe(`Sign in to ${TITLE}`);
+
+    // A new visit: the sign-on page again (not silent), and the provider asks for the password again.
+    const again = recordNavigations(page);
+    await page.goto(`${stack.url}${DEEP_LINK}`);
+    expect(shownPaths(again)).toEqual([
+      [DEEP_LINK, 302],
+      [`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`, 200],
+    ]);
+    await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
+    expect(new URL(page.url()).origin).toBe(stack.providerUrl);
+    expect(await page.locator('input[name="login"]').isVisible()).toBe(true);
+  });
+
+  it('a user without an app role sees the no-access page', async () => {
+    const page = await freshPage();
+    const navigations = recordNavigations(page);
+    await signInInteractively(page, 'bob');
+    expect(navigations.responses.at(-1)).toEqual({ url: `${stack.url}${DEEP_LINK}`, status: 403 });
+    await expectProductPage(page, 'no-access', "You don't have access to this app");
+    const body = await page.locator('main').innerText();
+    expect(body).toContain('You are signed in as Bob Example (bob@example.test).');
+    expect(body).toContain('Ask the demo admin (alice) to grant you access.');
+    expect(body).not.toContain(PROTECTED_MARKER);
+    expect(await page.getByRole('link', { name: 'Sign out', exact: true }).getAttribute('href')).toBe('/.auth/logout');
+  });
+
+  it('an expired or forged sign-in link shows the error page with a request ID', async () => {
+    const page = await freshPage();
+    const response = await page.goto(`${stack.url}/.auth/callback?state=forged&code=forged`);
+    expect(response?.status()).toBe(400);
+    await expectProductPage(page, 'error', 'Sign-in expired');
+    const body = await page.locator('main').innerText();
+    expect(body).toContain('This sign-in link has expired or was already used. Please sign in again.');
+    expect(body).toMatch(/Request ID: \S{6,}/);
+    expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe('/.auth/login');
+  });
+});
