@@ -1,0 +1,324 @@
+// Soak test (npm run soak; not part of npm test): SOAK_SECONDS (default 300) of mixed load against a gatehouse
+// child process in cloud mode, the development OpenID provider and a recording app with a WebSocket echo:
+// signed-in browsing, real sign-ins through the provider's login and consent forms, logouts, unauthenticated
+// floods and WebSocket round trips. Prints the gatehouse's RSS, open file descriptors and sockets at start, at
+// each interval and at the end; fails (exit 1) when RSS has not levelled off (end more than 10 % above the
+// value after the warm-up, at minute 1 in a full run) or when any answer was not one of the expected ones.
+// Needs `npm run build` first (it runs dist/; SOAK_DIST=<dir> runs another build output).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { connect, createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clearInterval, setInterval } from 'node:timers';
+import { fileURLToPath, URLSearchParams } from 'node:url';
+import { Agent, request } from 'undici';
+import { WebSocket, WebSocketServer } from 'ws';
+import { stringify } from 'yaml';
+
+const DIST = process.env.SOAK_DIST ?? fileURLToPath(new URL('../dist', import.meta.url));
+const { startDevProvider } = await import(join(DIST, 'src/demo/dev-provider.js'));
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
+const WARM_UP_SECONDS = Math.min(60, SECONDS / 5);
+const SAMPLE_SECONDS = Math.min(60, Math.max(5, SECONDS / 6));
+const RSS_TOLERANCE = 0.1;
+const MAIN_JS = join(DIST, 'src/main.js');
+const USERS = ['alice', 'carol'];
+const POOL_SIZE = 30;
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createTcpServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+const counts = new Map();
+const unexpected = [];
+const count = (what) => counts.set(what, (counts.get(what) ?? 0) + 1);
+const fail = (what) => {
+  count(`UNEXPECTED ${what}`);
+  if (unexpected.length < 20) unexpected.push(what);
+};
+
+// The app: answers every request, echoes WebSocket messages.
+const app = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${req.headers['x-forwarded-user'] ?? '-'}`));
+});
+const wss = new WebSocketServer({ server: app });
+wss.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
+await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+const appUrl = `http://127.0.0.1:${app.address().port}`;
+
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+const provider = await startDevProvider({
+  port: 0,
+  clients: [
+    {
+      client_id: 'soak',
+      client_secret: 'soak-client-secret-0123456789',
+      redirect_uris: [`${url}/.auth/callback`],
+      post_logout_redirect_uris: [`${url}/.auth/signed-out`],
+    },
+  ],
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-soak-'));
+const configPath = join(dir, 'gatehouse.yaml');
+writeFileSync(
+  configPath,
+  stringify({
+    mode: 'cloud',
+    listen: { host: '127.0.0.1', port },
+    ops: { host: '127.0.0.1', port: 0 },
+    public_url: url,
+    upstream: { url: appUrl },
+    sso: { issuer: provider.issuer, client_id: 'soak', client_secret: 'soak-client-secret-0123456789', scopes: ['openid', 'profile', 'email', 'roles'] },
+    session: { secrets: ['soak-session-secret-0123456789-abcdefghij'] },
+    log: { level: 'warn', access: false },
+  }),
+);
+const child = spawn(process.execPath, [MAIN_JS, 'start', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+const childLog = [];
+child.stdout.setEncoding('utf8').on('data', (chunk) => childLog.push(...chunk.split('\n').filter(Boolean)));
+child.stderr.setEncoding('utf8').on('data', (chunk) => childLog.push(`stderr: ${chunk}`));
+let childExited = false;
+child.once('exit', () => (childExited = true));
+
+async function waitForListener() {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline || childExited) throw new Error(`gatehouse did not start: ${childLog.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+await waitForListener();
+
+// --- a small browser: one cookie jar per origin (paths ignored), redirects followed by hand ---
+const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 4_000 });
+
+class Browser {
+  jar = new Map();
+
+  async get(target, headers = {}) {
+    return this.send(target, { method: 'GET', headers });
+  }
+
+  async post(target, form) {
+    return this.send(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  }
+
+  async send(target, { method, headers, body }) {
+    const at = new URL(target);
+    const cookies = this.jar.get(at.origin);
+    const cookie = cookies && cookies.size ? [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+    const res = await request(at, { method, body, dispatcher, headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', ...(cookie ? { cookie } : {}), ...headers } });
+    const text = await res.body.text();
+    const setCookie = res.headers['set-cookie'];
+    for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      const jar = this.jar.get(at.origin) ?? new Map();
+      this.jar.set(at.origin, jar);
+      if (/max-age=0/i.test(line) || pair.slice(eq + 1) === '') jar.delete(pair.slice(0, eq));
+      else jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+    const location = res.headers.location ? new URL(String(res.headers.location), at).href : undefined;
+    return { status: res.statusCode, location, body: text, url: at.href };
+  }
+
+  async follow(target, stopAtOrigin) {
+    let response = await this.get(target);
+    while (response.location && response.status >= 300 && response.status < 400) {
+      if (stopAtOrigin && new URL(response.location).origin === stopAtOrigin) return response;
+      response = await this.get(response.location);
+    }
+    return response;
+  }
+
+  session() {
+    return this.jar.get(url)?.get('gatehouse_session');
+  }
+}
+
+function hiddenFields(html, prompt) {
+  for (const form of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const fields = Object.fromEntries([...form[2].matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/gi)].map((m) => [m[1], m[2]]));
+    if (fields.prompt === prompt) return { action: /action="([^"]+)"/.exec(form[1])?.[1] ?? '', fields };
+  }
+  return undefined;
+}
+
+/** A full interactive sign-in through the provider's forms; resolves with the gatehouse session cookie value. */
+async function signIn(user) {
+  const browser = new Browser();
+  let page = await browser.follow(`${url}/.auth/start?rd=%2Fsoak&interactive=1`, url);
+  for (let step = 0; step < 4 && !(page.location && new URL(page.location).origin === url); step++) {
+    const login = hiddenFields(page.body, 'login');
+    const consent = hiddenFields(page.body, 'consent');
+    if (login) page = await browser.post(new URL(login.action, page.url).href, { ...login.fields, login: user, password: 'soak' });
+    else if (consent) page = await browser.post(new URL(consent.action, page.url).href, consent.fields);
+    else throw new Error(`unexpected provider page ${page.status} ${page.url}`);
+    while (page.location && page.status >= 300 && page.status < 400 && new URL(page.location).origin !== url) page = await browser.get(page.location);
+  }
+  if (!page.location) throw new Error(`sign-in did not return to gatehouse (${page.status} ${page.url})`);
+  const back = await browser.get(page.location);
+  if (back.status !== 302 || back.location !== `${url}/soak` || !browser.session()) throw new Error(`callback answered ${back.status} ${back.location}`);
+  return browser.session();
+}
+
+// --- load ---
+const sessions = [];
+let running = true;
+const until = Date.now() + SECONDS * 1000;
+
+async function worker(name, step) {
+  while (running && Date.now() < until) {
+    try {
+      await step();
+    } catch (error) {
+      fail(`${name}: ${error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+const pick = () => sessions[Math.floor(Math.random() * sessions.length)];
+
+async function browse() {
+  const session = pick();
+  if (!session) return new Promise((resolve) => setTimeout(resolve, 50));
+  const res = await request(`${url}/app/page?n=${Math.random()}`, { dispatcher, headers: { accept: 'application/json', cookie: `gatehouse_session=${session}` } });
+  const body = await res.body.text();
+  if (res.statusCode === 200 && body.startsWith('ok ') && body !== 'ok -') return count('browse 200');
+  if (res.statusCode === 401 && !sessions.includes(session)) return count('browse 401 after logout');
+  fail(`browse ${res.statusCode} ${body.slice(0, 80)}`);
+}
+
+async function signInStep() {
+  const session = await signIn(USERS[Math.floor(Math.random() * USERS.length)]);
+  count('sign-in');
+  sessions.push(session);
+  if (sessions.length > POOL_SIZE) await logout(sessions.shift());
+}
+
+async function logout(session) {
+  const res = await request(`${url}/.auth/logout`, { dispatcher, headers: { accept: 'text/html', cookie: `gatehouse_session=${session}` } });
+  await res.body.dump();
+  if (res.statusCode !== 302 || !String(res.headers.location).startsWith(provider.issuer)) return fail(`logout ${res.statusCode}`);
+  const after = await request(`${url}/app`, { dispatcher, headers: { accept: 'application/json', cookie: `gatehouse_session=${session}` } });
+  await after.body.dump();
+  if (after.statusCode !== 401) return fail(`request after logout ${after.statusCode}`);
+  count('logout');
+}
+
+async function flood() {
+  const navigation = Math.random() < 0.5;
+  const res = await request(`${url}/app/${Math.random()}`, {
+    dispatcher,
+    headers: navigation ? { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: `gatehouse_session=forged${Math.random()}` } : { accept: 'application/json' },
+  });
+  await res.body.dump();
+  if ((navigation && res.statusCode === 302) || (!navigation && res.statusCode === 401)) return count(`flood ${res.statusCode}`);
+  fail(`flood ${res.statusCode}`);
+}
+
+async function websocket() {
+  const session = pick();
+  if (!session) return new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { cookie: `gatehouse_session=${session}` } });
+    const timer = setTimeout(() => (socket.terminate(), reject(new Error('websocket timeout'))), 5_000);
+    let left = 5;
+    socket.once('open', () => socket.send('ping'));
+    socket.on('message', (data) => {
+      if (String(data) !== 'ping') return (clearTimeout(timer), socket.terminate(), reject(new Error(`websocket echo ${data}`)));
+      if (--left > 0) return socket.send('ping');
+      socket.close();
+    });
+    socket.once('close', () => (clearTimeout(timer), count('websocket session'), resolve()));
+    socket.once('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      socket.terminate();
+      if (res.statusCode === 401 && !sessions.includes(session)) return (count('websocket 401 after logout'), resolve());
+      reject(new Error(`websocket ${res.statusCode}`));
+    });
+    socket.once('error', (error) => (clearTimeout(timer), reject(error)));
+  });
+}
+
+// --- measurements of the gatehouse process ---
+function measure() {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const fds = readdirSync(`/proc/${child.pid}/fd`);
+  let sockets = 0;
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(`/proc/${child.pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+    } catch {
+      // closed while listing
+    }
+  }
+  return { rssMb: Math.round(rssKb / 102.4) / 10, fds: fds.length, sockets };
+}
+
+const started = Date.now();
+const samples = [];
+const sample = (label) => {
+  const m = { label, at: Math.round((Date.now() - started) / 1000), ...measure() };
+  samples.push(m);
+  const done = [...counts].filter(([k]) => !k.startsWith('UNEXPECTED')).map(([k, v]) => `${k}=${v}`).join(' ');
+  console.log(`[${String(m.at).padStart(4)} s] ${label.padEnd(8)} rss ${m.rssMb} MiB  fds ${m.fds}  sockets ${m.sockets}  | ${done}`);
+};
+
+console.log(`soak: ${SECONDS} s against ${url} (provider ${provider.issuer}, app ${appUrl}), gatehouse pid ${child.pid}`);
+sample('start');
+for (let i = 0; i < 5; i++) sessions.push(await signIn(USERS[i % USERS.length]));
+let baseline;
+const sampler = setInterval(() => sample('interval'), SAMPLE_SECONDS * 1000);
+const warmUp = setTimeout(() => (baseline = measure()), WARM_UP_SECONDS * 1000);
+
+await Promise.all([
+  ...Array.from({ length: 8 }, () => worker('browse', browse)),
+  worker('sign-in', signInStep),
+  ...Array.from({ length: 2 }, () => worker('flood', flood)),
+  worker('websocket', websocket),
+]);
+running = false;
+clearInterval(sampler);
+clearTimeout(warmUp);
+await new Promise((resolve) => setTimeout(resolve, 500));
+sample('end');
+
+const end = samples.at(-1);
+baseline ??= samples[0];
+const growth = (end.rssMb - baseline.rssMb) / baseline.rssMb;
+const problems = [];
+if (growth > RSS_TOLERANCE) problems.push(`RSS grew ${(growth * 100).toFixed(1)} % after the warm-up (${baseline.rssMb} → ${end.rssMb} MiB), more than ${RSS_TOLERANCE * 100} %`);
+if (unexpected.length) problems.push(`unexpected answers (${[...counts].filter(([k]) => k.startsWith('UNEXPECTED')).reduce((n, [, v]) => n + v, 0)}): ${unexpected.join('; ')}`);
+if (childExited) problems.push('gatehouse exited during the soak');
+const errorLines = childLog.filter((line) => /"level":"(error|fatal)"|stderr:/.test(line));
+if (errorLines.length) problems.push(`gatehouse logged ${errorLines.length} error lines, first: ${errorLines[0]}`);
+
+console.log(`RSS after warm-up (${WARM_UP_SECONDS} s) ${baseline.rssMb} MiB, at end ${end.rssMb} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %); warn lines logged: ${childLog.length}`);
+console.log(problems.length ? `SOAK FAILED\n- ${problems.join('\n- ')}` : 'SOAK PASSED');
+
+child.kill('SIGTERM');
+await new Promise((resolve) => (childExited ? resolve() : child.once('exit', resolve)));
+wss.close();
+await new Promise((resolve) => app.close(resolve));
+app.closeAllConnections();
+await provider.close();
+await dispatcher.close();
+rmSync(dir, { recursive: true, force: true });
+process.exit(problems.length ? 1 : 0);
