@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/e2e/screenshots/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/e2e/screenshots/', '.bench-tmp/', '.ci-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

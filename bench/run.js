@@ -3,10 +3,11 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { cloudTargets } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
-import { machineHeader, machineLoad, resultsTable } from './lib/report.js';
+import { machineHeader, machineLoad, resultsTable, targetChecks } from './lib/report.js';
 import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } from './lib/targets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -26,43 +27,62 @@ const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
  * @property {'http' | 'ws'} kind
  * @property {string} [path] for http
  * @property {number} [bodyBytes] expected body size, checked once before measuring
+ * @property {number} [status] expected status of every answer (default 200)
+ * @property {Record<string, string>} [headers] sent with every request
+ * @property {boolean} [signedIn] a target that has a session (the cloud rows) sends its session cookie
+ * @property {string} [baseline] scenario whose direct row the ratio is taken against (default: this one)
  * @property {string[]} targets names of the targets it runs against; ratios are taken against the one named direct
  */
 
+const FIXED = 'GET /fixed (1 KiB)';
+const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis'];
+
 /** @type {Scenario[]} */
 const SCENARIOS = [
-  { name: 'GET /fixed (1 KiB)', kind: 'http', path: '/fixed', bodyBytes: 1024, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'gatehouse-local'] },
-  { name: 'GET /100k (100 KiB)', kind: 'http', path: '/100k', bodyBytes: 100 * 1024, targets: ['direct', 'gatehouse-local'] },
-  { name: 'WebSocket echo (64 B)', kind: 'ws', targets: ['direct', 'gatehouse-local'] },
+  { name: FIXED, kind: 'http', path: '/fixed', bodyBytes: 1024, signedIn: true, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'gatehouse-local', ...CLOUD_ROWS] },
+  { name: 'GET /fixed anonymous navigation (302)', kind: 'http', path: '/fixed', bodyBytes: 0, status: 302, headers: { accept: 'text/html' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
+  { name: 'GET /fixed anonymous API (401)', kind: 'http', path: '/fixed', bodyBytes: 50, status: 401, headers: { accept: 'application/json' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
+  { name: 'GET /100k (100 KiB)', kind: 'http', path: '/100k', bodyBytes: 100 * 1024, signedIn: true, targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'] },
+  { name: 'WebSocket echo (64 B)', kind: 'ws', signedIn: true, targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'] },
 ];
+
+/** Headers a scenario sends to a target: its own, plus the target's session cookie when the scenario is signed in. */
+function headersFor(target, scenario) {
+  const session = scenario.signedIn ? target.headers : undefined;
+  return session || scenario.headers ? { ...scenario.headers, ...session } : undefined;
+}
 
 /** Fails fast when a target does not answer the scenario correctly, so a table never shows the speed of errors. */
 async function checkAnswers(target, scenario) {
   if (scenario.kind !== 'http') return;
-  const { statusCode, body } = await request(`${target.url}${scenario.path}`);
+  const status = scenario.status ?? 200;
+  const { statusCode, body } = await request(`${target.url}${scenario.path}`, { headers: headersFor(target, scenario) });
   const bytes = (await body.arrayBuffer()).byteLength;
-  if (statusCode !== 200 || bytes !== scenario.bodyBytes) {
-    throw new Error(`${target.name} answered ${scenario.path} with ${statusCode} and ${bytes} bytes, expected 200 and ${scenario.bodyBytes}`);
+  if (statusCode !== status || bytes !== scenario.bodyBytes) {
+    throw new Error(`${target.name} answered ${scenario.path} with ${statusCode} and ${bytes} bytes, expected ${status} and ${scenario.bodyBytes}`);
   }
 }
 
 /** @returns {Promise<import('./lib/report.js').Measurement>} */
 async function measure(target, scenario) {
+  const headers = headersFor(target, scenario);
   if (scenario.kind === 'ws') {
-    return measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS });
+    return measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS, headers });
   }
   const url = `${target.url}${scenario.path}`;
-  const loaded = await measureThroughput({ url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS });
-  const serial = await measureSerialLatency({ origin: target.url, path: /** @type {string} */ (scenario.path), seconds: SERIAL_SECONDS });
+  const expectStatus = scenario.status ?? 200;
+  const loaded = await measureThroughput({ url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS, headers, expectStatus });
+  const serial = await measureSerialLatency({ origin: target.url, path: /** @type {string} */ (scenario.path), seconds: SERIAL_SECONDS, headers, expectStatus });
   return { ...loaded, requests: loaded.requests + serial.requests, serialP50: serial.p50, serialP99: serial.p99, failures: loaded.failures + serial.failures };
 }
 
 /** @returns {Promise<number>} requests answered during the warm-up */
 async function warmUp(target, scenario) {
+  const headers = headersFor(target, scenario);
   const warm =
     scenario.kind === 'ws'
-      ? await measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS })
-      : await measureThroughput({ url: `${target.url}${scenario.path}`, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS });
+      ? await measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers })
+      : await measureThroughput({ url: `${target.url}${scenario.path}`, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers, expectStatus: scenario.status });
   return warm.requests;
 }
 
@@ -73,7 +93,7 @@ async function warmUp(target, scenario) {
 async function runPlan(plan) {
   /** @type {import('./lib/report.js').Row[]} */
   const rows = plan.flatMap(({ scenario, targets: ts }) =>
-    ts.map((t) => ({ scenario: scenario.name, target: t.name, unit: scenario.kind === 'ws' ? 'msg/s' : 'req/s', rounds: [] })),
+    ts.map((t) => ({ scenario: scenario.name, target: t.name, baseline: scenario.baseline, unit: scenario.kind === 'ws' ? 'msg/s' : 'req/s', rounds: [] })),
   );
   const rowFor = (scenario, target) => /** @type {import('./lib/report.js').Row} */ (rows.find((r) => r.scenario === scenario.name && r.target === target.name));
 
@@ -106,9 +126,15 @@ async function main() {
   const loadBefore = machineLoad();
   const upstream = await startUpstream();
   const gatehouse = gatehouseTarget(upstream);
-  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), gatehouse];
+  const cloud = await cloudTargets(upstream, [
+    { name: 'gatehouse-cloud', note: 'gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider\'s login and consent forms; the anonymous rows send no cookie' },
+    { name: 'gatehouse-cloud-no-assertion', assertion: false, note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false' },
+    { name: 'gatehouse-cloud-redis', redis: true, note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s' },
+  ]);
+  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), gatehouse, ...cloud.targets];
   const targets = [];
   try {
+    await cloud.startProvider();
     for (const target of candidates) {
       if (await target.start()) targets.push(target);
     }
@@ -117,11 +143,12 @@ async function main() {
 
     const { rows, answered } = await runPlan(plan);
 
-    const notes = targets.map((t) => `- ${t.note}`);
-    if (answered.has(gatehouse.name)) {
-      const lines = gatehouse.accessLogLines().toLocaleString('en-US');
-      const counted = (answered.get(gatehouse.name) ?? 0).toLocaleString('en-US');
-      notes.push(`- ${gatehouse.name} wrote ${lines} access log lines; the load tools counted ${counted} answered requests and WebSocket connections (requests cut off at the end of a run are logged, not counted)`);
+    const notes = candidates.map((t) => `- ${t.note}`);
+    for (const target of [gatehouse, ...cloud.targets]) {
+      if (!answered.has(target.name)) continue;
+      const lines = target.accessLogLines().toLocaleString('en-US');
+      const counted = (answered.get(target.name) ?? 0).toLocaleString('en-US');
+      notes.push(`- ${target.name} wrote ${lines} access log lines; the load tools counted ${counted} answered requests and WebSocket connections (requests cut off at the end of a run are logged, not counted)`);
     }
     const settings = [
       `- each cell: median of ${ROUNDS} round(s), targets alternated A B A B; throughput: autocannon -c ${CONNECTIONS} for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up;` +
@@ -130,7 +157,7 @@ async function main() {
       '- load generator, upstream and proxy share the machine; compare ratios within one run, not absolute numbers across machines',
       `- machine load before: ${loadBefore}; after: ${machineLoad()} (the after value includes the bench's own load)`,
     ];
-    const report = [...machineHeader('gatehouse benchmark'), ...settings, '', ...resultsTable(rows), '', ...notes, ''].join('\n');
+    const report = [...machineHeader('gatehouse benchmark'), ...settings, '', ...resultsTable(rows), '', '## Targets', '', ...targetChecks(rows, FIXED), '', '## Rows', '', ...notes, ''].join('\n');
     process.stdout.write(report);
     if (write) {
       writeFileSync(RESULTS_FILE, report);
@@ -138,6 +165,7 @@ async function main() {
     }
   } finally {
     for (const target of targets) await target.stop();
+    await cloud.stopProvider();
     await upstream.stop();
   }
 }

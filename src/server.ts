@@ -11,7 +11,7 @@ import { normalizeRequestPath } from './auth/request-path.js';
 import type { Config } from './config/schema.js';
 import { GatehouseError } from './errors.js';
 import { compileIdentityHeaderTest } from './identity/strip.js';
-import type { Logger } from './ops/logger.js';
+import { accessLoggerOf, type Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { buildUpstreamHeaders, type UpstreamHeaderOptions } from './proxy/headers.js';
 import { Upstream, classifyUpstreamError, type UpstreamFailure } from './proxy/forward.js';
@@ -60,6 +60,8 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   let branding: Branding = brandingOf(config);
   let prefix = `${config.routes.prefix}/`;
   let accessLog = config.log.access;
+  let filterCookie = boundCookieFilter(initialAccess);
+  const accessLogger = accessLoggerOf(logger);
   const upgradedSockets = new Set<Duplex>();
   let draining = false;
   let untrustedForwardingWarned = false;
@@ -77,21 +79,24 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     branding = brandingOf(next);
     prefix = `${next.routes.prefix}/`;
     accessLog = next.log.access;
+    filterCookie = boundCookieFilter(nextAccess);
   };
 
+  const trustPeer = (remoteAddress: string): boolean => {
+    const trusted = trust(remoteAddress, 0);
+    if (!trusted && !untrustedForwardingWarned) {
+      untrustedForwardingWarned = true;
+      logger.warn({ remote: remoteAddress }, 'X-Forwarded-* from a peer outside trust_proxy ignored, the app gets X-Forwarded-Proto http (logged once): add the proxy in front of gatehouse to trust_proxy');
+    }
+    return trusted;
+  };
+  // Built per request without closures: the functions above and filterCookie are bound once per config.
   const headerOptions = (req: IncomingMessage, requestId: string): UpstreamHeaderOptions => ({
     requestId,
     remoteAddress: req.socket.remoteAddress ?? '',
-    trustPeer: () => {
-      const trusted = trust(req.socket.remoteAddress ?? '', 0);
-      if (!trusted && !untrustedForwardingWarned) {
-        untrustedForwardingWarned = true;
-        logger.warn({ remote: req.socket.remoteAddress }, 'X-Forwarded-* from a peer outside trust_proxy ignored, the app gets X-Forwarded-Proto http (logged once): add the proxy in front of gatehouse to trust_proxy');
-      }
-      return trusted;
-    },
+    trustPeer,
     isIdentityHeader,
-    filterCookie: access.filterCookie ? (value) => (access.filterCookie as (v: string) => string)(value) : undefined,
+    filterCookie,
   });
 
   const sendError = (ctx: { req: IncomingMessage; res: ServerResponse; requestId: string }, status: number): void => {
@@ -131,10 +136,10 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       const seconds = (performance.now() - started) / 1000;
       const status = res.headersSent ? res.statusCode : 499;
       metrics.countRequest(status, seconds);
-      if (accessLog) {
+      if (accessLog && logger.isLevelEnabled('info')) {
         const url = req.url ?? '/';
         const q = url.indexOf('?');
-        logger.info(
+        accessLogger.info(
           { reqId: requestId, method: req.method, path: q === -1 ? url : url.slice(0, q), status, ms: Math.round(seconds * 10_000) / 10, bytes: socket.bytesWritten - bytesBefore },
           'request',
         );
@@ -257,6 +262,10 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   return { server, drain, reconfigure };
+}
+
+function boundCookieFilter(access: AccessControl): ((value: string) => string) | undefined {
+  return access.filterCookie?.bind(access);
 }
 
 function brandingOf(config: Config): Branding {

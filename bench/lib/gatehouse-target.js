@@ -41,11 +41,14 @@ async function waitForListening(logFile, child, timeoutMs = 15000) {
 
 /**
  * @param {import('./targets.js').Upstream} upstream
- * @param {{ name?: string, note?: string, config?: (upstreamUrl: string) => object }} [options]
+ * @param {{ name?: string, note?: string, config?: (upstreamUrl: string) => object, nodeArgs?: string[], cwd?: string, main?: string }} [options]
+ *   nodeArgs: flags for node itself (e.g. --cpu-prof); cwd: the child's working directory (where --cpu-prof writes);
+ *   main: another build's main.js (to compare two builds in one run)
  * @returns {import('./targets.js').Target & { logFile: string, accessLogLines: () => number }}
  */
 export function gatehouseTarget(upstream, options = {}) {
   const config = options.config ?? localModeConfig;
+  const main = options.main ?? MAIN;
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
   return {
@@ -55,13 +58,17 @@ export function gatehouseTarget(upstream, options = {}) {
     logFile: '',
     note: options.note ?? 'gatehouse-local: dist/src/main.js, mode local, log.level info with the access log on, stdout to a file',
     async start() {
-      if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build first`);
+      if (!existsSync(main)) throw new Error(`${main} missing: run npm run build first`);
       const dir = makeTempDir('gatehouse');
       const configFile = join(dir, 'gatehouse.yaml');
       writeFileSync(configFile, stringify(config(upstream.url)));
       this.logFile = join(dir, 'stdout.log');
       const out = openSync(this.logFile, 'a');
-      child = spawnTracked(process.execPath, [MAIN, 'start', '--config', configFile], { stdio: ['ignore', out, 'inherit'], env: cleanEnv() });
+      child = spawnTracked(process.execPath, [...(options.nodeArgs ?? []), main, 'start', '--config', configFile], {
+        stdio: ['ignore', out, 'inherit'],
+        env: cleanEnv(),
+        cwd: options.cwd,
+      });
       closeSync(out);
       this.url = await waitForListening(this.logFile, child);
       this.pid = /** @type {number} */ (child.pid);

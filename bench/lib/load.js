@@ -13,26 +13,28 @@ import { cpuMs } from './processes.js';
  * @property {number} p99 latency, ms
  * @property {number} cpuPer1k CPU-ms of the measured process per 1,000 requests
  * @property {number} requests completed requests
- * @property {number} failures errors, timeouts and non-2xx answers
+ * @property {number} failures errors, timeouts and answers with another status than expected
  */
 
 /**
  * autocannon against `url` for `seconds`, CPU of `pid` read before and after.
- * @param {{ url: string, pid: number, connections: number, seconds: number }} options
+ * @param {{ url: string, pid: number, connections: number, seconds: number, headers?: Record<string, string>, expectStatus?: number }} options
+ *   expectStatus: the status every answer must have (default 200)
  * @returns {Promise<ThroughputResult>}
  */
-export async function measureThroughput({ url, pid, connections, seconds }) {
+export async function measureThroughput({ url, pid, connections, seconds, headers, expectStatus = 200 }) {
   const cpuBefore = cpuMs(pid);
-  const result = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
+  const result = await autocannon({ url, connections, duration: seconds, pipelining: 1, headers });
   const cpu = cpuMs(pid) - cpuBefore;
   const requests = result.requests.total;
+  const expected = result.statusCodeStats?.[String(expectStatus)]?.count ?? 0;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuPer1k: requests > 0 ? (cpu * 1000) / requests : NaN,
     requests,
-    failures: result.errors + result.timeouts + result.non2xx,
+    failures: result.errors + result.timeouts + Math.max(0, requests - expected),
   };
 }
 
@@ -43,10 +45,10 @@ function quantile(sorted, q) {
 
 /**
  * One connection, one request at a time, for `seconds`; latency per request in microseconds.
- * @param {{ origin: string, path: string, seconds: number }} options
+ * @param {{ origin: string, path: string, seconds: number, headers?: Record<string, string>, expectStatus?: number }} options
  * @returns {Promise<{ p50: number, p99: number, requests: number, failures: number }>}
  */
-export async function measureSerialLatency({ origin, path, seconds }) {
+export async function measureSerialLatency({ origin, path, seconds, headers, expectStatus = 200 }) {
   const client = new Client(origin, { pipelining: 1 });
   /** @type {number[]} */
   const samples = [];
@@ -55,10 +57,10 @@ export async function measureSerialLatency({ origin, path, seconds }) {
   try {
     while (performance.now() < deadline) {
       const started = performance.now();
-      const { statusCode, body } = await client.request({ path, method: 'GET' });
+      const { statusCode, body } = await client.request({ path, method: 'GET', headers });
       await body.arrayBuffer();
       samples.push((performance.now() - started) * 1000);
-      if (statusCode !== 200) failures++;
+      if (statusCode !== expectStatus) failures++;
     }
   } finally {
     await client.close();
@@ -69,14 +71,15 @@ export async function measureSerialLatency({ origin, path, seconds }) {
 
 /**
  * `connections` WebSockets each echoing a 64-byte message back and forth for `seconds`.
- * @param {{ url: string, pid: number, connections: number, seconds: number }} options
+ * @param {{ url: string, pid: number, connections: number, seconds: number, headers?: Record<string, string> }} options
+ *   headers: sent with each upgrade request (a signed-in browser's Cookie)
  * @returns {Promise<{ rps: number, cpuPer1k: number, requests: number, failures: number }>}
  */
-export async function measureWebSocketEcho({ url, pid, connections, seconds }) {
+export async function measureWebSocketEcho({ url, pid, connections, seconds, headers }) {
   const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
   const payload = Buffer.alloc(64, 'w');
   /** @type {WebSocket[]} */
-  const sockets = await Promise.all(Array.from({ length: connections }, () => openSocket(wsUrl)));
+  const sockets = await Promise.all(Array.from({ length: connections }, () => openSocket(wsUrl, headers)));
   let messages = 0;
   let failures = 0;
   let running = true;
@@ -110,9 +113,9 @@ export async function measureWebSocketEcho({ url, pid, connections, seconds }) {
 }
 
 /** @returns {Promise<WebSocket>} */
-function openSocket(url) {
+function openSocket(url, headers) {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, { headers });
     socket.once('open', () => resolve(socket));
     socket.once('error', reject);
   });

@@ -60,6 +60,7 @@ export function nginxTarget(upstream) {
       const binary = nginxBinary();
       if (!binary) {
         console.error('bench: nginx is not on PATH, skipping the nginx row (apt-get install -y nginx-light)');
+        this.note = 'nginx: skipped, nginx is not installed (apt-get install -y nginx-light)';
         return false;
       }
       const dir = makeTempDir('nginx');

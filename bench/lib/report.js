@@ -20,6 +20,7 @@ import { cpus, loadavg, release } from 'node:os';
  * @typedef {object} Row
  * @property {string} scenario
  * @property {string} target
+ * @property {string} [baseline] scenario whose direct row the ratio is taken against (default: this scenario)
  * @property {string} unit 'req/s' or 'msg/s'
  * @property {Measurement[]} rounds
  */
@@ -88,7 +89,7 @@ export function resultsTable(rows) {
   ];
   for (const row of rows) {
     const m = (key) => median(row.rounds.map((r) => r[key]));
-    const direct = rows.find((r) => r.scenario === row.scenario && r.target === 'direct');
+    const direct = rows.find((r) => r.scenario === (row.baseline ?? row.scenario) && r.target === 'direct');
     const directRps = direct ? median(direct.rounds.map((r) => r.rps)) : undefined;
     const rps = m('rps');
     const ratio = rps !== undefined && directRps ? `${fmt(rps / directRps, 2)}×` : '—';
@@ -98,5 +99,37 @@ export function resultsTable(rows) {
       `| ${row.scenario} | ${row.target}${flag} | ${fmt(rps)} ${row.unit} | ${ratio} | ${fmt(m('p50'))} | ${fmt(m('p99'))} | ${fmt(m('serialP50'))} | ${fmt(m('serialP99'))} | ${fmt(m('cpuPer1k'), 1)} |`,
     );
   }
+  return lines;
+}
+
+/**
+ * The issue's targets, each PASS or MISS with its numbers, from the rows of one scenario (signed-in = gatehouse-cloud).
+ * @param {Row[]} rows
+ * @param {string} scenario
+ */
+export function targetChecks(rows, scenario) {
+  const of = (target, key) => {
+    const row = rows.find((r) => r.scenario === scenario && r.target === target);
+    return row ? median(row.rounds.map((r) => r[key])) : undefined;
+  };
+  const verdict = (pass) => (pass ? 'PASS' : 'MISS');
+  const atLeast = (label, a, b, factor) => {
+    const [x, y] = [of(a, 'rps'), of(b, 'rps')];
+    if (x === undefined || y === undefined) return `- ${label}: not measured (${x === undefined ? a : b} did not run)`;
+    return `- ${label}: ${verdict(x >= factor * y)}, ${fmt(x)} vs ${fmt(y)} req/s = ${fmt(x / y, 2)}× (target ≥ ${factor}×)`;
+  };
+  const lines = [
+    atLeast('signed-in (assertion on) ≥ 0.9× gatehouse-local', 'gatehouse-cloud', 'gatehouse-local', 0.9),
+    atLeast('gatehouse-local ≥ 0.9× undici-min', 'gatehouse-local', 'undici-min', 0.9),
+    atLeast('signed-in ≥ 0.7× nginx', 'gatehouse-cloud', 'nginx', 0.7),
+  ];
+  const cpu = of('gatehouse-cloud', 'cpuPer1k');
+  lines.push(cpu === undefined ? '- CPU per 1,000 signed-in requests ≤ 40 ms: not measured' : `- CPU per 1,000 signed-in requests ≤ 40 ms: ${verdict(cpu <= 40)}, ${fmt(cpu, 1)} ms`);
+  const [signedP99, directP99] = [of('gatehouse-cloud', 'serialP99'), of('direct', 'serialP99')];
+  lines.push(
+    signedP99 === undefined || directP99 === undefined
+      ? '- p99 at -c 1 added over direct ≤ 0.2 ms: not measured'
+      : `- p99 at -c 1 added over direct ≤ 0.2 ms: ${verdict(signedP99 - directP99 <= 200)}, ${fmt(signedP99)} µs vs ${fmt(directP99)} µs = ${signedP99 >= directP99 ? '+' : '−'}${fmt(Math.abs(signedP99 - directP99) / 1000, 3)} ms`,
+  );
   return lines;
 }

@@ -29,18 +29,33 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream | pino.DestinationStream;
 }
 
+const LINE_SHAPE = {
+  base: { service: 'gatehouse' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label: string) => ({ level: label }) },
+} satisfies pino.LoggerOptions;
+
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: options.sync ?? false });
-  return pino(
-    {
-      level: options.level,
-      base: { service: 'gatehouse' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    destination,
-  );
+  return pino({ ...LINE_SHAPE, level: options.level, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
+}
+
+const accessLoggers = new WeakMap<Logger, Logger>();
+
+/**
+ * A logger for the per-request access line only: same destination and line shape as `logger`, without the
+ * redaction pass, which costs on every line although an access line never carries a field it censors
+ * (request id, method, path without query, status, duration, bytes). Callers check `logger.isLevelEnabled`
+ * so a level change on `logger` (config reload) applies.
+ */
+export function accessLoggerOf(logger: Logger): Logger {
+  let access = accessLoggers.get(logger);
+  if (access === undefined) {
+    const stream = (logger as unknown as Record<symbol, pino.DestinationStream | undefined>)[pino.symbols.streamSym];
+    access = stream === undefined ? logger : pino({ ...LINE_SHAPE, level: 'info' }, stream);
+    accessLoggers.set(logger, access);
+  }
+  return access;
 }
 
 /** Flushes an async destination before exit. */

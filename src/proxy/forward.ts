@@ -1,4 +1,5 @@
 // Streams one HTTP request to the app over a keep-alive pool and the response back; knows nothing about identity.
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
@@ -39,6 +40,20 @@ export function classifyUpstreamError(error: Error): { kind: UpstreamFailureKind
   return { kind: 'protocol', status: 502 };
 }
 
+/**
+ * The abort signal of one forwarded request: undici accepts an EventEmitter with `aborted` and an 'abort' event,
+ * which costs far less per request than an AbortController and its AbortSignal.
+ */
+class ClientGone extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
 export class Upstream {
   readonly origin: string;
   private readonly pool: Pool;
@@ -64,7 +79,7 @@ export class Upstream {
    * upstream request. `onFailure` is called once when the app cannot be reached or fails mid-way.
    */
   forward(req: IncomingMessage, res: ServerResponse, headers: string[], onFailure: (failure: UpstreamFailure) => void): void {
-    const abort = new AbortController();
+    const abort = new ClientGone();
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort();
     };
@@ -77,7 +92,7 @@ export class Upstream {
         method: req.method ?? 'GET',
         headers,
         body: hasBody ? req : null,
-        signal: abort.signal,
+        signal: abort,
         opaque: res,
       },
       ({ statusCode, headers: responseHeaders, opaque }) => {
@@ -88,7 +103,7 @@ export class Upstream {
       },
       (error) => {
         res.off('close', onClose);
-        if (!error || abort.signal.aborted) return;
+        if (!error || abort.aborted) return;
         onFailure({ ...classifyUpstreamError(error), responseStarted: res.headersSent, error });
       },
     );

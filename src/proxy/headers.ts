@@ -20,8 +20,8 @@ const FORWARDED: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-
 export interface UpstreamHeaderOptions {
   requestId: string;
   remoteAddress: string;
-  /** Whether X-Forwarded-* sent by this peer are believed; evaluated only when the client sent some. */
-  trustPeer: () => boolean;
+  /** Whether X-Forwarded-* sent by this peer (`remoteAddress`) are believed; evaluated only when the client sent some. */
+  trustPeer: (remoteAddress: string) => boolean;
   isIdentityHeader: (name: string) => boolean;
   /** Rewrites the Cookie header (drops gatehouse's own cookies); returns '' to drop it entirely. */
   filterCookie?: (value: string) => string;
@@ -71,7 +71,7 @@ export function buildUpstreamHeaders(rawHeaders: readonly string[], options: Ups
     }
     out.push(name, value);
   }
-  const trusted = (forwardedFor ?? forwardedProto ?? forwardedHost) !== undefined && options.trustPeer();
+  const trusted = (forwardedFor ?? forwardedProto ?? forwardedHost) !== undefined && options.trustPeer(options.remoteAddress);
   out.push('x-forwarded-for', trusted && forwardedFor ? `${forwardedFor}, ${options.remoteAddress}` : options.remoteAddress);
   out.push('x-forwarded-proto', trusted && forwardedProto ? forwardedProto : 'http');
   const forwardedHostValue = trusted && forwardedHost ? forwardedHost : host;

@@ -1,0 +1,158 @@
+// Cloud-mode bench rows: the dev provider runs in the bench process, each gatehouse child is registered with it
+// on a port chosen up front, and a real sign-in (login + consent forms) gives each row its session cookie.
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { gatehouseTarget } from './gatehouse-target.js';
+import { freePort } from './processes.js';
+import { signIn } from './sign-in.js';
+
+const DEV_PROVIDER = fileURLToPath(new URL('../../dist/src/demo/dev-provider.js', import.meta.url));
+const CLIENT_SECRET = 'bench-client-secret-0123456789';
+const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghij';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+/** The signed-in user: alice has the admin role, so the roles header is not empty. */
+const USER = 'alice';
+
+/**
+ * @typedef {import('./targets.js').Target & { headers?: Record<string, string>, accessLogLines: () => number }} CloudTarget
+ * headers: what a signed-in browser sends (its Cookie header), set by start()
+ */
+
+/** @param {string} url */
+function clientFor(url, clientId) {
+  return {
+    client_id: clientId,
+    client_secret: CLIENT_SECRET,
+    redirect_uris: [`${url}/.auth/callback`],
+    post_logout_redirect_uris: [`${url}/.auth/signed-out`],
+    backchannel_logout_uri: `${url}/.auth/backchannel-logout`,
+    backchannel_logout_session_required: true,
+  };
+}
+
+/** Whether something answers on Redis's port (the Redis row is skipped otherwise). */
+function redisListening() {
+  const { hostname, port } = new URL(REDIS_URL);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+}
+
+/** Deletes every key under `prefix` (the bench's own sessions). */
+async function clearRedisPrefix(prefix) {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  try {
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await client.del(keys);
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * @typedef {object} CloudRowSpec
+ * @property {string} name
+ * @property {string} note
+ * @property {boolean} [assertion] signed assertion header on (default true)
+ * @property {boolean} [redis] session.store redis
+ * @property {string[]} [nodeArgs]
+ * @property {string} [cwd]
+ * @property {string} [main] another build's main.js
+ */
+
+/**
+ * Cloud-mode rows against `upstream`, plus the shared dev provider's lifecycle. Call `startProvider` before
+ * starting the rows and `stopProvider` after stopping them.
+ * @param {import('./targets.js').Upstream} upstream
+ * @param {CloudRowSpec[]} specs
+ */
+export async function cloudTargets(upstream, specs) {
+  const ports = await Promise.all(specs.map(() => freePort()));
+  /** @type {{ close: () => Promise<void> } | undefined} */
+  let provider;
+  let issuer = '';
+  const prefixes = new Set();
+
+  /** @type {CloudTarget[]} */
+  const targets = specs.map((spec, i) => {
+    const port = /** @type {number} */ (ports[i]);
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const clientId = `bench-${spec.name}`;
+    const redisPrefix = `gh-bench-${randomBytes(6).toString('hex')}:`;
+    const config = (upstreamUrl) => ({
+      mode: 'cloud',
+      listen: { host: '127.0.0.1', port },
+      ops: { host: '127.0.0.1', port: 0 },
+      public_url: publicUrl,
+      upstream: { url: upstreamUrl },
+      sso: { issuer, client_id: clientId, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
+      session: { secrets: [SESSION_SECRET], ...(spec.redis ? { store: 'redis', redis: { url: REDIS_URL, prefix: redisPrefix } } : {}) },
+      identity: { assertion: { enabled: spec.assertion ?? true } },
+      log: { level: 'info', access: true },
+      shutdown: { drain_timeout: '1s' },
+    });
+    const child = gatehouseTarget(upstream, { name: spec.name, note: spec.note, config, nodeArgs: spec.nodeArgs, cwd: spec.cwd, main: spec.main });
+    /** @type {CloudTarget} */
+    const target = {
+      name: spec.name,
+      url: '',
+      pid: 0,
+      note: spec.note,
+      headers: undefined,
+      async start() {
+        if (spec.redis && !(await redisListening())) {
+          target.note = `${spec.name}: skipped, nothing listens on ${REDIS_URL}`;
+          return false;
+        }
+        if (spec.redis) prefixes.add(redisPrefix);
+        await child.start();
+        target.url = child.url;
+        target.pid = child.pid;
+        target.headers = { cookie: await signInWhenReady(child.url) };
+        return true;
+      },
+      stop: () => child.stop(),
+      accessLogLines: () => child.accessLogLines(),
+    };
+    return target;
+  });
+
+  return {
+    targets,
+    async startProvider() {
+      /** @type {{ startDevProvider: (o: object) => Promise<{ issuer: string, close: () => Promise<void> }> }} */
+      const { startDevProvider } = await import(DEV_PROVIDER);
+      const started = await startDevProvider({ port: 0, clients: specs.map((spec, i) => clientFor(`http://127.0.0.1:${ports[i]}`, `bench-${spec.name}`)) });
+      provider = started;
+      issuer = started.issuer;
+    },
+    async stopProvider() {
+      for (const prefix of prefixes) await clearRedisPrefix(prefix).catch((error) => console.error(`bench: could not clear ${prefix}*: ${error.message}`));
+      await provider?.close();
+    },
+  };
+}
+
+/** gatehouse listens before provider discovery finishes; /start answers 503 until then. */
+async function signInWhenReady(url, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await signIn({ gatehouseUrl: url, user: USER });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
