@@ -46,9 +46,14 @@ describe('upstream faults', () => {
   });
 
   it('resets mid-body: the client gets the 200 head and 500 bytes, then the connection is cut (no 500, no second head)', async () => {
+    const resets = async (): Promise<number> => (await gatehouse.metrics.upstreamErrors.get()).values.find((v) => v.labels.kind === 'reset')?.value ?? 0;
+    const resetsBefore = await resets();
     const seen = await fetchOutcome(`${gatehouse.url}/cut`);
     expect(seen).toEqual({ status: 200, bytes: 500, outcome: 'cut' });
     expect((await sendRequest(`${gatehouse.url}/after-cut`)).body).toBe('ok /after-cut');
+    // The app's failure is recorded as one, not mistaken for a client that went away.
+    expect((await resets()) - resetsBefore).toBe(1);
+    expect(gatehouse.logs.filter((line) => line.msg === 'upstream request failed' && line.kind === 'reset')).toHaveLength(1);
   });
 
   it('hangs: 504 after upstream.timeout_ms (400 ms)', async () => {
