@@ -98,7 +98,13 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
     });
   }
   metrics.observeSessions(() => store.size);
-  const cookie = new SessionCookie({ secrets: config.session.secrets, name: config.session.cookie_name, secure, maxAgeMs: config.session.ttl });
+  const cookie = new SessionCookie({
+    secrets: config.session.secrets,
+    name: config.session.cookie_name,
+    secure,
+    maxAgeMs: config.session.ttl,
+    rememberVerified: config.session.max_sessions,
+  });
   const sessions = new Sessions(config, store, cookie, provider, assertion?.signer, {
     logger,
     events: {

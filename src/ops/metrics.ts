@@ -1,5 +1,6 @@
 // Prometheus metrics: one registry per gatehouse instance, names with the gatehouse_ prefix.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { UpstreamFailureKind } from '../proxy/forward.js';
 
 const UPSTREAM_FAILURE_KINDS = ['refused', 'timeout', 'reset', 'protocol'] as const satisfies readonly UpstreamFailureKind[];
@@ -8,10 +9,10 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: 'gatehouse_http_requests_total', help: 'Requests answered, by status class', labelNames: ['status_class'] as const, registers: [this.registry] });
-  readonly requestDuration = new Histogram({ name: 'gatehouse_http_request_duration_seconds', help: 'Time from request to the end of the response', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly requestDuration = new LatencyHistogram('gatehouse_http_request_duration_seconds', 'Time from request to the end of the response', LATENCY_BUCKETS, this.registry);
   readonly inFlight = new Gauge({ name: 'gatehouse_http_requests_in_flight', help: 'Requests being answered now', registers: [this.registry] });
   readonly upstreamErrors = new Counter({ name: 'gatehouse_upstream_errors_total', help: 'Failed requests to the app, by kind', labelNames: ['kind'] as const, registers: [this.registry] });
-  readonly upstreamDuration = new Histogram({ name: 'gatehouse_upstream_response_seconds', help: 'Time until the app answered with headers', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly upstreamDuration = new LatencyHistogram('gatehouse_upstream_response_seconds', 'Time until the app answered with headers', LATENCY_BUCKETS, this.registry);
   readonly rejectedRequests = new Counter({ name: 'gatehouse_rejected_requests_total', help: 'Requests refused before routing, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
 
   readonly signInsStarted = new Counter({ name: 'gatehouse_sign_ins_started_total', help: 'Sign-ins sent to the provider, by whether prompt=none was tried', labelNames: ['silent'] as const, registers: [this.registry] });

@@ -27,18 +27,22 @@ export interface UpstreamHeaderOptions {
   filterCookie?: (value: string) => string;
 }
 
-/** Names listed in a Connection header, lower-cased; these are hop-by-hop too. */
-function connectionTokens(rawHeaders: readonly string[]): Set<string> | undefined {
-  let tokens: Set<string> | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] as string).length === 10 && (rawHeaders[i] as string).toLowerCase() === 'connection') {
-      for (const token of (rawHeaders[i + 1] as string).split(',')) {
-        const name = token.trim().toLowerCase();
-        if (name && name !== 'close' && name !== 'keep-alive') (tokens ??= new Set()).add(name);
-      }
-    }
+/** Adds the names a Connection header lists (lower-cased, except close/keep-alive): they are hop-by-hop too. */
+function addConnectionTokens(value: string, tokens: Set<string> | undefined): Set<string> | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive') (tokens ??= new Set()).add(name);
   }
   return tokens;
+}
+
+/** Removes the headers a Connection header listed; rare, so done after the main pass instead of a second scan. */
+function withoutListed(headers: string[], listed: ReadonlySet<string>): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!listed.has((headers[i] as string).toLowerCase())) kept.push(headers[i] as string, headers[i + 1] as string);
+  }
+  return kept;
 }
 
 /**
@@ -46,8 +50,8 @@ function connectionTokens(rawHeaders: readonly string[]): Set<string> | undefine
  * `extra` (identity headers of a verified session) is appended after stripping, so it can never be spoofed.
  */
 export function buildUpstreamHeaders(rawHeaders: readonly string[], options: UpstreamHeaderOptions, extra?: readonly string[]): string[] {
-  const out: string[] = [];
-  const listed = connectionTokens(rawHeaders);
+  let out: string[] = [];
+  let listed: Set<string> | undefined;
   let forwardedFor: string | undefined;
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
@@ -56,7 +60,11 @@ export function buildUpstreamHeaders(rawHeaders: readonly string[], options: Ups
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || options.isIdentityHeader(lower)) continue;
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') listed = addConnectionTokens(value, listed);
+      continue;
+    }
+    if (options.isIdentityHeader(lower)) continue;
     if (FORWARDED.has(lower)) {
       if (lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       else if (lower === 'x-forwarded-proto') forwardedProto ??= value;
@@ -70,6 +78,12 @@ export function buildUpstreamHeaders(rawHeaders: readonly string[], options: Ups
       continue;
     }
     out.push(name, value);
+  }
+  if (listed) {
+    out = withoutListed(out, listed);
+    if (listed.has('x-forwarded-for')) forwardedFor = undefined;
+    if (listed.has('x-forwarded-proto')) forwardedProto = undefined;
+    if (listed.has('x-forwarded-host')) forwardedHost = undefined;
   }
   const trusted = (forwardedFor ?? forwardedProto ?? forwardedHost) !== undefined && options.trustPeer(options.remoteAddress);
   out.push('x-forwarded-for', trusted && forwardedFor ? `${forwardedFor}, ${options.remoteAddress}` : options.remoteAddress);

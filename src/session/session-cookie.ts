@@ -1,5 +1,6 @@
 // The session cookie: a random 256-bit id plus its HMAC; verifying it yields the store key (the MAC), never the id.
 import { type KeyObject, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 export type CookieRejection = 'malformed' | 'oversized' | 'bad-mac';
 
@@ -11,6 +12,8 @@ export interface SessionCookieOptions {
   /** public_url is https. */
   secure: boolean;
   maxAgeMs: number;
+  /** How many verified cookie values to remember (the session count is a good value); default 10000. */
+  rememberVerified?: number;
 }
 
 /** base64url length of 32 bytes, without padding. */
@@ -35,6 +38,12 @@ export class SessionCookie {
   private readonly keys: readonly KeyObject[];
   private readonly attributes: string;
   private readonly clearAttributes: string;
+  /**
+   * Cookie values whose MAC already verified under the current secrets, so a session's later requests cost one
+   * map lookup instead of an HMAC. Only genuine cookies get in (a forged one never verifies), the count is
+   * bounded, and a reload with other secrets builds a new SessionCookie, so a removed secret stops verifying.
+   */
+  private readonly verified: LRUCache<string, { key: string }>;
   /** Decoded MAC of the cookie being verified; verify is synchronous, so one buffer serves every call. */
   private readonly presentedMac = Buffer.alloc(MAC_BYTES);
 
@@ -42,6 +51,7 @@ export class SessionCookie {
     if (options.secrets.length === 0) throw new RangeError('SessionCookie needs at least one secret');
     if (!COOKIE_NAME.test(options.name)) throw new RangeError(`invalid cookie name: ${JSON.stringify(options.name)}`);
     this.name = options.secure ? `__Host-${options.name}` : options.name;
+    this.verified = new LRUCache({ max: options.rememberVerified ?? 10_000 });
     this.keys = options.secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
     const secure = options.secure ? '; Secure' : '';
     this.attributes = `; Max-Age=${Math.floor(options.maxAgeMs / 1000)}; Path=/; HttpOnly; SameSite=Lax${secure}`;
@@ -62,12 +72,19 @@ export class SessionCookie {
   verify(value: string | undefined): { key: string } | { rejected: CookieRejection } | undefined {
     if (value === undefined) return undefined;
     if (value.length > VALUE_CHARS) return { rejected: 'oversized' };
-    if (value.length !== VALUE_CHARS || value.charCodeAt(PART_CHARS) !== 0x2e || !wellFormed(value)) return { rejected: 'malformed' };
+    if (value.length !== VALUE_CHARS) return { rejected: 'malformed' };
+    const remembered = this.verified.get(value);
+    if (remembered) return remembered;
+    if (value.charCodeAt(PART_CHARS) !== 0x2e || !wellFormed(value)) return { rejected: 'malformed' };
     const id = value.slice(0, PART_CHARS);
     const key = value.slice(PART_CHARS + 1);
     this.presentedMac.write(key, 0, 'base64url');
     for (const secret of this.keys) {
-      if (timingSafeEqual(this.mac(secret, id), this.presentedMac)) return { key };
+      if (timingSafeEqual(this.mac(secret, id), this.presentedMac)) {
+        const verdict = { key };
+        this.verified.set(value, verdict);
+        return verdict;
+      }
     }
     return { rejected: 'bad-mac' };
   }

@@ -38,6 +38,23 @@ describe('SessionCookie', () => {
     expect(cookies.verify(value)).toEqual({ key });
   });
 
+  it('remembers a verified value (no second HMAC) but never a refused one', () => {
+    const remembering = new SessionCookie({ secrets: [NEW], name: 'gatehouse_session', secure: false, maxAgeMs: EIGHT_HOURS, rememberVerified: 2 });
+    const { value, key } = remembering.issue();
+    const first = remembering.verify(value);
+    expect(first).toEqual({ key });
+    expect(remembering.verify(value)).toBe(first);
+    const forged = flip(value, 90 - 4);
+    expect(remembering.verify(forged)).toEqual({ rejected: 'bad-mac' });
+    expect(remembering.verify(forged)).toEqual({ rejected: 'bad-mac' });
+    // Bounded: the oldest remembered value is verified again (a fresh verdict object) once pushed out.
+    remembering.verify(remembering.issue().value);
+    remembering.verify(remembering.issue().value);
+    const again = remembering.verify(value);
+    expect(again).toEqual({ key });
+    expect(again).not.toBe(first);
+  });
+
   it('reads a missing cookie as no cookie', () => {
     expect(cookies.verify(undefined)).toBeUndefined();
   });
