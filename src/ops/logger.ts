@@ -22,6 +22,19 @@ const REDACT = [
   'client_secret',
 ];
 
+let stampedMs = 0;
+let stamp = '';
+
+/** pino's ISO time field, formatted once per millisecond: under load many lines share one. */
+function isoTimestamp(): string {
+  const now = Date.now();
+  if (now !== stampedMs) {
+    stampedMs = now;
+    stamp = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return stamp;
+}
+
 export interface LoggerOptions {
   level: string;
   /** Write synchronously (tests, CLI); the server uses an async destination so logging never blocks a request. */
@@ -31,7 +44,7 @@ export interface LoggerOptions {
 
 const LINE_SHAPE = {
   base: { service: 'gatehouse' },
-  timestamp: pino.stdTimeFunctions.isoTime,
+  timestamp: isoTimestamp,
   formatters: { level: (label: string) => ({ level: label }) },
 } satisfies pino.LoggerOptions;
 

@@ -53,6 +53,8 @@ describe('access log', () => {
     expect(lines).toHaveLength(1);
     const line = lines[0] as LogLine;
     expect(line).toMatchObject({ level: 'info', reqId: 'log-1', method: 'GET', path: '/account/settings', status: 200, bytes: Buffer.byteLength(response.raw, 'latin1') });
+    expect(String(line?.time)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(String(line?.time)) - Date.now())).toBeLessThan(60_000);
     expect(typeof line.ms).toBe('number');
     expect(line.ms as number).toBeGreaterThanOrEqual(0);
     expect(line.ms as number).toBeLessThan(5_000);
