@@ -1,11 +1,13 @@
 // `npm run bench:memory [-- --write]`: gatehouse's resident memory idle and after a flood of unauthenticated requests.
 // Each scenario is { name, target(upstream), path }; cloud-mode and session-count rows are more entries in SCENARIOS.
 // Env: BENCH_FLOOD (requests per flood, default 100000). Written to bench/MEMORY.md with --write.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { flood } from './lib/load.js';
-import { memoryKiB } from './lib/processes.js';
+import { makeTempDir, memoryKiB, startNodeServer, stopChild } from './lib/processes.js';
 import { machineHeader } from './lib/report.js';
 import { startUpstream } from './lib/targets.js';
 
@@ -15,6 +17,7 @@ const CONNECTIONS = 50;
 const IDLE_MS = 1000;
 const SETTLE_MS = 2000;
 const RESULTS_FILE = fileURLToPath(new URL('MEMORY.md', import.meta.url));
+const SESSION_CHILD = fileURLToPath(new URL('lib/session-memory-child.js', import.meta.url));
 
 /**
  * @typedef {object} MemoryScenario
@@ -50,6 +53,50 @@ async function measureScenario(scenario, upstream) {
   }
 }
 
+const SESSION_COUNTS = (process.env.BENCH_SESSIONS ?? '0,10000,100000').split(',').map(Number);
+
+/** Every session used once (identity headers, assertion and verified-cookie cache built), each with its own cookie. */
+async function useEverySession(url, cookies) {
+  if (cookies.length === 0) return { requests: 0, statuses: {}, errors: 0 };
+  let next = 0;
+  const result = await autocannon({
+    url: `${url}/fixed`,
+    connections: CONNECTIONS,
+    amount: cookies.length,
+    requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: `gatehouse_session=${cookies[next++ % cookies.length]}` } }) }],
+  });
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]));
+  return { requests: result.requests.total, statuses, errors: result.errors + result.timeouts };
+}
+
+const statusText = (answered) => `${Object.entries(answered.statuses).map(([status, n]) => `${status}: ${n}`).join(', ') || '—'}; errors: ${answered.errors}`;
+
+async function measureSessions(count, upstream) {
+  const dir = makeTempDir('sessions');
+  const cookieFile = join(dir, 'cookies');
+  const { child, url } = await startNodeServer(SESSION_CHILD, [String(count), upstream.url, cookieFile]);
+  try {
+    await sleep(IDLE_MS);
+    const filled = memoryKiB(child.pid);
+    const cookies = count > 0 ? readFileSync(cookieFile, 'utf8').split('\n') : [];
+    console.error(`bench: ${count} sessions: each used once`);
+    const used = await useEverySession(url, cookies);
+    await sleep(SETTLE_MS);
+    const afterUse = memoryKiB(child.pid);
+    const floods = [];
+    for (let n = 1; n <= 2; n++) {
+      console.error(`bench: ${count} sessions: flood ${n} of 2, ${FLOOD_REQUESTS} unauthenticated API requests`);
+      const answered = await flood({ url: `${url}/fixed`, connections: CONNECTIONS, amount: FLOOD_REQUESTS });
+      await sleep(SETTLE_MS);
+      floods.push({ answered, rss: memoryKiB(child.pid) });
+    }
+    const [first, second] = floods;
+    return `| ${count.toLocaleString('en-US')} | ${mib(filled.rss)} | ${mib(afterUse.rss)} | ${statusText(used)} | ${mib(first.rss.rss - afterUse.rss)} | ${mib(second.rss.rss - first.rss.rss)} | ${mib(second.rss.rss)} | ${statusText(second.answered)} | ${mib(second.rss.peak)} |`;
+  } finally {
+    await stopChild(child);
+  }
+}
+
 async function main() {
   const upstream = await startUpstream();
   try {
@@ -58,6 +105,20 @@ async function main() {
       '|---|--:|--:|--:|--:|--:|---|',
     ];
     for (const scenario of SCENARIOS) lines.push(await measureScenario(scenario, upstream));
+    lines.push(
+      '',
+      '### Cloud mode: live sessions (memory store)',
+      '',
+      'Sessions shaped like the dev provider\'s (RS256 ID token of about 900 bytes, opaque 43-character access and refresh tokens, each string its own copy) are put',
+      'into the memory store of a real cloud-mode gatehouse (bench/lib/session-memory-child.js); every session is then used once with its own cookie, so its',
+      'identity headers, signed assertion and verified-cookie entry exist too; then two floods of unauthenticated API requests (401):',
+      'the first grows the V8 heap to its working size, growth during the second is what a leak would show.',
+      'Targets: < 300 MiB at 100,000 sessions; < 16 MiB growth from the unauthenticated flood.',
+      '',
+      '| sessions | RSS filled MiB | RSS after use MiB | use answered | flood 1 growth MiB | flood 2 growth MiB | RSS at end MiB | flood 2 answered | peak MiB |',
+      '|--:|--:|--:|---|--:|--:|--:|---|--:|',
+    );
+    for (const count of SESSION_COUNTS) lines.push(await measureSessions(count, upstream));
     const report = [
       ...machineHeader('gatehouse memory'),
       `- two floods of autocannon -c ${CONNECTIONS} -a ${FLOOD_REQUESTS}; RSS from /proc/<pid>/status ${IDLE_MS} ms after start (idle) and ${SETTLE_MS} ms after each flood.` +

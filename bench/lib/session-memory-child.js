@@ -1,0 +1,90 @@
+// Child process for `npm run bench:memory`: gatehouse in cloud mode (the real access control and proxy server from
+// dist/), its memory session store filled with N sessions shaped like the dev provider's (an RS256 ID token of
+// about 900 bytes, opaque 43-character access and refresh tokens; every string its own copy), the cookie values
+// written to a file for the parent's load. Prints `{"url": ...}` when it listens and serves until killed.
+// Usage: node bench/lib/session-memory-child.js <sessions> <upstream url> <cookie file>
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createCloudAccess } from '../../dist/src/auth/cloud-access.js';
+import { validateConfig } from '../../dist/src/config/load.js';
+import { createLogger } from '../../dist/src/ops/logger.js';
+import { Metrics } from '../../dist/src/ops/metrics.js';
+import { Readiness } from '../../dist/src/ops/readiness.js';
+import { createProxyServer } from '../../dist/src/server.js';
+import { SessionCookie } from '../../dist/src/session/session-cookie.js';
+
+const [count = '0', upstreamUrl = '', cookieFile = ''] = process.argv.slice(2);
+const sessions = Number(count);
+const base64url = (bytes) => randomBytes(bytes).toString('base64url');
+
+/** A token-shaped string of the dev provider's sizes; each call allocates a distinct string. */
+function idToken(sub) {
+  const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: base64url(32) })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({
+      sub,
+      email: `${sub}@example.test`,
+      email_verified: true,
+      name: `User ${sub}`,
+      preferred_username: sub,
+      roles: ['user'],
+      nonce: base64url(32),
+      at_hash: base64url(16),
+      sid: base64url(16),
+      auth_time: 1_800_000_000,
+      iat: 1_800_000_000,
+      exp: 1_800_003_600,
+      aud: 'gatehouse-bench',
+      iss: 'http://127.0.0.1:1',
+    }),
+  ).toString('base64url');
+  return `${header}.${payload}.${base64url(256)}`;
+}
+
+const config = validateConfig({
+  mode: 'cloud',
+  listen: { host: '127.0.0.1', port: 0 },
+  ops: { host: '127.0.0.1', port: 0 },
+  public_url: 'http://127.0.0.1:1',
+  upstream: { url: upstreamUrl },
+  // Nothing listens here: discovery keeps retrying, which the session path does not need.
+  sso: { issuer: 'http://127.0.0.1:1', client_id: 'gatehouse-bench', client_secret: 'bench-secret' },
+  session: { secrets: ['bench-session-secret-0123456789-abcdefghij'], max_sessions: Math.max(sessions, 1) },
+  log: { level: 'warn' },
+});
+// Errors only: the deliberate discovery failures would fill stdout, which carries the {"url"} line.
+const logger = createLogger({ level: 'error' });
+const metrics = new Metrics({ defaultMetrics: false });
+const readiness = new Readiness();
+const access = await createCloudAccess(config, { logger, metrics, readiness });
+
+// Cookies exactly as gatehouse issues them (same secret, so its own SessionCookie verifies them).
+const sessionCookie = new SessionCookie({ secrets: config.session.secrets, name: config.session.cookie_name, secure: false, maxAgeMs: config.session.ttl });
+const now = Date.now();
+const cookies = [];
+for (let i = 0; i < sessions; i++) {
+  const sub = `user-${i}`;
+  const { value, key } = sessionCookie.issue();
+  cookies.push(value);
+  await access.store.set({
+    key,
+    claims: { sub, email: `${sub}@example.test`, name: `User ${sub}`, preferred_username: sub },
+    roles: ['user'],
+    sid: base64url(16),
+    idToken: idToken(sub),
+    accessToken: base64url(32),
+    refreshToken: base64url(32),
+    tokensExpireAt: now + 3_600_000,
+    createdAt: now,
+    expiresAt: now + 8 * 3_600_000,
+    lastSeenAt: now,
+    refreshAt: now + 3_600_000,
+  });
+}
+
+writeFileSync(cookieFile, cookies.join('\n'));
+cookies.length = 0;
+const proxy = createProxyServer({ config, access, logger, metrics });
+proxy.server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${proxy.server.address().port}` })}\n`);
+});
