@@ -213,3 +213,18 @@ export function sendRequest(
     req.end(options.body);
   });
 }
+
+/** Config files written to a temporary folder for one test file; `remove` deletes the folder. */
+export function temporaryYamlFiles(prefix: string): { dir: string; write(text: string): string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let files = 0;
+  return {
+    dir,
+    write(text) {
+      const path = join(dir, `config-${++files}.yaml`);
+      writeFileSync(path, text);
+      return path;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

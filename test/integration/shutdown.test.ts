@@ -1,9 +1,8 @@
 // SIGTERM on a gatehouse process: readiness drops at once, in-flight requests finish, new ones are refused,
 // and the drain timeout bounds how long the process waits.
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendRequest, startChildGatehouse, type ChildGatehouse } from '../helpers/gatehouse-process.js';
-import { startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { connectOutcome, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 
 /** An app that answers `/wait/<ms>` after that many milliseconds. */
 function startDelayedApp(): Promise<RecordingUpstream> {
@@ -15,16 +14,6 @@ function startDelayedApp(): Promise<RecordingUpstream> {
   });
 }
 
-function connectOutcome(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-  });
-}
 
 describe('shutdown on SIGTERM', () => {
   let app: RecordingUpstream | undefined;

@@ -1,75 +1,28 @@
 // Redis killed and restarted under load (a TCP relay in front of the real Redis is cut and restored): cached
 // sessions keep working, a session that needs Redis fails closed with 503, nothing crashes, and after the
 // restore new sign-ins work again.
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionCookie } from '../../src/session/session-cookie.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { sendRequest } from '../helpers/gatehouse-process.js';
+import { redisAnswers, RedisRelay } from '../helpers/redis-relay.js';
 import { eventually } from '../helpers/upstream.js';
 
-const REDIS_PORT = 6379;
 
-function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(REDIS_PORT, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
-/** A TCP relay to the real Redis that can be cut (every connection destroyed, port closed) and restored on the same port. */
-class RedisRelay {
-  private readonly sockets = new Set<net.Socket>();
-  private server = net.createServer();
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server = net.createServer((client) => {
-      const redis = net.connect(REDIS_PORT, '127.0.0.1');
-      this.sockets.add(client).add(redis);
-      client.pipe(redis).pipe(client);
-      const close = (): void => {
-        client.destroy();
-        redis.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(redis);
-      };
-      client.on('error', close).on('close', close);
-      redis.on('error', close).on('close', close);
-    });
-    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  async cut(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
 
 const redisUp = await redisAnswers();
 
 describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 127.0.0.1:6379)', () => {
-  const relay = new RedisRelay();
+  let relay: RedisRelay;
   let stack: CloudStack;
   let cached: string;
 
   beforeAll(async () => {
-    await relay.start();
+    relay = await RedisRelay.start();
     stack = await startCloudStack({
-      config: { session: { store: 'redis', redis: { url: `redis://127.0.0.1:${relay.port}`, prefix: `gatehouse-reliability-${process.pid}:`, cache_ttl: '60s' } } },
+      config: { session: { store: 'redis', redis: { url: relay.url, prefix: `gatehouse-reliability-${process.pid}:`, cache_ttl: '60s' } } },
     });
     const client = new BrowserClient();
     await stack.signIn(client, '/', 'alice');
@@ -78,7 +31,7 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
   });
   afterAll(async () => {
     await stack?.close();
-    await relay.cut().catch(() => undefined);
+    await relay?.stop().catch(() => undefined);
   });
 
   it('a load loop of signed-in requests runs through the outage and the restore without one failure', async () => {
@@ -93,7 +46,7 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
     const workers = [loop(), loop(), loop()];
     await new Promise((resolve) => setTimeout(resolve, 150));
 
-    await relay.cut();
+    await relay.stop();
     await eventually(() => !stack.gatehouse.readiness.ready, 3_000);
     const readyz = await sendRequest(`${stack.gatehouse.opsUrl}/readyz`);
     expect(readyz.status).toBe(503);
@@ -107,7 +60,7 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
     expect(stack.upstream.requests.slice(before).some((r) => r.rawHeaders.includes(uncached))).toBe(false);
 
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await relay.start();
+    await relay.resume();
     await eventually(() => stack.gatehouse.readiness.ready, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 150));
     running = false;

@@ -1,33 +1,15 @@
 // The built CLI: config errors exit 2 with one line per problem before anything listens; check-config; --help; --version.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli } from '../../helpers/gatehouse-process.js';
-import { closedPort } from '../../helpers/upstream.js';
+import { REPO_ROOT, runCli, temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
+import { closedPort, connectOutcome } from '../../helpers/upstream.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
-let files = 0;
+const yaml = temporaryYamlFiles('gatehouse-cli-');
+const writeYaml = yaml.write;
+afterAll(yaml.remove);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function writeYaml(text: string): string {
-  const path = join(dir, `config-${++files}.yaml`);
-  writeFileSync(path, text);
-  return path;
-}
-
-function connectOutcome(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-  });
-}
 
 const SESSION_SECRET = 's'.repeat(48);
 const CLIENT_SECRET = 'client-secret-value-9f2c';
@@ -66,7 +48,7 @@ describe('gatehouse start with an invalid config', () => {
   });
 
   it('exits 2 naming the file when it cannot be read, and the line of a YAML error', async () => {
-    const missing = join(dir, 'missing.yaml');
+    const missing = join(yaml.dir, 'missing.yaml');
     const unreadable = await runCli(['start', '--config', missing]);
     expect(unreadable).toEqual({ code: 2, stdout: '', stderr: `gatehouse: config error: ${missing}: cannot read the config file (ENOENT)\n` });
 

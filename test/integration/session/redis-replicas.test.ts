@@ -8,7 +8,8 @@ import { BrowserClient } from '../../helpers/browser-client.js';
 import { CLIENT_ID, CLIENT_SECRET, freePort, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { apiWith, metricValue, redisAnswers, RedisRelay, REDIS_URL, SESSION_COOKIE, waitFor } from '../../helpers/session-requests.js';
+import { redisAnswers, RedisRelay, REDIS_URL } from '../../helpers/redis-relay.js';
+import { apiWith, metricValue, SESSION_COOKIE, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
 const redisUp = await redisAnswers();

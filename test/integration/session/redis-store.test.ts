@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
@@ -9,28 +8,12 @@ import { createSessionStore } from '../../../src/session/create-store.js';
 import { RedisStore, type RedisStoreErrorKind, type RedisStoreOptions } from '../../../src/session/redis-store.js';
 import { Sealer } from '../../../src/session/sealer.js';
 import type { SessionRecord } from '../../../src/session/types.js';
+import { redisAnswers, RedisRelay, REDIS_URL } from '../../helpers/redis-relay.js';
 
-const REDIS_PORT = 6379;
-const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
 const PREFIX = `gh-test-${randomBytes(6).toString('hex')}:`;
 const IDLE = 60_000;
 const TTL = 8 * 3600_000;
 const SECRET = 'redis-store-test-secret-0123456789abcdef';
-
-/** Whether a Redis server answers PING on 127.0.0.1:6379 within a second. */
-function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(REDIS_PORT, '127.0.0.1');
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString('latin1').startsWith('+PONG')));
-  });
-}
 
 const redisUp = await redisAnswers();
 const logger = createLogger({ level: 'silent', sync: true });
@@ -316,49 +299,3 @@ describe('RedisStore with nothing listening (127.0.0.1:1)', () => {
   });
 });
 
-/** A TCP relay to the real Redis that the test can cut and restore, standing in for a Redis outage. */
-class RedisRelay {
-  private readonly sockets = new Set<net.Socket>();
-  private server: net.Server;
-
-  private constructor(private port: number, server: net.Server) {
-    this.server = server;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start(): Promise<RedisRelay> {
-    const relay = new RedisRelay(0, net.createServer());
-    await relay.listen(0);
-    return relay;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  async resume(): Promise<void> {
-    this.server = net.createServer();
-    await this.listen(this.port);
-  }
-
-  private async listen(port: number): Promise<void> {
-    this.server.on('connection', (client) => {
-      const upstream = net.connect(REDIS_PORT, '127.0.0.1');
-      this.sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
-    });
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-}

@@ -1,9 +1,8 @@
 // Token refresh against the real dev provider with 4-second tokens: renewal before expiry, role changes without a new
 // sign-in, single-flight under 20 concurrent requests with rotating refresh tokens, invalid_grant, provider down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
-import { apiWith, metricValue, navigateWith, SESSION_COOKIE, sleep, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
 const TOKEN_TTL_S = 4;
@@ -12,14 +11,6 @@ const providerTtl = { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S };
 const sessionConfig = { session: { refresh_before: '2s', refresh_interval: '3s' }, roles: { required: true } };
 const REFRESH_DUE_MS = 2100;
 
-async function signedInCookie(stack: CloudStack, user: string): Promise<string> {
-  const client = new BrowserClient();
-  await stack.signIn(client, '/', user);
-  const value = client.cookie(stack.url, SESSION_COOKIE);
-  await client.close();
-  if (!value) throw new Error('no session cookie after sign-in');
-  return `${SESSION_COOKIE}=${value}`;
-}
 
 const refreshes = (stack: CloudStack, outcome: string) => metricValue(stack.gatehouse, 'gatehouse_session_refreshes_total', { outcome });
 const rolesSeen = (stack: CloudStack) => headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-roles');
@@ -34,7 +25,7 @@ describe('refresh with a live provider', () => {
   });
 
   it('renews tokens before they expire: the session outlives its first tokens', async () => {
-    const cookie = await signedInCookie(stack, 'carol');
+    const cookie = await signedInCookieHeader(stack, 'carol');
     const ok = await refreshes(stack, 'ok');
     await sleep(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/a`, cookie)).status).toBe(200);
@@ -46,7 +37,7 @@ describe('refresh with a live provider', () => {
   });
 
   it('a role change at the provider reaches the app without a new sign-in; removing the last role gives no-access', async () => {
-    const cookie = await signedInCookie(stack, 'carol');
+    const cookie = await signedInCookieHeader(stack, 'carol');
     try {
       expect((await apiWith(`${stack.url}/api/r`, cookie)).status).toBe(200);
       expect(rolesSeen(stack)).toEqual(['user']);
@@ -76,7 +67,7 @@ describe('refresh with a live provider', () => {
   });
 
   it('20 concurrent requests when a refresh is due trigger one refresh; rotated refresh tokens keep the user signed in', async () => {
-    const cookie = await signedInCookie(stack, 'alice');
+    const cookie = await signedInCookieHeader(stack, 'alice');
     for (let round = 1; round <= 2; round++) {
       const ok = await refreshes(stack, 'ok');
       const refused = await refreshes(stack, 'invalid_grant');
@@ -106,7 +97,7 @@ describe('refresh when the provider refuses or is down', () => {
   });
 
   it('invalid_grant ends the session; the next navigation re-authenticates', async () => {
-    const cookie = await signedInCookie(stack, 'carol');
+    const cookie = await signedInCookieHeader(stack, 'carol');
     const refused = await refreshes(stack, 'invalid_grant');
     await sleep(REFRESH_DUE_MS);
     // this request still rides on valid tokens and starts the refresh, which the provider refuses
@@ -120,7 +111,7 @@ describe('refresh when the provider refuses or is down', () => {
   });
 
   it('provider down: the session works until its tokens expire, with a warn log line, then ends', async () => {
-    const cookie = await signedInCookie(stack, 'carol');
+    const cookie = await signedInCookieHeader(stack, 'carol');
     const signedInAt = Date.now();
     const unavailable = await refreshes(stack, 'provider_unavailable');
     await stack.provider.close();

@@ -5,17 +5,9 @@ import { startDevProvider } from '../../../src/demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
-import { apiWith, metricValue, navigateWith, SESSION_COOKIE, sleep } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith, SESSION_COOKIE, signedInCookie, sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
-async function signedInCookie(stack: CloudStack, user: string): Promise<string> {
-  const client = new BrowserClient();
-  await stack.signIn(client, '/', user);
-  const value = client.cookie(stack.url, SESSION_COOKIE);
-  await client.close();
-  if (!value) throw new Error('no session cookie after sign-in');
-  return value;
-}
 
 describe('session cookie at gatehouse', () => {
   let stack: CloudStack;

@@ -1,22 +1,16 @@
 // Config loading: YAML file, ${ENV} substitution, GATEHOUSE_* overrides, durations, and one problem line per mistake.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, maskSecrets, validateConfig } from '../../../src/config/load.js';
 import { resolveMode, type Config } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
+import { temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
-let files = 0;
+const yaml = temporaryYamlFiles('gatehouse-config-');
+const writeYaml = yaml.write;
+afterAll(yaml.remove);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function writeYaml(text: string): string {
-  const path = join(dir, `config-${++files}.yaml`);
-  writeFileSync(path, text);
-  return path;
-}
 
 function load(text: string, env: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ path: writeYaml(text), env }).config;
@@ -56,10 +50,10 @@ describe('loadConfig: the YAML file', () => {
   });
 
   it('reports an unreadable file (a directory, a missing explicit path)', () => {
-    const folder = join(dir, 'a-directory');
+    const folder = join(yaml.dir, 'a-directory');
     mkdirSync(folder);
     expect(problemsOf(() => loadConfig({ path: folder, env: {} }))).toEqual([`${folder}: cannot read the config file (EISDIR)`]);
-    const missing = join(dir, 'missing.yaml');
+    const missing = join(yaml.dir, 'missing.yaml');
     expect(problemsOf(() => loadConfig({ path: missing, env: {} }))).toEqual([`${missing}: cannot read the config file (ENOENT)`]);
   });
 
