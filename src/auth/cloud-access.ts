@@ -46,7 +46,7 @@ async function assertionSetup(config: Config, logger: Logger): Promise<{ keys: A
     issuer: new URL(config.public_url).origin,
     audience: assertion.audience || new URL(config.upstream.url).origin,
     ttlMs: assertion.ttl,
-    maxEntries: config.session.max_sessions,
+    maxEntries: config.session.hot_sessions,
     onError: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'assertion signing failed'),
   });
   return { keys, signer };
@@ -103,7 +103,7 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
     name: config.session.cookie_name,
     secure,
     maxAgeMs: config.session.ttl,
-    rememberVerified: config.session.max_sessions,
+    rememberVerified: config.session.hot_sessions,
   });
   const sessions = new Sessions(config, store, cookie, provider, assertion?.signer, {
     logger,

@@ -1,4 +1,5 @@
 // Session lifecycle: create at sign-in, resolve per request (hot path), refresh tokens and roles, end.
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { AssertionSigner } from '../identity/assertion.js';
@@ -34,7 +35,8 @@ interface Derived {
 }
 
 export class Sessions {
-  private readonly derived = new WeakMap<SessionRecord, Derived>();
+  /** Per-record header values and assertion list, for the recently active sessions (session.hot_sessions). */
+  private readonly derived: LRUCache<SessionRecord, Derived>;
   private readonly policy: RolePolicy;
   private readonly names: IdentityHeaderNames;
   private readonly now: () => number;
@@ -47,6 +49,7 @@ export class Sessions {
     private readonly signer: AssertionSigner | undefined,
     private readonly deps: { logger: Logger; events?: SessionEvents; now?: () => number },
   ) {
+    this.derived = new LRUCache({ max: config.session.hot_sessions });
     this.policy = compileRolePolicy(config.roles);
     this.names = config.identity.headers;
     this.now = deps.now ?? Date.now;

@@ -70,6 +70,12 @@ const sessionSchema = z.strictObject({
   refresh_interval: duration('5m').describe('Re-read claims and roles at least this often (needs a refresh token)'),
   refresh_before: duration('60s').describe('Renew tokens this long before they expire'),
   max_sessions: z.number().int().positive().default(100000).describe('Most sessions kept in memory; least recently used evicted first'),
+  hot_sessions: z
+    .number()
+    .int()
+    .positive()
+    .default(10000)
+    .describe('Recently active sessions whose identity headers, signed assertion and verified cookie stay precomputed; others recompute on their next request'),
   store: z.enum(['memory', 'redis']).default('memory').describe('memory (one replica) or redis (shared by replicas)'),
   redis: redisSchema.prefault({}),
 });

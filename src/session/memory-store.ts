@@ -22,8 +22,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements SessionStore {
   readonly ready = true;
   private readonly cache: LRUCache<string, SessionRecord>;
-  private readonly bySid = new Map<string, Set<string>>();
-  private readonly bySub = new Map<string, Set<string>>();
+  private readonly bySid: KeyIndex = new Map();
+  private readonly bySub: KeyIndex = new Map();
   private readonly flights = new SingleFlight();
   private readonly claimed = new LRUCache<string, true>({ max: MAX_CLAIMED_IDS });
   private readonly idleTimeoutMs: number;
@@ -133,37 +133,45 @@ export class MemoryStore implements SessionStore {
   }
 
   /** Index entries are checked against the record, so a record whose sid changed in place is never ended by its old sid. */
-  private deleteIndexed(indexMap: Map<string, Set<string>>, value: string, matches: (record: SessionRecord) => boolean): number {
+  private deleteIndexed(indexMap: KeyIndex, value: string, matches: (record: SessionRecord) => boolean): number {
     const keys = indexMap.get(value);
     if (keys === undefined) return 0;
     let ended = 0;
-    for (const key of [...keys]) {
+    for (const key of typeof keys === 'string' ? [keys] : [...keys]) {
       const record = this.cache.peek(key);
       if (record !== undefined && matches(record)) {
         this.cache.delete(key);
         ended++;
       }
     }
-    keys.clear();
     indexMap.delete(value);
     return ended;
   }
 }
 
-function index(indexMap: Map<string, Set<string>>, value: string | undefined, key: string): void {
+/**
+ * Store keys by sid or sub. Nearly every value has one session, so it is held as the bare key and only becomes a
+ * Set when a second session shares it: at 100,000 sessions a Set per entry would cost tens of MiB.
+ */
+type KeyIndex = Map<string, string | Set<string>>;
+
+function index(indexMap: KeyIndex, value: string | undefined, key: string): void {
   if (value === undefined) return;
-  let keys = indexMap.get(value);
-  if (keys === undefined) {
-    keys = new Set();
-    indexMap.set(value, keys);
-  }
-  keys.add(key);
+  const keys = indexMap.get(value);
+  if (keys === undefined || keys === key) indexMap.set(value, key);
+  else if (typeof keys === 'string') indexMap.set(value, new Set([keys, key]));
+  else keys.add(key);
 }
 
-function unindex(indexMap: Map<string, Set<string>>, value: string | undefined, key: string): void {
+function unindex(indexMap: KeyIndex, value: string | undefined, key: string): void {
   if (value === undefined) return;
   const keys = indexMap.get(value);
   if (keys === undefined) return;
+  if (typeof keys === 'string') {
+    if (keys === key) indexMap.delete(value);
+    return;
+  }
   keys.delete(key);
-  if (keys.size === 0) indexMap.delete(value);
+  if (keys.size === 1) indexMap.set(value, keys.values().next().value as string);
+  else if (keys.size === 0) indexMap.delete(value);
 }
