@@ -312,7 +312,6 @@ describe('when the client goes away mid-request', () => {
 // Buffering shows as growth with the body, so the 256 MiB peak is compared with the peak of a 16 MiB transfer.
 describe('streaming large bodies through a gatehouse process', () => {
   const SIZE = 256 * MiB;
-  const SMALL = 16 * MiB;
   const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 
   function rssBytes(pid: number): number {
@@ -387,18 +386,21 @@ describe('streaming large bodies through a gatehouse process', () => {
     try {
       const idle = rssBytes(gatehouse.pid);
       let answer = '';
-      const smallUpload = await peakRss(gatehouse.pid, async () => void (answer = await upload(gatehouse.url, SMALL)));
-      expect(answer).toBe(String(SMALL));
+      // V8 frees socket buffers only once about 64 MiB of them are garbage (its external-memory threshold), so every
+      // transfer past that size peaks alike (on Node 24 about 64 MiB over a 16 MiB transfer's peak). Growth with the
+      // body is therefore measured against a 128 MiB transfer: the same garbage sawtooth, half the body.
+      const halfUpload = await peakRss(gatehouse.pid, async () => void (answer = await upload(gatehouse.url, SIZE / 2)));
+      expect(answer).toBe(String(SIZE / 2));
       const bigUpload = await peakRss(gatehouse.pid, async () => void (answer = await upload(gatehouse.url, SIZE)));
       expect(answer).toBe(String(SIZE));
-      expect(bigUpload - smallUpload).toBeLessThan(64 * MiB);
+      expect(bigUpload - halfUpload).toBeLessThan(64 * MiB);
 
       let received = 0;
-      const smallDownload = await peakRss(gatehouse.pid, async () => void (received = await download(gatehouse.url, SMALL)));
-      expect(received).toBe(SMALL);
+      const halfDownload = await peakRss(gatehouse.pid, async () => void (received = await download(gatehouse.url, SIZE / 2)));
+      expect(received).toBe(SIZE / 2);
       const bigDownload = await peakRss(gatehouse.pid, async () => void (received = await download(gatehouse.url, SIZE)));
       expect(received).toBe(SIZE);
-      expect(bigDownload - smallDownload).toBeLessThan(64 * MiB);
+      expect(bigDownload - halfDownload).toBeLessThan(64 * MiB);
 
       expect(Math.max(bigUpload, bigDownload) - idle).toBeLessThan(SIZE / 2);
     } finally {
