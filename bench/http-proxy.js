@@ -2,6 +2,7 @@
 // Run as a child: `node bench/http-proxy.js <upstream url>`; prints {"url": ...} once listening on 127.0.0.1.
 import { Agent, createServer } from 'node:http';
 import httpProxy from 'http-proxy';
+import { serveOnLoopback } from './lib/serve-child.js';
 
 const upstream = process.argv[2];
 if (!upstream) throw new Error('usage: node bench/http-proxy.js <upstream url>');
@@ -15,12 +16,4 @@ proxy.on('error', (_error, _req, res) => {
 const server = createServer((req, res) => proxy.web(req, res));
 server.keepAliveTimeout = 60_000;
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
-});
-
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+serveOnLoopback(server);

@@ -2,6 +2,7 @@
 // Run as a child: `node bench/minimal-proxy.js <upstream url>`; prints {"url": ...} once listening on 127.0.0.1.
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
+import { serveOnLoopback } from './lib/serve-child.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect', 'host']);
 
@@ -37,12 +38,4 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
-});
-
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => pool.close().then(() => process.exit(0)));
-});
+serveOnLoopback(server, () => pool.close());

@@ -2,6 +2,7 @@
 // Run as a child: `node bench/upstream.js [port]`; prints {"url": ...} once listening on 127.0.0.1.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { serveOnLoopback } from './lib/serve-child.js';
 
 const bodies = {
   '/fixed': Buffer.alloc(1024, 'a'),
@@ -27,13 +28,4 @@ echo.on('connection', (socket) => {
   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
 });
 
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
-});
-
-process.on('SIGTERM', () => {
-  echo.close();
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+serveOnLoopback(server, async () => echo.close(), Number(process.argv[2] ?? 0));
