@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { parse as parseCookieHeader } from 'cookie';
 import proxyAddr from 'proxy-addr';
 import type { AccessControl, Admission, RequestContext, UpgradeContext } from './auth/access.js';
-import { renderErrorJson, renderPage, wantsJson, type Branding } from './auth/pages.js';
+import { brandingOf, renderErrorJson, renderPage, wantsJson, type Branding } from './auth/pages.js';
 import { normalizeRequestPath } from './auth/request-path.js';
 import type { Config } from './config/schema.js';
 import { GatehouseError } from './errors.js';
@@ -57,7 +57,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   let upstream = createUpstream(config.upstream);
   let isIdentityHeader = compileIdentityHeaderTest(config.identity);
   let trust = proxyAddr.compile(config.trust_proxy);
-  let branding: Branding = brandingOf(config);
+  let branding: Branding = brandingOf(config.pages);
   let prefix = `${config.routes.prefix}/`;
   let accessLog = config.log.access;
   let filterCookie = boundCookieFilter(initialAccess);
@@ -76,10 +76,15 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     access = nextAccess;
     isIdentityHeader = compileIdentityHeaderTest(next.identity);
     trust = proxyAddr.compile(next.trust_proxy);
-    branding = brandingOf(next);
+    branding = brandingOf(next.pages);
     prefix = `${next.routes.prefix}/`;
     accessLog = next.log.access;
     filterCookie = boundCookieFilter(nextAccess);
+  };
+
+  // The level is read from `logger` so that a level changed by a reload applies to the access lines too.
+  const logAccess = (fields: Record<string, unknown>): void => {
+    if (accessLog && logger.isLevelEnabled('info')) accessLogger.info(fields, 'request');
   };
 
   const trustPeer = (remoteAddress: string): boolean => {
@@ -123,8 +128,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const requestId = requestIdOf(req);
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
     metrics.inFlight.inc();
@@ -136,14 +140,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       const seconds = (performance.now() - started) / 1000;
       const status = res.headersSent ? res.statusCode : 499;
       metrics.countRequest(status, seconds);
-      if (accessLog && logger.isLevelEnabled('info')) {
-        const url = req.url ?? '/';
-        const q = url.indexOf('?');
-        accessLogger.info(
-          { reqId: requestId, method: req.method, path: q === -1 ? url : url.slice(0, q), status, ms: Math.round(seconds * 10_000) / 10, bytes: socket.bytesWritten - bytesBefore },
-          'request',
-        );
-      }
+      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, ms: Math.round(seconds * 10_000) / 10, bytes: socket.bytesWritten - bytesBefore });
     };
     res.once('finish', done).once('close', done);
     if (draining) res.setHeader('connection', 'close');
@@ -154,13 +151,12 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       sendError({ req, res, requestId }, 400);
       return;
     }
-    let cookies: Record<string, string | undefined> | undefined;
     const ctx: RequestContext = {
       req,
       res,
       requestId,
       path: normalized.path,
-      cookies: () => (cookies ??= req.headers.cookie ? parseCookieHeader(req.headers.cookie) : {}),
+      cookies: lazyCookies(req),
     };
     try {
       if (normalized.path.startsWith(prefix)) {
@@ -184,22 +180,20 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const requestId = requestIdOf(req);
     const refuse = (status: number, reason: string): void => {
       const body = JSON.stringify({ error: ERROR_CODES[status] ?? 'unauthenticated', request_id: requestId });
       refuseUpgrade(socket, status, reason, { 'content-type': 'application/json' }, body);
-      if (accessLog) logger.info({ reqId: requestId, method: req.method, path: (req.url ?? '/').split('?')[0], status, upgrade: true }, 'request');
+      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true });
     };
     socket.on('error', () => socket.destroy());
     const normalized = normalizeRequestPath(req.url ?? '/');
     if (!normalized.ok || draining) return refuse(normalized.ok ? 503 : 400, normalized.ok ? 'Service Unavailable' : 'Bad Request');
-    let cookies: Record<string, string | undefined> | undefined;
     const ctx: UpgradeContext = {
       req,
       requestId,
       path: normalized.path,
-      cookies: () => (cookies ??= req.headers.cookie ? parseCookieHeader(req.headers.cookie) : {}),
+      cookies: lazyCookies(req),
     };
     const proceed = (admission: Admission): void => {
       if (admission === null) return refuse(401, 'Unauthorized');
@@ -211,7 +205,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
           upgradedSockets.add(socket);
           socket.once('close', () => upgradedSockets.delete(socket));
           spliceUpgrade(socket, head, upgraded);
-          if (accessLog) logger.info({ reqId: requestId, method: req.method, path: (req.url ?? '/').split('?')[0], status: 101, upgrade: true }, 'request');
+          logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status: 101, upgrade: true });
         },
         (error: Error) => {
           if (abort.signal.aborted) return;
@@ -264,10 +258,26 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   return { server, drain, reconfigure };
 }
 
+/** The client's X-Request-Id when well-formed (kept end to end), else a new UUID. */
+function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The request's cookies, parsed on first use and only then. */
+function lazyCookies(req: IncomingMessage): () => Readonly<Record<string, string | undefined>> {
+  let cookies: Record<string, string | undefined> | undefined;
+  return () => (cookies ??= req.headers.cookie ? parseCookieHeader(req.headers.cookie) : {});
+}
+
+/** What the access log records of the target: never the query string. */
+function pathWithoutQuery(url: string | undefined): string {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
 function boundCookieFilter(access: AccessControl): ((value: string) => string) | undefined {
   return access.filterCookie?.bind(access);
 }
 
-function brandingOf(config: Config): Branding {
-  return { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
-}

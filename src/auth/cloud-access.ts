@@ -11,7 +11,7 @@ import { SessionCookie } from '../session/session-cookie.js';
 import type { AccessControl } from './access.js';
 import { BackchannelLogout } from './backchannel-logout.js';
 import { Gate } from './gate.js';
-import type { Branding } from './pages.js';
+import { brandingOf } from './pages.js';
 import { PendingSignIns } from './pending-sign-in.js';
 import { Provider } from './provider.js';
 import { AuthRoutes } from './routes.js';
@@ -73,7 +73,7 @@ function providerFingerprint(config: Config): string {
  */
 export async function createCloudAccess(config: Config, { logger, metrics, readiness }: CloudAccessDeps, previous?: CloudAccess): Promise<CloudAccess> {
   const secure = new URL(config.public_url).protocol === 'https:';
-  const branding: Branding = { title: config.pages.title, logoUrl: config.pages.logo_url, accentColor: config.pages.accent_color };
+  const branding = brandingOf(config.pages);
   const fingerprint = providerFingerprint(config);
   const provider =
     previous && previous.providerFingerprint === fingerprint

@@ -13,6 +13,11 @@ export interface Branding {
   accentColor: string;
 }
 
+/** Branding from the config's `pages` keys. */
+export function brandingOf(pages: { title: string; logo_url: string; accent_color: string }): Branding {
+  return { title: pages.title, logoUrl: pages.logo_url, accentColor: pages.accent_color };
+}
+
 export interface RenderedPage {
   status: number;
   /** Lower-case header names. */
