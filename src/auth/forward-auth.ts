@@ -16,7 +16,7 @@ import proxyAddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from './access.js';
-import { isNavigation, redirect, sendJson } from './respond.js';
+import { isNavigation, redirect, sendNoAccessJson, sendUnauthenticated } from './respond.js';
 import { safeReturnPath } from './return-url.js';
 import type { Sessions } from './sessions.js';
 
@@ -28,8 +28,6 @@ export const FORWARD_AUTH_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', '
 export class ForwardAuth {
   private readonly trusted: (address: string, hop: number) => boolean;
   private readonly loginUrl: string;
-  private readonly unauthenticatedBody: { error: string; login: string };
-  private readonly wwwAuthenticate: string;
   private untrustedWarned = false;
 
   constructor(
@@ -39,8 +37,6 @@ export class ForwardAuth {
   ) {
     this.trusted = proxyAddr.compile(config.trust_proxy);
     this.loginUrl = new URL(`${config.routes.prefix}/login`, config.public_url).href;
-    this.unauthenticatedBody = { error: 'unauthenticated', login: `${config.routes.prefix}/login` };
-    this.wwwAuthenticate = `Session realm="gatehouse", login_url="${config.routes.prefix}/login"`;
   }
 
   async verify(ctx: RequestContext, query: URLSearchParams): Promise<void> {
@@ -52,15 +48,12 @@ export class ForwardAuth {
       ctx.res.writeHead(200, headers).end();
       return;
     }
-    if (session) {
-      return sendJson(ctx.res, 403, { error: 'no_access', message: "You don't have access to this app", access_contact: this.config.roles.access_contact || undefined });
-    }
-    if (!isNavigation(ctx.req)) {
-      return sendJson(ctx.res, 401, this.unauthenticatedBody, { 'www-authenticate': this.wwwAuthenticate });
-    }
+    if (session) return sendNoAccessJson(ctx.res, this.config.roles.access_contact);
+    const loginPath = `${this.config.routes.prefix}/login`;
+    if (!isNavigation(ctx.req)) return sendUnauthenticated(ctx.res, loginPath);
     const signOn = `${this.loginUrl}?rd=${encodeURIComponent(this.originalPath(ctx.req))}`;
     if (query.get('redirect') === '1') return redirect(ctx.res, signOn);
-    sendJson(ctx.res, 401, this.unauthenticatedBody, { 'www-authenticate': this.wwwAuthenticate, [LOGIN_URL_HEADER]: signOn });
+    sendUnauthenticated(ctx.res, loginPath, { [LOGIN_URL_HEADER]: signOn });
   }
 
   /** The path and query the user asked for at the ingress; `/` when unknown, untrusted or unsafe. */

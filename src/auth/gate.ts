@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Admission, RequestContext, UpgradeContext } from './access.js';
 import type { Branding } from './pages.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
-import { isNavigation, redirect, sendJson, sendPage } from './respond.js';
+import { isNavigation, redirect, sendNoAccessJson, sendPage, sendUnauthenticated } from './respond.js';
 import type { ResolvedSession, Sessions } from './sessions.js';
 
 const PASS: Admission = [];
@@ -15,8 +15,6 @@ export class Gate {
   private readonly localLoginPath: PathMatcher | undefined;
   private readonly localSessionCookie: string | undefined;
   private readonly loginUrl: string;
-  private readonly unauthenticatedBody: string;
-  private readonly wwwAuthenticate: string;
 
   constructor(
     private readonly config: Config,
@@ -27,8 +25,6 @@ export class Gate {
     this.localLoginPath = config.local_login.enabled ? compilePathMatcher(config.local_login.paths) : undefined;
     this.localSessionCookie = config.local_login.enabled && config.local_login.session_cookie ? config.local_login.session_cookie : undefined;
     this.loginUrl = `${config.routes.prefix}/login`;
-    this.unauthenticatedBody = JSON.stringify({ error: 'unauthenticated', login: this.loginUrl });
-    this.wwwAuthenticate = `Session realm="gatehouse", login_url="${this.loginUrl}"`;
   }
 
   /** Requests that pass without SSO and without identity: the app's own login, its own session, preflights. */
@@ -73,21 +69,13 @@ export class Gate {
       this.noAccess(ctx, session);
       return null;
     }
-    if (isNavigation(ctx.req)) {
-      redirect(ctx.res, `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
-    } else {
-      ctx.res
-        .writeHead(401, { 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': this.wwwAuthenticate })
-        .end(ctx.req.method === 'HEAD' ? undefined : this.unauthenticatedBody);
-    }
+    if (isNavigation(ctx.req)) redirect(ctx.res, `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
+    else sendUnauthenticated(ctx.res, this.loginUrl);
     return null;
   }
 
   private noAccess(ctx: RequestContext, session: ResolvedSession): void {
-    if (!isNavigation(ctx.req)) {
-      sendJson(ctx.res, 403, { error: 'no_access', message: "You don't have access to this app", access_contact: this.config.roles.access_contact || undefined });
-      return;
-    }
+    if (!isNavigation(ctx.req)) return sendNoAccessJson(ctx.res, this.config.roles.access_contact);
     const { claims } = session.record;
     sendPage(
       ctx.res,

@@ -19,6 +19,16 @@ export function redirect(res: ServerResponse, location: string, setCookies?: rea
   res.writeHead(302, headers).end();
 }
 
+/** 401 for a request without a valid session: JSON naming the sign-on page, and a challenge in WWW-Authenticate. */
+export function sendUnauthenticated(res: ServerResponse, loginPath: string, extraHeaders: Record<string, string> = {}): void {
+  sendJson(res, 401, { error: 'unauthenticated', login: loginPath }, { 'www-authenticate': `Session realm="gatehouse", login_url="${loginPath}"`, ...extraHeaders });
+}
+
+/** 403 for an API request of a signed-in user without an app role (navigations get the no-access page). */
+export function sendNoAccessJson(res: ServerResponse, accessContact: string): void {
+  sendJson(res, 403, { error: 'no_access', message: "You don't have access to this app", access_contact: accessContact || undefined });
+}
+
 /** An error as an HTML page or JSON, whichever the client prefers. */
 export function sendError(req: IncomingMessage, res: ServerResponse, model: Extract<PageModel, { kind: 'error' }>, code: string, branding: Branding, setCookies?: readonly string[]): void {
   if (wantsJson(req.headers.accept)) {

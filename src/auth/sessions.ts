@@ -216,14 +216,16 @@ export class Sessions {
   /** Ends the session a cookie names, if any (a new sign-in in the same browser replaces the old session). */
   async endCookie(cookieValue: string | undefined): Promise<void> {
     const verdict = this.cookie.verify(cookieValue);
-    if (!verdict || 'rejected' in verdict) return;
-    this.signer?.forget(verdict.key);
-    await this.store.delete(verdict.key);
+    if (verdict && !('rejected' in verdict)) await this.endKey(verdict.key);
   }
 
-  async end(record: SessionRecord): Promise<void> {
-    this.signer?.forget(record.key);
-    await this.store.delete(record.key);
+  end(record: SessionRecord): Promise<void> {
+    return this.endKey(record.key);
+  }
+
+  private async endKey(key: string): Promise<void> {
+    this.signer?.forget(key);
+    await this.store.delete(key);
   }
 
   private nextRefresh(tokens: ProviderTokens, now: number): number {
