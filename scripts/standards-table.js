@@ -1,8 +1,8 @@
 // Writes (--write) or checks (--check, the default) the README's OpenID RP conformance table, rendered from
 // test/conformance-results.json, which test/integration/auth/conformance.test.ts writes at the end of a full run.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeOrCheckReadmeSection } from './readme-section.js';
 
-const README = new URL('../README.md', import.meta.url);
 const RESULTS = new URL('../test/conformance-results.json', import.meta.url);
 const BEGIN = '<!-- standards:begin -->';
 const END = '<!-- standards:end -->';
@@ -38,20 +38,4 @@ export function table(results) {
 }
 
 const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
-const readme = readFileSync(README, 'utf8');
-const start = readme.indexOf(BEGIN);
-const end = readme.indexOf(END);
-if (start === -1 || end === -1 || end < start) {
-  console.error(`README.md has no ${BEGIN} … ${END} markers`);
-  process.exit(1);
-}
-const updated = `${readme.slice(0, start)}${table(results)}${readme.slice(end + END.length)}`;
-if (process.argv.includes('--write')) {
-  writeFileSync(README, updated);
-  console.log('README.md standards table written');
-} else if (updated !== readme) {
-  console.error('README.md standards table is out of date: run `node scripts/standards-table.js --write`');
-  process.exit(1);
-} else {
-  console.log('README.md standards table is up to date');
-}
+writeOrCheckReadmeSection({ begin: BEGIN, end: END, content: table(results), what: 'standards table', regenerate: 'node scripts/standards-table.js --write' });
