@@ -1,10 +1,9 @@
 // A cloud-mode stack for tests: the dev provider (oidc-provider), a recording upstream and gatehouse, all on
 // 127.0.0.1 ports, plus a full browser-like sign-in through the provider's real login and consent forms.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/demo/dev-provider.js';
 import { BrowserClient, type BrowserResponse } from './browser-client.js';
 import { parseLinks, signInAtProvider, type ConsentChoice } from './dev-provider-flow.js';
+import { freePort } from './ports.js';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
 import { startUpstream, type RecordingUpstream } from './upstream.js';
 
@@ -29,7 +28,7 @@ export interface CloudStackOptions {
   /** Merged over the base config (one level deep), e.g. { roles: { required: true } }. */
   config?: Record<string, unknown>;
   providerTtl?: DevProviderOptions['ttl'];
-  /** Runs the provider on this port (to restart it on the same issuer); 0 by default. */
+  /** Runs the provider on this port (to restart it on the same issuer); a free one by default. */
   providerPort?: number;
   /** Private signing keys of the provider (a test that signs its own logout tokens passes them). */
   providerJwks?: DevProviderOptions['jwks'];
@@ -37,17 +36,6 @@ export interface CloudStackOptions {
   upstream?: RecordingUpstream;
   /** gatehouse's listen port (to register it at a provider passed in `provider`); a free one by default. */
   port?: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function devClient(url: string, prefix = '/.auth'): DevProviderOptions['clients'][number] {
@@ -76,7 +64,7 @@ export function merge(base: Record<string, unknown>, over: Record<string, unknow
 export async function startCloudStack(options: CloudStackOptions = {}): Promise<CloudStack> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const provider = options.provider ?? (await startDevProvider({ port: options.providerPort ?? 0, clients: [devClient(url)], ttl: options.providerTtl, jwks: options.providerJwks }));
+  const provider = options.provider ?? (await startDevProvider({ port: options.providerPort ?? (await freePort()), clients: [devClient(url)], ttl: options.providerTtl, jwks: options.providerJwks }));
   const upstream = options.upstream ?? (await startUpstream());
   const base = {
     mode: 'cloud',

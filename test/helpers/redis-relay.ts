@@ -1,6 +1,7 @@
 // The real Redis for tests: whether it answers, and a TCP relay in front of it that a test can cut and restore,
 // standing in for a Redis outage without stopping the machine's Redis.
 import net from 'node:net';
+import { freePort } from './ports.js';
 
 export const REDIS_PORT = 6379;
 export const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
@@ -25,7 +26,7 @@ export class RedisRelay {
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
-    private port: number,
+    private readonly port: number,
     private server: net.Server,
   ) {}
 
@@ -34,8 +35,9 @@ export class RedisRelay {
   }
 
   static async start(): Promise<RedisRelay> {
-    const relay = new RedisRelay(0, net.createServer());
-    await relay.listen(0);
+    const port = await freePort();
+    const relay = new RedisRelay(port, net.createServer());
+    await relay.listen();
     return relay;
   }
 
@@ -47,10 +49,10 @@ export class RedisRelay {
 
   async resume(): Promise<void> {
     this.server = net.createServer();
-    await this.listen(this.port);
+    await this.listen();
   }
 
-  private async listen(port: number): Promise<void> {
+  private async listen(): Promise<void> {
     this.server.on('connection', (client) => {
       const upstream = net.connect(REDIS_PORT, '127.0.0.1');
       this.sockets.add(client).add(upstream);
@@ -62,7 +64,6 @@ export class RedisRelay {
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
   }
 }

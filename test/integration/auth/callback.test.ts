@@ -7,7 +7,8 @@ import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provid
 import type { PendingSignIn } from '../../../src/auth/pending-sign-in.js';
 import { Sealer } from '../../../src/session/sealer.js';
 import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
-import { devClient, freePort, SESSION_SECRET, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { devClient, SESSION_SECRET, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { sendRequest } from '../../helpers/gatehouse-process.js';
 import { headerValues } from '../../helpers/upstream.js';

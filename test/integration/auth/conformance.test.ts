@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
-import { freePort, waitUntilReady } from '../../helpers/cloud-stack.js';
+import { waitUntilReady } from '../../helpers/cloud-stack.js';
+import { freePort } from '../../helpers/ports.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { generateSigningKey, startMisbehavingProvider, type MisbehavingProvider, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startDemoStack, type DemoStack } from '../../../src/demo/stack.js';
 import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
-import { freePort } from '../../helpers/cloud-stack.js';
+import { freePort } from '../../helpers/ports.js';
 import { parseLinks, signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { MAIN_JS, REPO_ROOT, type LogLine } from '../../helpers/gatehouse-process.js';
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
-import { CLIENT_ID, CLIENT_SECRET, devClient, freePort, SESSION_SECRET, waitUntilReady } from '../../helpers/cloud-stack.js';
+import { CLIENT_ID, CLIENT_SECRET, devClient, SESSION_SECRET, waitUntilReady } from '../../helpers/cloud-stack.js';
+import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { sendRequest, startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { eventually, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
-import { freePort, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { freePort } from '../../helpers/ports.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
 interface Answer {
