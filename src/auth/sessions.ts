@@ -145,12 +145,12 @@ export class Sessions {
     const outcome = await this.store.withLock(record.key, async () => ({ record: await this.renewLatest(record) }));
     if (outcome) return outcome.record;
     await new Promise((resolve) => setTimeout(resolve, LOCK_HELD_WAIT_MS));
-    return this.store.get(record.key);
+    return this.store.reload(record.key);
   }
 
   /** Under the lock: the stored record may already be renewed (by an earlier holder) or ended (logout meanwhile). */
   private async renewLatest(record: SessionRecord): Promise<SessionRecord | undefined> {
-    const current = await this.store.get(record.key);
+    const current = await this.store.reload(record.key);
     if (!current) return undefined;
     if (current !== record && current.refreshAt > this.now()) return current;
     return this.renew(current);
@@ -201,7 +201,7 @@ export class Sessions {
 
   /** invalid_grant: unless another replica already rotated the refresh token (its record wins), the session ends. */
   private async refused(record: SessionRecord, usedRefreshToken: string): Promise<SessionRecord | undefined> {
-    const latest = await this.store.get(record.key);
+    const latest = await this.store.reload(record.key);
     if (latest && latest.refreshToken !== undefined && latest.refreshToken !== usedRefreshToken) return latest;
     this.deps.events?.refresh?.('invalid_grant');
     this.deps.logger.info({ sub: record.claims.sub }, 'refresh refused by the provider (invalid_grant); session ended');

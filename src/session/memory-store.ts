@@ -70,6 +70,10 @@ export class MemoryStore implements SessionStore {
     return Promise.resolve(this.peek(key));
   }
 
+  reload(key: string): Promise<SessionRecord | undefined> {
+    return this.get(key);
+  }
+
   set(record: SessionRecord): Promise<void> {
     this.cache.set(record.key, record);
     index(this.bySid, record.sid, record.key);

@@ -167,6 +167,15 @@ export class RedisStore implements SessionStore {
     return record;
   }
 
+  /**
+   * Reads Redis, not the cache: another replica's refresh may have stored a rotated refresh token whose eviction
+   * message has not arrived yet, and presenting the old one again makes the provider revoke the whole grant.
+   */
+  reload(key: string): Promise<SessionRecord | undefined> {
+    this.cache.delete(key);
+    return this.get(key);
+  }
+
   /** Stores the record in Redis (replacing it on every replica's cache) and in this replica's cache. */
   async set(record: SessionRecord): Promise<void> {
     const now = this.now();

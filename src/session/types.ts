@@ -37,6 +37,8 @@ export interface SessionRecord {
 export interface SessionStore {
   peek(key: string): SessionRecord | undefined;
   get(key: string): Promise<SessionRecord | undefined>;
+  /** The record as the shared store holds it now, past this process's cache: what refresh decisions under the lock read. */
+  reload(key: string): Promise<SessionRecord | undefined>;
   set(record: SessionRecord): Promise<void>;
   /** Records activity for the sliding idle timeout; cheap, may be batched by shared stores. */
   touch(record: SessionRecord, now: number): void;

@@ -214,6 +214,18 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     expect(a.peek(session.key)?.roles).toEqual(['admin']);
   });
 
+  it('reload reads Redis past the cache: a record stored elsewhere is seen before any eviction message', async () => {
+    const store = await openStore();
+    const session = record(Date.now());
+    await store.set(session);
+    // another replica's refresh, as Redis holds it before its eviction message reached this one
+    const rotated = { ...session, refreshToken: 'ROTATED-REFRESH-TOKEN' };
+    await raw.set(`${PREFIX}s:${session.key}`, sealer.seal(rotated, 'session-store'), { expiration: { type: 'PX', value: IDLE } });
+    expect((await store.get(session.key))?.refreshToken).toBe('REFRESH-TOKEN-MARKER-456');
+    expect((await store.reload(session.key))?.refreshToken).toBe('ROTATED-REFRESH-TOKEN');
+    expect(store.peek(session.key)?.refreshToken).toBe('ROTATED-REFRESH-TOKEN');
+  });
+
   it('runs a locked task once across two instances; the loser gets undefined at once', async () => {
     const a = await openStore();
     const b = await openStore();
