@@ -9,8 +9,13 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 
 [ -f "$root/dist/src/main.js" ] || (cd "$root" && npm run build)
-cp -r "$root/dist" "$root/config" "$root/package.json" "$root/package-lock.json" "$stage/"
+# the files the Dockerfile's runtime stage copies, nothing else
+mkdir -p "$stage/dist" "$stage/docker"
+cp -r "$root/dist/src" "$stage/dist/src"
+cp -r "$root/config" "$root/package.json" "$root/package-lock.json" "$stage/"
+cp "$root/docker/healthcheck.js" "$stage/docker/"
 cd "$stage"
+echo "node $(node -v)"
 npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null
 [ ! -d node_modules/typescript ] && [ ! -d node_modules/vitest ] || { echo "dev dependencies leaked into the runtime stage"; exit 1; }
 
@@ -37,4 +42,7 @@ done
 body=$(node -e 'fetch(process.argv[1] + "/", { headers: { "x-forwarded-user": "mallory" } }).then(r => r.text()).then(t => console.log(t))' "$url")
 echo "response: $body"
 [ "$body" = "runtime-ok no-identity" ] || { echo "unexpected response"; exit 1; }
+ops_port=$(node -e 'for (const l of require("fs").readFileSync("gatehouse.log","utf8").split("\n")) { try { const j = JSON.parse(l); if (j.msg === "gatehouse listening") { console.log(new URL(j.ops).port); break } } catch {} }')
+GATEHOUSE_OPS_PORT="$ops_port" node docker/healthcheck.js || { echo "the image's HEALTHCHECK script failed"; exit 1; }
+echo "healthcheck: ok"
 echo "runtime stage: ok"
