@@ -1,6 +1,6 @@
 // Cloud-mode bench rows: the dev provider runs in the bench process, each gatehouse child is registered with it
 // on a port chosen up front, and a real sign-in (login + consent forms) gives each row its session cookie.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
@@ -12,6 +12,8 @@ const DEV_PROVIDER = fileURLToPath(new URL('../../dist/src/demo/dev-provider.js'
 const CLIENT_SECRET = 'bench-client-secret-0123456789';
 const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghij';
 const REDIS_URL = 'redis://127.0.0.1:6379';
+/** Configured, as production runs (required with the Redis store): every target signs with the same ES256 key. */
+const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 /** The signed-in user: alice has the admin role, so the roles header is not empty. */
 const USER = 'alice';
 
@@ -98,7 +100,7 @@ export async function cloudTargets(upstream, specs) {
       upstream: { url: upstreamUrl },
       sso: { issuer, client_id: clientId, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
       session: { secrets: [SESSION_SECRET], ...(spec.redis ? { store: 'redis', redis: { url: REDIS_URL, prefix: redisPrefix } } : {}) },
-      identity: { assertion: { enabled: spec.assertion ?? true } },
+      identity: { assertion: { enabled: spec.assertion ?? true, keys: [ASSERTION_KEY] } },
       log: { level: 'info', access: true },
       shutdown: { drain_timeout: '1s' },
     });

@@ -27,19 +27,19 @@ export interface CloudAccessDeps {
   readiness: Readiness;
 }
 
-async function assertionSetup(config: Config, logger: Logger): Promise<{ keys: AssertionKeys; signer: AssertionSigner } | undefined> {
+/** `kept`: the generated key of the config before a reload, kept while none is configured (apps keep verifying). */
+async function assertionSetup(config: Config, logger: Logger, kept: AssertionKeys | undefined): Promise<{ keys: AssertionKeys; signer: AssertionSigner } | undefined> {
   const { assertion } = config.identity;
   if (!assertion.enabled) return undefined;
   let keys: AssertionKeys;
   try {
-    keys = await loadAssertionKeys(assertion.keys);
+    keys = assertion.keys.length === 0 && kept?.generated ? kept : await loadAssertionKeys(assertion.keys);
   } catch (error) {
     if (error instanceof AssertionKeyError) throw new ConfigError([`identity.assertion.keys: ${error.message}`]);
     throw error;
   }
-  if (keys.generated) {
-    const level = config.session.store === 'redis' ? 'warn' : 'info';
-    logger[level]({ kid: keys.current.kid }, 'assertion signing key generated at start (development only): configure identity.assertion.keys so every replica and restart signs with the same key');
+  if (keys.generated && keys !== kept) {
+    logger.info({ kid: keys.current.kid }, 'assertion signing key generated at start (development only): configure identity.assertion.keys so every restart signs with the same key');
   }
   const signer = new AssertionSigner({
     keys,
@@ -56,6 +56,8 @@ async function assertionSetup(config: Config, logger: Logger): Promise<{ keys: A
 export interface CloudAccess extends AccessControl {
   readonly provider: Provider;
   readonly store: ReadySessionStore;
+  /** The assertion keys in use (undefined: assertion off). */
+  readonly assertionKeys: AssertionKeys | undefined;
   /** What the provider client was built from: a reload with the same value keeps the client (and its metadata). */
   readonly providerFingerprint: string;
   /** Closes the parts `successor` does not carry over (after a reload), or everything (no successor). */
@@ -83,7 +85,7 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
           readiness,
           observer: { onRequest: (endpoint, seconds) => metrics.providerDuration.labels(endpoint).observe(seconds) },
         });
-  const assertion = await assertionSetup(config, logger);
+  const assertion = await assertionSetup(config, logger, previous?.assertionKeys);
   const sealer = new Sealer(config.session.secrets);
   let store: ReadySessionStore;
   if (previous && config.session.store === 'memory') {
@@ -149,6 +151,7 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
     },
     provider,
     store,
+    assertionKeys: assertion?.keys,
     providerFingerprint: fingerprint,
     async release(successor?: CloudAccess): Promise<void> {
       if (successor?.provider !== provider) provider.stop();

@@ -3,7 +3,7 @@
 import * as oidc from 'openid-client';
 import { compactVerify, createRemoteJWKSet, customFetch as joseCustomFetch } from 'jose';
 import type { Config } from '../config/schema.js';
-import { ConfigError, GatehouseError } from '../errors.js';
+import { GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Readiness } from '../ops/readiness.js';
 
@@ -29,21 +29,7 @@ export interface ProviderObserver {
   onRequest?(endpoint: string, seconds: number, ok: boolean): void;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 const READINESS_KEY = 'provider';
-
-/** An http:// issuer is accepted only on a loopback host (development and tests). */
-export function checkIssuerUrl(issuer: string): void {
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    throw new ConfigError([`sso.issuer: not a URL: ${JSON.stringify(issuer)}`]);
-  }
-  if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return;
-  throw new ConfigError([`sso.issuer: ${url.protocol}// is refused for ${url.hostname}: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development`]);
-}
 
 type ProviderKeys = ReturnType<typeof createRemoteJWKSet>;
 
@@ -61,7 +47,6 @@ export class Provider {
     private readonly config: Config,
     private readonly deps: { logger: Logger; readiness: Readiness; observer?: ProviderObserver },
   ) {
-    checkIssuerUrl(config.sso.issuer);
     this.issuer = new URL(config.sso.issuer);
     this.insecure = this.issuer.protocol === 'http:';
     this.redirectUri = new URL(`${config.routes.prefix}/callback`, config.public_url).href;

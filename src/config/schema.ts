@@ -110,7 +110,7 @@ const identitySchema = z.strictObject({
         .refine((ms) => ms >= 2000, 'must be at least 2s')
         .describe('Lifetime of an assertion'),
       audience: z.string().default('').describe('aud of the assertion; empty: the upstream origin'),
-      keys: z.array(z.string()).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only)'),
+      keys: z.array(z.string()).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only; required with session.store redis)'),
     })
     .prefault({}),
 });
@@ -122,7 +122,31 @@ const localLoginSchema = z.strictObject({
 });
 
 /** Keys the cloud-mode check reads; it still runs beside type errors elsewhere, so one run reports every problem. */
-const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [['mode'], ['public_url'], ['sso'], ['session', 'secrets'], ['roles', 'source'], ['roles', 'url']];
+const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [
+  ['mode'],
+  ['public_url'],
+  ['sso'],
+  ['session', 'secrets'],
+  ['session', 'store'],
+  ['roles', 'source'],
+  ['roles', 'url'],
+  ['identity', 'assertion'],
+];
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** An issuer must be https; http only on a loopback host (development and tests). */
+function issuerProblem(issuer: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    return `not a URL: ${JSON.stringify(issuer)}`;
+  }
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  return `${url.protocol}// is refused for ${url.hostname}: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development`;
+}
 
 /** An issue that leaves a value the cloud check reads malformed (the key itself, or an enclosing object, failed). */
 function blocksCloudCheck(issue: { code?: string; path?: readonly PropertyKey[] }): boolean {
@@ -187,6 +211,16 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['sso', 'client_secret'], message: `required with client_auth ${config.sso.client_auth}` });
     }
     if (config.roles.source === 'url' && !config.roles.url) ctx.addIssue({ code: 'custom', path: ['roles', 'url'], message: 'required when roles.source is url' });
+    const issuer = config.sso.issuer && issuerProblem(config.sso.issuer);
+    if (issuer) ctx.addIssue({ code: 'custom', path: ['sso', 'issuer'], message: issuer });
+    const { assertion } = config.identity;
+    if (config.session.store === 'redis' && assertion.enabled && assertion.keys.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identity', 'assertion', 'keys'],
+        message: 'required when session.store is redis: every replica must sign with the same key (an EC P-256 private key, PEM or JWK)',
+      });
+    }
   }, { when: ({ issues }) => !issues.some(blocksCloudCheck) });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,5 +1,6 @@
 // A cloud-mode stack for tests: the dev provider (oidc-provider), a recording upstream and gatehouse, all on
 // 127.0.0.1 ports, plus a full browser-like sign-in through the provider's real login and consent forms.
+import { generateKeyPairSync } from 'node:crypto';
 import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/demo/dev-provider.js';
 import { BrowserClient, type BrowserResponse } from './browser-client.js';
 import { parseLinks, signInAtProvider, type ConsentChoice } from './dev-provider-flow.js';
@@ -10,6 +11,8 @@ import { startUpstream, type RecordingUpstream } from './upstream.js';
 export const CLIENT_ID = 'gatehouse-test';
 export const CLIENT_SECRET = 'test-client-secret-0123456789';
 export const SESSION_SECRET = 'test-session-secret-0123456789-abcdefghij';
+/** An ES256 assertion key for replicas that must sign alike (required with the Redis store). */
+export const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 export interface CloudStack {
   provider: DevProvider;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionCookie } from '../../src/session/session-cookie.js';
 import { BrowserClient } from '../helpers/browser-client.js';
-import { SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
+import { ASSERTION_KEY, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { sendRequest } from '../helpers/gatehouse-process.js';
 import { redisAnswers, RedisRelay } from '../helpers/redis-relay.js';
 import { eventually } from '../helpers/upstream.js';
@@ -22,7 +22,10 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
   beforeAll(async () => {
     relay = await RedisRelay.start();
     stack = await startCloudStack({
-      config: { session: { store: 'redis', redis: { url: relay.url, prefix: `gatehouse-reliability-${process.pid}:`, cache_ttl: '60s' } } },
+      config: {
+        session: { store: 'redis', redis: { url: relay.url, prefix: `gatehouse-reliability-${process.pid}:`, cache_ttl: '60s' } },
+        identity: { assertion: { keys: [ASSERTION_KEY] } },
+      },
     });
     const client = new BrowserClient();
     await stack.signIn(client, '/', 'alice');

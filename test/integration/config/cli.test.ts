@@ -95,6 +95,20 @@ describe('gatehouse check-config', () => {
     expect(result.stdout).not.toContain('o'.repeat(32));
   });
 
+  it('refuses an http issuer that is not on loopback before anything starts (exit 2)', async () => {
+    const path = writeYaml(
+      ['mode: cloud', 'public_url: https://app.example.com', 'sso: { issuer: http://idp.example.com, client_id: app, client_secret: s }', `session: { secrets: ["${SESSION_SECRET}"] }`].join('\n'),
+    );
+    for (const command of [['check-config'], ['start']]) {
+      const result = await runCli([...command, '--config', path]);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        'gatehouse: config error: sso.issuer: http:// is refused for idp.example.com: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development\n',
+      );
+    }
+  });
+
   it('exits 2 with the same lines as start when the config is invalid', async () => {
     const path = writeYaml('mode: cloud\n');
     const result = await runCli(['check-config', '--config', path]);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
+import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { freePort } from '../../helpers/ports.js';
 import { redisAnswers, REDIS_URL } from '../../helpers/redis-relay.js';
@@ -30,7 +30,7 @@ describe.skipIf(!redisUp)(TITLE, () => {
 
   beforeAll(async () => {
     await raw.connect();
-    stack = await startCloudStack({ providerTtl: { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S }, config: { session } });
+    stack = await startCloudStack({ providerTtl: { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S }, config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } } });
     b = await startTestGatehouse({
       ...stack.tree,
       listen: { host: '127.0.0.1', port: await freePort() },

@@ -1,11 +1,11 @@
 // Two gatehouse replicas sharing sessions through the real Redis on 127.0.0.1:6379: a session used on both, logout
 // on one refused by the other within a second, jti replay refused across replicas, secret rotation, Redis outage.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
-import { CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
+import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
 import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
@@ -16,7 +16,6 @@ import { headerValues } from '../../helpers/upstream.js';
 const redisUp = await redisAnswers();
 const PREFIX = `gh-test-${randomBytes(6).toString('hex')}:`;
 const NEW_SECRET = 'rotated-session-secret-0123456789-abcdefgh';
-const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 const KID = 'replicas-test';
 
 /** The config of another replica of `stack` (same public URL, provider, upstream), listening on its own port. */

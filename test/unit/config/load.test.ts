@@ -247,6 +247,29 @@ describe('validateConfig: problems', () => {
     expect(resolveMode(validateConfig({ ...cloud, mode: 'auto', session: { secrets: [SECRET_A] } }))).toBe('cloud');
   });
 
+  it('refuses an http issuer off loopback, and accepts https or http on 127.0.0.1, [::1] and localhost', () => {
+    const cloud = { mode: 'cloud', public_url: 'https://app.example.com', session: { secrets: [SECRET_A] } };
+    const withIssuer = (issuer: string) => ({ ...cloud, sso: { issuer, client_id: 'app', client_secret: 's' } });
+    expect(problemsOf(() => validateConfig(withIssuer('http://idp.example.com')))).toEqual([
+      'sso.issuer: http:// is refused for idp.example.com: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development',
+    ]);
+    expect(problemsOf(() => validateConfig(withIssuer('idp.example.com')))).toEqual(['sso.issuer: not a URL: "idp.example.com"']);
+    for (const issuer of ['https://idp.example.com', 'http://127.0.0.1:9000', 'http://[::1]:9000', 'http://localhost:9000/realms/dev']) {
+      expect(validateConfig(withIssuer(issuer)).sso.issuer).toBe(issuer);
+    }
+  });
+
+  it('requires assertion keys with the Redis store, where replicas must sign alike, unless the assertion is off', () => {
+    const cloud = { mode: 'cloud', public_url: 'https://app.example.com', sso: { issuer: 'https://idp.example.com', client_id: 'app', client_secret: 's' } };
+    const redis = { secrets: [SECRET_A], store: 'redis' };
+    expect(problemsOf(() => validateConfig({ ...cloud, session: redis }))).toEqual([
+      'identity.assertion.keys: required when session.store is redis: every replica must sign with the same key (an EC P-256 private key, PEM or JWK)',
+    ]);
+    expect(validateConfig({ ...cloud, session: redis, identity: { assertion: { keys: ['-----BEGIN PRIVATE KEY-----'] } } }).session.store).toBe('redis');
+    expect(validateConfig({ ...cloud, session: redis, identity: { assertion: { enabled: false } } }).session.store).toBe('redis');
+    expect(validateConfig({ ...cloud, session: { secrets: [SECRET_A] } }).identity.assertion.keys).toEqual([]);
+  });
+
   it('does not require cloud keys in local mode', () => {
     expect(resolveMode(validateConfig({ mode: 'local' }))).toBe('local');
   });
