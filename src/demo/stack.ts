@@ -52,6 +52,8 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
   });
   const app = await startDemoApp({ host: '127.0.0.1', port: port(config.upstream.url), authPrefix: config.routes.prefix });
   const gatehouse = await startGatehouse(config);
+  // the sign-in button works only once gatehouse has read the provider's metadata
+  await gatehouse.readiness.whenReady();
   gatehouse.logger.info(
     { url: config.public_url, users: ['alice (admin)', 'carol (user)', 'bob (no role)'], password: 'any' },
     `demo ready: open ${config.public_url} and sign in as alice, carol or bob with any password`,

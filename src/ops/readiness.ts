@@ -2,6 +2,7 @@
 
 export class Readiness {
   private readonly pending = new Map<string, string>();
+  private waiters: Array<() => void> = [];
 
   /** Marks `name` as not ready, with a reason shown on /readyz. */
   block(name: string, reason: string): void {
@@ -10,6 +11,16 @@ export class Readiness {
 
   unblock(name: string): void {
     this.pending.delete(name);
+    if (this.pending.size > 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once every condition holds (at once when they already do). */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   get ready(): boolean {

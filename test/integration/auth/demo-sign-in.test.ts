@@ -81,7 +81,7 @@ describe('gatehouse demo (built CLI)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts with no warning, logs "demo ready", and exits 0 on SIGINT', async () => {
+  it('starts with no warning, logs "demo ready" once sign-in works, and exits 0 on SIGINT', async () => {
     const [port, providerPort, appPort, opsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const tree = parse(readFileSync(DEMO_CONFIG, 'utf8')) as Record<string, Record<string, unknown>>;
     tree.listen = { ...tree.listen, port };
@@ -105,6 +105,11 @@ describe('gatehouse demo (built CLI)', () => {
       });
       void exited.then((code) => reject(new Error(`demo exited with ${code} before it was ready: ${stderr}`)));
     });
+    // the first click right after "demo ready" already reaches the provider
+    const start = await fetch(`http://127.0.0.1:${port}/.auth/start?rd=%2F`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(start.status).toBe(302);
+    expect(start.headers.get('location')?.startsWith(`http://127.0.0.1:${providerPort}/`)).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status).toBe(200);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
