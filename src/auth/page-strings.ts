@@ -53,8 +53,15 @@ export interface PageStrings {
     readonly byStatus: Readonly<Record<KnownErrorStatus, ErrorText>>;
     readonly clientFallback: ErrorText;
     readonly serverFallback: ErrorText;
+    /** The callback found no pending sign-in for its state (link expired, used twice, or forged). */
+    readonly signInExpired: ErrorText;
+    /** The provider refused or the tokens did not verify. */
+    readonly signInFailed: ErrorText;
   };
 }
+
+/** Error wordings a page may ask for by name instead of by status. */
+export type NamedErrorText = 'signInExpired' | 'signInFailed';
 
 export const PAGE_STRINGS_EN: PageStrings = {
   lang: 'en',
@@ -145,6 +152,14 @@ export const PAGE_STRINGS_EN: PageStrings = {
       sentence:
         'An unexpected error occurred. Try again; if it keeps happening, ' +
         'report the request ID below to your support team.',
+    },
+    signInExpired: {
+      title: 'Sign-in expired',
+      sentence: 'This sign-in link has expired or was already used. Please sign in again.',
+    },
+    signInFailed: {
+      title: 'Sign-in failed',
+      sentence: 'Signing in did not work. Try again; if it keeps happening, report the request ID below to your support team.',
     },
   },
 };

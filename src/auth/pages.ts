@@ -3,7 +3,7 @@
 // a self-contained HTML document (inline CSS, no JavaScript) come out. Every reflected
 // value is escaped, every href is checked, and the CSP allows exactly the emitted styles.
 
-import { PAGE_STRINGS_EN, type ErrorText, type KnownErrorStatus, type PageStrings } from './page-strings.js';
+import { PAGE_STRINGS_EN, type ErrorText, type KnownErrorStatus, type NamedErrorText, type PageStrings } from './page-strings.js';
 import { BASE_STYLE, BASE_STYLE_HASH_SOURCE, cspHashSource, paletteStyle, resolvePalette } from './page-style.js';
 
 /** Branding from config `pages`; an empty string means the default. */
@@ -37,8 +37,8 @@ export type PageModel =
       signOutUrl: string;
     }
   | { kind: 'signed-out'; signInUrl: string }
-  /** `title` and `detail` replace the status's default wording; `detail` is operator text, never a stack or token. */
-  | { kind: 'error'; status: number; requestId: string; title?: string; detail?: string; retryUrl?: string };
+  /** `wording` names a text of the page strings that replaces the status's default one. */
+  | { kind: 'error'; status: number; requestId: string; wording?: NamedErrorText; retryUrl?: string };
 
 export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-frame-options': 'DENY',
@@ -215,11 +215,11 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
       };
     case 'error': {
       const status = toErrorStatus(model.status);
-      const wording = errorText(status, strings);
+      const wording = model.wording ? strings.error[model.wording] : errorText(status, strings);
       return {
         status,
-        ...titled(model.title || wording.title),
-        paragraphs: [model.detail || wording.sentence],
+        ...titled(wording.title),
+        paragraphs: [wording.sentence],
         links: model.retryUrl ? [{ label: strings.error.retry, href: model.retryUrl, primary: true }] : [],
         requestId: model.requestId,
       };

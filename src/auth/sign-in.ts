@@ -85,13 +85,13 @@ export class SignIn {
     if (!pending) {
       this.deps.events?.failed?.('state');
       this.deps.logger.info({ reqId: ctx.requestId }, 'sign-in callback without a matching pending sign-in (expired, replayed or forged state)');
-      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, title: 'Sign-in expired', detail: 'This sign-in link has expired or was already used. Please sign in again.', retryUrl: `${this.prefix}/login` }, 'sign_in_expired', this.branding, clear);
+      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInExpired', retryUrl: `${this.prefix}/login` }, 'sign_in_expired', this.branding, clear);
     }
     const providerError = single(query, 'error');
     if (providerError !== null) return this.providerRefused(ctx, providerError, pending, clear);
     if (single(query, 'code') === null) {
       this.deps.events?.failed?.('provider_error');
-      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'bad_callback', this.branding, clear);
+      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.loginUrl(pending.returnTo) }, 'bad_callback', this.branding, clear);
     }
     const callbackUrl = new URL(this.provider.callbackUrl);
     callbackUrl.search = new URL(ctx.req.url ?? '/', 'http://callback.invalid').search;
@@ -108,7 +108,7 @@ export class SignIn {
       this.deps.events?.failed?.(reason);
       this.deps.logger.warn({ reqId: ctx.requestId, reason, err: describeError(error) }, 'sign-in failed');
       if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clear);
-      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(reason, error), requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clear);
+      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(reason, error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.loginUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clear);
     }
   }
 
@@ -124,7 +124,7 @@ export class SignIn {
     }
     this.deps.events?.failed?.('provider_error');
     this.deps.logger.warn({ reqId: ctx.requestId, providerError: providerError.slice(0, 64) }, 'provider answered the sign-in with an error');
-    sendError(ctx.req, ctx.res, { kind: 'error', status: 502, requestId: ctx.requestId, title: 'Sign-in failed', retryUrl: this.loginUrl(pending.returnTo) }, 'provider_error', this.branding, clear);
+    sendError(ctx.req, ctx.res, { kind: 'error', status: 502, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.loginUrl(pending.returnTo) }, 'provider_error', this.branding, clear);
   }
 
   private unavailable(ctx: RequestContext, reason: SignInFailure, returnTo: string, setCookies?: string[]): void {

@@ -283,14 +283,15 @@ describe('error pages', () => {
     }
   });
 
-  it('operator title and detail replace the defaults; retry link when set', () => {
-    const { body } = renderPage(
-      { kind: 'error', status: 503, requestId: 'r-1', title: 'Maintenance', detail: 'Back at 14:00 UTC.', retryUrl: '/docs?page=2' },
-      PLAIN,
-    );
-    expect(between(body, '<h1>', '</h1>')).toEqual(['Maintenance']);
-    expect(between(body, '<p>', '</p>')).toEqual(['Back at 14:00 UTC.', 'Request ID: <code>r-1</code>']);
-    expect(links(body)).toEqual([{ variant: 'primary', href: '/docs?page=2', label: 'Try again' }]);
+  it('a named wording from the page strings replaces the status default; retry link when set', () => {
+    const expired = renderPage({ kind: 'error', status: 400, requestId: 'r-1', wording: 'signInExpired', retryUrl: '/docs?page=2' }, PLAIN);
+    expect(expired.status).toBe(400);
+    expect(between(expired.body, '<h1>', '</h1>')).toEqual([PAGE_STRINGS_EN.error.signInExpired.title]);
+    expect(between(expired.body, '<p>', '</p>')).toEqual([PAGE_STRINGS_EN.error.signInExpired.sentence, 'Request ID: <code>r-1</code>']);
+    expect(links(expired.body)).toEqual([{ variant: 'primary', href: '/docs?page=2', label: 'Try again' }]);
+    const failed = renderPage({ kind: 'error', status: 502, requestId: 'r-2', wording: 'signInFailed' }, PLAIN);
+    expect(between(failed.body, '<h1>', '</h1>')).toEqual(['Sign-in failed']);
+    expect(between(failed.body, '<p>', '</p>')[0]).toBe(PAGE_STRINGS_EN.error.signInFailed.sentence);
   });
 });
 
@@ -306,7 +307,7 @@ describe('hostile input', () => {
     { kind: 'no-access', user: { name: HOSTILE, email: HOSTILE, sub: HOSTILE }, accessContact: HOSTILE, signOutUrl: BAD_URL },
     { kind: 'no-access', user: { sub: HOSTILE }, signOutUrl: HOSTILE },
     { kind: 'signed-out', signInUrl: BAD_URL },
-    { kind: 'error', status: 500, requestId: HOSTILE, title: HOSTILE, detail: HOSTILE, retryUrl: BAD_URL },
+    { kind: 'error', status: 500, requestId: HOSTILE, retryUrl: BAD_URL },
   ];
 
   for (const model of HOSTILE_MODELS) {
