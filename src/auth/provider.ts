@@ -257,6 +257,12 @@ export function classifyProviderError(error: unknown): GatehouseError {
     const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${error.error.slice(0, 64)}${description}`, { cause: error });
     return Object.assign(wrapped, { oauthError: error.error });
   }
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    // e.g. 401 invalid_client at the token endpoint: a wrong client secret or client_auth, not a bad token
+    const oauthError = (error.cause[0]?.parameters.error ?? `http_${error.status}`).slice(0, 64);
+    const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${oauthError} (HTTP ${error.status} with WWW-Authenticate)`, { cause: error });
+    return Object.assign(wrapped, { oauthError });
+  }
   if (isNetworkError(error)) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider unreachable: ${reason}`, { cause: error });
   return new GatehouseError('GH_TOKEN_INVALID', `provider response rejected: ${reason}`, { cause: error });
 }

@@ -54,6 +54,10 @@ export interface MisbehavingProviderOptions {
   /** id_token_signing_alg_values_supported in discovery; RS256 only by default. */
   advertisedAlgs?: string[];
   user?: { sub: string; email: string; name: string; preferred_username: string; roles: string[] };
+  /** Extra claims in every ID token (none by default: the user's claims come only from userinfo). */
+  idTokenClaims?: Record<string, unknown>;
+  /** When set, an authorization request with prompt=none is answered with this error (e.g. consent_required) instead of a code. */
+  promptNoneError?: string;
 }
 
 export interface MisbehavingProvider {
@@ -147,6 +151,15 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     if (query.get('response_type') !== 'code' || query.get('code_challenge_method') !== 'S256' || !query.get('code_challenge')) {
       return json(res, 400, { error: 'invalid_request', error_description: 'response_type code with PKCE S256 is required' });
     }
+    if (options.promptNoneError !== undefined && query.get('prompt') === 'none') {
+      const refused = new URL(redirectUri);
+      refused.searchParams.set('error', options.promptNoneError);
+      const state = query.get('state');
+      if (state !== null) refused.searchParams.set('state', state);
+      refused.searchParams.set('iss', issuer);
+      res.writeHead(302, { location: refused.href, 'cache-control': 'no-store' }).end();
+      return;
+    }
     const challenge = provider.scenario === 'pkce-verifier-mismatch' ? s256(randomBytes(32).toString('base64url')) : (query.get('code_challenge') as string);
     let code = random();
     if (provider.scenario === 'code-replayed' && lastCode) code = lastCode;
@@ -200,7 +213,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   async function idTokenFor(nonce: string | undefined): Promise<string> {
     const scenario = provider.scenario;
     const now = Math.floor(Date.now() / 1000);
-    const claims: JWTPayload & Record<string, unknown> = { iss: issuer, sub: user.sub, aud: options.clientId, iat: now, exp: now + LIFETIME, auth_time: now, nonce };
+    const claims: JWTPayload & Record<string, unknown> = { ...options.idTokenClaims, iss: issuer, sub: user.sub, aud: options.clientId, iat: now, exp: now + LIFETIME, auth_time: now, nonce };
     if (scenario === 'rp-id_token-issuer-mismatch') claims.iss = 'https://idp.attacker.example';
     if (scenario === 'rp-id_token-sub') delete claims.sub;
     if (scenario === 'rp-id_token-aud') claims.aud = 'another-client';
