@@ -97,8 +97,22 @@ function substituteEnv(node: unknown, path: string[], env: NodeJS.ProcessEnv, pr
   return node;
 }
 
+/** Keys that may also come from a file named by GATEHOUSE_<KEY>_FILE (mounted secrets, re-read at every SIGHUP). */
+const FILE_KEYS: ReadonlySet<string> = new Set([...SECRET_KEYS, 'session.redis.url']);
+
 function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[]): void {
   for (const key of CONFIG_KEYS) {
+    const fileVar = FILE_KEYS.has(key.path.join('.')) ? `${key.env}_FILE` : undefined;
+    const file = fileVar === undefined ? undefined : env[fileVar];
+    if (file !== undefined) {
+      if (env[key.env] !== undefined) {
+        problems.push(`${key.path.join('.')}: set ${key.env} or ${fileVar}, not both`);
+        continue;
+      }
+      const value = readValueFile(key, file, `${fileVar}=${file}`, problems);
+      if (value !== undefined) setPath(tree, key.path, value);
+      continue;
+    }
     const raw = env[key.env];
     if (raw === undefined) continue;
     const value = parseEnvValue(key, raw);
@@ -108,6 +122,30 @@ function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[
     }
     setPath(tree, key.path, value);
   }
+}
+
+/**
+ * A value from a file: the text without its trailing newline; for a list, a JSON array, each PEM block, one
+ * JSON object (a JWK), or one item per non-empty line.
+ */
+function readValueFile(key: ConfigKey, file: string, source: string, problems: string[]): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`${key.path.join('.')}: cannot read ${source} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  if (key.kind !== 'list') return text.replace(/[\r\n]+$/, '');
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    const items = parseJson(trimmed, (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'));
+    if (items === undefined) problems.push(`${key.path.join('.')}: ${source} is not a JSON array of strings`);
+    return items;
+  }
+  if (trimmed.includes('-----BEGIN ')) return trimmed.match(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g) ?? [];
+  if (trimmed.startsWith('{')) return [trimmed];
+  return trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
 }
 
 function parseEnvValue(key: ConfigKey, raw: string): unknown {

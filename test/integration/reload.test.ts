@@ -1,13 +1,18 @@
 // SIGHUP / reload: a changed config applies without dropping connections or sessions; an invalid one is refused.
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { BrowserClient } from '../helpers/browser-client.js';
-import { merge, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
-import { startChildGatehouse, type ChildGatehouse } from '../helpers/gatehouse-process.js';
+import { startDevProvider } from '../../src/demo/dev-provider.js';
+import { CLIENT_ID, CLIENT_SECRET, devClient, merge, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
+import { signInAtProvider } from '../helpers/dev-provider-flow.js';
+import { startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
+import { freePort } from '../helpers/ports.js';
+import { apiWith, waitFor } from '../helpers/session-requests.js';
 import { eventually, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -50,7 +55,8 @@ describe('SIGHUP reload (child process, local mode)', () => {
     await eventually(() => child.stderr().includes('bogus: unknown key'), 5_000);
     expect(child.stderr()).toContain('gatehouse: config error: listen.port: Invalid input: expected number, received string');
     expect(child.stderr()).toContain('gatehouse: config error: bogus: unknown key');
-    expect(child.logs.some((line) => line.msg === 'config reload refused; the running config stays in force')).toBe(true);
+    // stderr and the stdout log line arrive on separate pipes, in either order
+    await eventually(() => child.logs.some((line) => line.msg === 'config reload refused; the running config stays in force'), 5_000);
     expect(await bodyOf(`${child.url}/x`)).toBe('second');
     expect(child.child.exitCode).toBeNull();
   });
@@ -99,5 +105,79 @@ describe('reload in cloud mode', () => {
     const invalid = validateConfig(tree({ listen: { host: '127.0.0.1', port: 1 } }));
     await expect(stack.gatehouse.reload(invalid)).rejects.toBeInstanceOf(ConfigError);
     expect((await client.navigate(`${stack.url}/still`)).status).toBe(200);
+  });
+});
+
+describe('SIGHUP reload (child process, cloud mode): secrets from *_FILE files', () => {
+  const NEW_SECRET = 'a-rotated-session-secret-0123456789abcdefgh';
+
+  it('re-reads the mounted secret files: a session secret rotation keeps users signed in, a wrong client secret shows at the next sign-in', async () => {
+    const files = temporaryYamlFiles('gatehouse-secrets-');
+    cleanups.push(async () => files.remove());
+    const sessionSecrets = join(files.dir, 'session-secrets');
+    const clientSecret = join(files.dir, 'client-secret');
+    writeFileSync(sessionSecrets, `${SESSION_SECRET}\n`);
+    writeFileSync(clientSecret, `${CLIENT_SECRET}\n`);
+
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const provider = await startDevProvider({ port: await freePort(), clients: [devClient(url)] });
+    cleanups.push(() => provider.close());
+    const app = await startUpstream();
+    cleanups.push(() => app.close());
+    const child = await startChildGatehouse(
+      {
+        mode: 'cloud',
+        listen: { host: '127.0.0.1', port },
+        ops: { host: '127.0.0.1', port: 0 },
+        public_url: url,
+        upstream: { url: app.url },
+        sso: { issuer: provider.issuer, client_id: CLIENT_ID, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
+      },
+      { env: { GATEHOUSE_SESSION_SECRETS_FILE: sessionSecrets, GATEHOUSE_SSO_CLIENT_SECRET_FILE: clientSecret } },
+    );
+    cleanups.push(() => child.dispose());
+    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, 10_000, 50);
+
+    const signIn = async (user: string): Promise<{ status: number; cookie: string }> => {
+      const client = new BrowserClient();
+      const toProvider = await client.follow(`${url}/.auth/start?rd=%2F&interactive=1`, {}, { stopAt: (next) => next.origin !== url });
+      const page = await client.follow(toProvider.final.location as string);
+      const atProvider = await signInAtProvider(client, page.final, { login: user }, 'skip-if-absent');
+      const landed = await client.navigate(atProvider.final.location as string);
+      const cookie = `gatehouse_session=${client.cookie(url, 'gatehouse_session') ?? ''}`;
+      await client.close();
+      return { status: landed.status, cookie };
+    };
+    const reloadWith = async (file: string, text: string): Promise<void> => {
+      const reloads = child.logs.filter((line) => line.msg === 'config reloaded').length;
+      writeFileSync(file, text);
+      child.child.kill('SIGHUP');
+      await eventually(() => child.logs.filter((line) => line.msg === 'config reloaded').length === reloads + 1, 10_000);
+    };
+
+    const before = await signIn('alice');
+    expect(before.status).toBe(302);
+    expect((await apiWith(`${url}/api/a`, before.cookie)).status).toBe(200);
+
+    // rotation step 1: the new secret first, the old one still verifies
+    await reloadWith(sessionSecrets, `${NEW_SECRET}\n${SESSION_SECRET}\n`);
+    expect((await apiWith(`${url}/api/b`, before.cookie)).status).toBe(200);
+    const after = await signIn('carol');
+    expect(after.status).toBe(302);
+    // step 2: the old secret removed; sessions made under it end, the new one's continue
+    await reloadWith(sessionSecrets, `${NEW_SECRET}\n`);
+    expect((await apiWith(`${url}/api/c`, before.cookie)).status).toBe(401);
+    expect((await apiWith(`${url}/api/d`, after.cookie)).status).toBe(200);
+    expect(headerValues(app.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['carol']);
+
+    // the client secret file is re-read too: a wrong one is refused by the provider at the next sign-in
+    await reloadWith(clientSecret, 'not-the-registered-secret\n');
+    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, 10_000, 50);
+    expect((await signIn('alice')).status).toBe(502);
+    await reloadWith(clientSecret, `${CLIENT_SECRET}\n`);
+    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, 10_000, 50);
+    expect((await signIn('alice')).status).toBe(302);
+    expect(child.stderr()).toBe('');
   });
 });

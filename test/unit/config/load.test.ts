@@ -1,5 +1,5 @@
 // Config loading: YAML file, ${ENV} substitution, GATEHOUSE_* overrides, durations, and one problem line per mistake.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, maskSecrets, validateConfig } from '../../../src/config/load.js';
@@ -170,6 +170,60 @@ describe('loadConfig: GATEHOUSE_* environment overrides', () => {
       'mode: Invalid option: expected one of "auto"|"cloud"|"local"',
       'listen.port: Too big: expected number to be <=65535',
     ]);
+  });
+});
+
+describe('loadConfig: secrets from files (GATEHOUSE_<KEY>_FILE)', () => {
+  const PEM_A = '-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----';
+  const PEM_B = '-----BEGIN EC PRIVATE KEY-----\nCCCC\n-----END EC PRIVATE KEY-----';
+
+  it('reads a string secret without its trailing newline, and list secrets one per line or per PEM block', () => {
+    const config = load('mode: local\n', {
+      GATEHOUSE_SSO_CLIENT_SECRET_FILE: writeYaml('from-a-file\n'),
+      GATEHOUSE_SESSION_SECRETS_FILE: writeYaml(`${SECRET_B}\n\n${SECRET_A}\n`),
+      GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE: writeYaml(`${PEM_A}\n${PEM_B}\n`),
+      GATEHOUSE_SESSION_REDIS_URL_FILE: writeYaml('redis://:pw@redis:6379\n'),
+    });
+    expect(config.sso.client_secret).toBe('from-a-file');
+    expect(config.session.secrets).toEqual([SECRET_B, SECRET_A]);
+    expect(config.identity.assertion.keys).toEqual([PEM_A, PEM_B]);
+    expect(config.session.redis.url).toBe('redis://:pw@redis:6379');
+  });
+
+  it('reads a list file holding a JSON array or one JWK', () => {
+    const jwk = '{"kty":"EC","crv":"P-256","x":"x","y":"y","d":"d"}';
+    expect(load('mode: local\n', { GATEHOUSE_SESSION_SECRETS_FILE: writeYaml(JSON.stringify([SECRET_A, SECRET_B])) }).session.secrets).toEqual([SECRET_A, SECRET_B]);
+    expect(load('mode: local\n', { GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE: writeYaml(`${jwk}\n`) }).identity.assertion.keys).toEqual([jwk]);
+  });
+
+  it('reads the file again at every load, so a rotated secret applies at the next SIGHUP', () => {
+    const file = writeYaml(`${SECRET_A}\n`);
+    const env = { GATEHOUSE_SESSION_SECRETS_FILE: file };
+    expect(load('mode: local\n', env).session.secrets).toEqual([SECRET_A]);
+    writeFileSync(file, `${SECRET_B}\n${SECRET_A}\n`);
+    expect(load('mode: local\n', env).session.secrets).toEqual([SECRET_B, SECRET_A]);
+  });
+
+  it('reports an unreadable file, a bad JSON list, and a key set both ways, never printing a secret', () => {
+    const missing = join(yaml.dir, 'no-such-secret');
+    expect(
+      problemsOf(() =>
+        load('mode: local\n', {
+          GATEHOUSE_SSO_CLIENT_SECRET: 'inline-secret',
+          GATEHOUSE_SSO_CLIENT_SECRET_FILE: writeYaml('file-secret'),
+          GATEHOUSE_SESSION_SECRETS_FILE: missing,
+          GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE: writeYaml('[1, 2]'),
+        }),
+      ),
+    ).toEqual([
+      'sso.client_secret: set GATEHOUSE_SSO_CLIENT_SECRET or GATEHOUSE_SSO_CLIENT_SECRET_FILE, not both',
+      `session.secrets: cannot read GATEHOUSE_SESSION_SECRETS_FILE=${missing} (ENOENT)`,
+      expect.stringMatching(/^identity\.assertion\.keys: GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE=\S+ is not a JSON array of strings$/),
+    ]);
+  });
+
+  it('offers _FILE only for secrets: GATEHOUSE_UPSTREAM_URL_FILE is not read', () => {
+    expect(load('mode: local\nupstream:\n  url: http://127.0.0.1:3000\n', { GATEHOUSE_UPSTREAM_URL_FILE: writeYaml('http://elsewhere:1') }).upstream.url).toBe('http://127.0.0.1:3000');
   });
 });
 
