@@ -113,6 +113,16 @@ describe('config/kubernetes', () => {
         expect(targets).toEqual([8080]);
       });
 
+      it("a NetworkPolicy admits traffic to the pod on gatehouse's ports only (8080, and 9090 for monitoring)", () => {
+        const policies = ofKind(docs, 'NetworkPolicy');
+        expect(policies).toHaveLength(1);
+        const spec = at(policies[0], ['spec']).value as Tree;
+        expect(at(spec, ['podSelector', 'matchLabels']).value).toEqual(at(deployment, ['spec', 'selector', 'matchLabels']).value);
+        expect(spec.policyTypes).toEqual(['Ingress']);
+        const ports = (spec.ingress as Tree[]).flatMap((rule) => (rule.ports as Tree[]).map((p) => p.port));
+        expect(ports).toEqual([8080, 9090]);
+      });
+
       it('runs non-root with a read-only root filesystem and an emptyDir on /tmp', () => {
         expect(at(pod, ['securityContext', 'runAsNonRoot']).value).toBe(true);
         for (const container of [gatehouse, ...containers]) {
