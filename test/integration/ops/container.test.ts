@@ -1,14 +1,17 @@
 // What the container image relies on: the HEALTHCHECK script against a real ops listener, and the Dockerfile's
 // promises (pinned Node 24 base, non-root, ports, stop signal, entrypoint) with nothing it copies ignored.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, startTestGatehouse } from '../../helpers/gatehouse-process.js';
 import { closedPort } from '../../helpers/upstream.js';
 
-function runHealthcheck(opsPort: number): Promise<number | null> {
+/** Runs the script as the image does, from a working directory holding config/gatehouse.yaml. */
+function runHealthcheck(env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['docker/healthcheck.js'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, GATEHOUSE_OPS_PORT: String(opsPort) }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'docker/healthcheck.js')], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code) => resolve(code));
   });
@@ -18,11 +21,24 @@ describe('docker/healthcheck.js', () => {
   it('exits 0 while /healthz answers 200 and 1 when nothing listens on the ops port', async () => {
     const gatehouse = await startTestGatehouse({});
     try {
-      expect(await runHealthcheck(gatehouse.opsPort)).toBe(0);
+      expect(await runHealthcheck({ GATEHOUSE_OPS_PORT: String(gatehouse.opsPort) })).toBe(0);
     } finally {
       await gatehouse.shutdown();
     }
-    expect(await runHealthcheck(await closedPort())).toBe(1);
+    expect(await runHealthcheck({ GATEHOUSE_OPS_PORT: String(await closedPort()) })).toBe(1);
+  });
+
+  it('finds the ops port in the config file the image reads, not only in GATEHOUSE_OPS_PORT', async () => {
+    const gatehouse = await startTestGatehouse({});
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-healthcheck-'));
+    try {
+      mkdirSync(join(dir, 'config'));
+      writeFileSync(join(dir, 'config', 'gatehouse.yaml'), `ops: { host: 127.0.0.1, port: ${gatehouse.opsPort} }\n`);
+      expect(await runHealthcheck({}, dir)).toBe(0);
+    } finally {
+      await gatehouse.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
