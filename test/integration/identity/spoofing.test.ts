@@ -200,3 +200,22 @@ describe('spoofed identity headers (local mode)', () => {
     }
   });
 });
+
+describe('identity.strip_prefix set to another prefix (local mode)', () => {
+  it('strips every header starting with it in any case or _ spelling; a name that merely begins alike passes', async () => {
+    const upstream = await startUpstream();
+    const gatehouse = await startTestGatehouse({ mode: 'local', upstream: { url: upstream.url }, identity: { strip_prefix: 'X-Internal-' } });
+    try {
+      const headers = ['Host', '127.0.0.1', 'X-Internal-Token', MARK, 'x_internal_debug', MARK, 'X-INTERNAL-ROLE', MARK, 'X-Internalish', 'kept', 'X-Forwarded-User', MARK];
+      const res = await sendRequest(`${gatehouse.url}/anything`, { headers });
+      expect(res.status).toBe(200);
+      const raw = (upstream.requests[0] as RecordedRequest).rawHeaders;
+      expect(headerNames(raw).filter((name) => name.replaceAll('_', '-').startsWith('x-internal-'))).toEqual([]);
+      expect(headerValues(raw, 'x-internalish')).toEqual(['kept']);
+      expect(raw).not.toContain(MARK);
+    } finally {
+      await gatehouse.shutdown();
+      await upstream.close();
+    }
+  });
+});
