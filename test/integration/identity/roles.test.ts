@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { sleep, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
 function rolesHeaderSeen(stack: CloudStack): string[] {
@@ -160,3 +161,39 @@ describe('roles from roles.url', () => {
     await client.close();
   });
 });
+
+describe('roles from roles.url are read again at every refresh (4 s tokens)', () => {
+  let rolesServer: RolesServer;
+  let stack: CloudStack;
+  beforeAll(async () => {
+    rolesServer = await startRolesServer();
+    stack = await startCloudStack({
+      providerTtl: { accessToken: 4, idToken: 4 },
+      config: { roles: { source: 'url', url: rolesServer.url }, session: { refresh_before: '2s', refresh_interval: '3s' } },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await rolesServer?.close();
+  });
+
+  it('a changed answer reaches the app after the refresh, fetched with the renewed access token', async () => {
+    rolesServer.answer = { status: 200, body: '["reader"]' };
+    const client = await signedIn(stack, 'carol');
+    expect(rolesHeaderSeen(stack)).toEqual(['reader']);
+    const atSignIn = rolesServer.authorizations.at(-1);
+
+    rolesServer.answer = { status: 200, body: '["editor"]' };
+    await sleep(2100);
+    await waitFor(async () => {
+      await client.api(`${stack.url}/api/roles`);
+      return rolesHeaderSeen(stack)[0] === 'editor';
+    }, 3000, 100);
+    const atRefresh = rolesServer.authorizations.at(-1);
+    expect(atRefresh).toMatch(/^Bearer [\w-]{20,}$/);
+    expect(atRefresh).not.toBe(atSignIn);
+    expect(JSON.parse((await client.api(`${stack.url}/.auth/me`)).body)).toMatchObject({ sub: 'carol', roles: ['editor'] });
+    await client.close();
+  });
+});
+
