@@ -235,11 +235,15 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     // A client that hung up (mid-body included) sent nothing malformed; its request, if any, is logged as 499.
     if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) return void socket.destroy();
     const overflow = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = overflow ? 431 : 400;
+    const requestId = randomUUID();
     metrics.rejectedRequests.labels(overflow ? 'header-overflow' : 'malformed').inc();
-    logger.info({ code: error.code, remote: socket.remoteAddress }, 'malformed request refused');
-    const status = overflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    metrics.countRequest(status, 0);
+    // the request could not be parsed, so its method and path are unknown: the parser's code says why
+    logAccess({ reqId: requestId, status, refused: error.code, remote: socket.remoteAddress });
+    const reason = overflow ? 'Request Header Fields Too Large' : 'Bad Request';
     const body = overflow ? 'request headers too large\n' : 'bad request\n';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
   });
 
   const drain = async (timeoutMs: number): Promise<void> => {

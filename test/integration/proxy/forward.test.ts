@@ -165,6 +165,11 @@ describe('forwarding to the app', () => {
     expect(tooBig.status).toBe(431);
     expect(tooBig.body).toBe('request headers too large\n');
     expect(upstream.requests).toHaveLength(before);
+    // one access line with a request id, also sent to the client so a report can name it
+    const requestId = headerValues(tooBig.rawHeaders, 'x-request-id')[0];
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const line = gatehouse.logs.find((entry) => entry.reqId === requestId);
+    expect(line).toMatchObject({ msg: 'request', status: 431, refused: 'HPE_HEADER_OVERFLOW', remote: '127.0.0.1' });
   });
 });
 
@@ -295,7 +300,7 @@ describe('when the client goes away mid-request', () => {
   it('logs client aborts with the status sent so far (499 before the response head), not as malformed requests', async () => {
     const aborted = gatehouse.logs.filter((line) => line.msg === 'request' && String(line.path).startsWith('/abort-'));
     expect(aborted.map((line) => `${line.path} ${line.status}`)).toEqual([...Array(3).fill('/abort-upload 499'), ...Array(3).fill('/abort-download 200')]);
-    expect(gatehouse.logs.filter((line) => line.msg === 'malformed request refused')).toEqual([]);
+    expect(gatehouse.logs.filter((line) => line.refused !== undefined)).toEqual([]);
     expect((await gatehouse.metrics.rejectedRequests.get()).values).toEqual([]);
   });
 
