@@ -15,7 +15,7 @@ function startDelayedApp(): Promise<RecordingUpstream> {
 }
 
 
-describe('shutdown on SIGTERM', () => {
+describe('shutdown on SIGTERM and SIGINT', () => {
   let app: RecordingUpstream | undefined;
   let gatehouse: ChildGatehouse | undefined;
 
@@ -47,6 +47,20 @@ describe('shutdown on SIGTERM', () => {
     expect(response.body).toBe('waited 1000');
     expect(Date.now() - signalled).toBeGreaterThanOrEqual(900);
 
+    expect(await gatehouse.exited).toEqual({ code: 0, signal: null });
+    expect(gatehouse.logs.map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down: draining in-flight requests', 'gatehouse stopped']));
+    expect(gatehouse.stderr()).toBe('');
+  });
+
+  it('SIGINT (Ctrl-C in a terminal) drains the same way: the in-flight request finishes, exit 0', async () => {
+    app = await startDelayedApp();
+    gatehouse = await startChildGatehouse({ upstream: { url: app.url } });
+    const inFlight = sendRequest(`${gatehouse.url}/wait/300`);
+    await app.nthRequest(1);
+    gatehouse.child.kill('SIGINT');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('waited 300');
     expect(await gatehouse.exited).toEqual({ code: 0, signal: null });
     expect(gatehouse.logs.map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down: draining in-flight requests', 'gatehouse stopped']));
     expect(gatehouse.stderr()).toBe('');

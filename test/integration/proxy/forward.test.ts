@@ -222,6 +222,11 @@ describe('when the app cannot answer', () => {
       expect(JSON.parse(response.body)).toEqual({ error: 'upstream_timeout', status: 504, request_id: 'req-slow' });
       expect(elapsed).toBeGreaterThanOrEqual(280);
       expect(elapsed).toBeLessThan(2_000);
+      const page = await sendRequest(gatehouse.url + '/hang-page', { headers: { accept: 'text/html', 'x-request-id': 'req-slow-page' } });
+      expect(page.status).toBe(504);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.body).toContain('The app took too long to respond');
+      expect(page.body).toContain('req-slow-page');
       await eventually(() => upstream.openConnections() === 0);
     } finally {
       await gatehouse.shutdown();
