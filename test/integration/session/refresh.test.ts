@@ -1,7 +1,9 @@
 // Token refresh against the real dev provider with 4-second tokens: renewal before expiry, role changes without a new
 // sign-in, single-flight under 20 concurrent requests with rotating refresh tokens, invalid_grant, provider down.
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provider.js';
+import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
@@ -126,3 +128,38 @@ describe('refresh when the provider refuses or is down', () => {
     expect(stack.gatehouse.logs.some((line) => line.msg === 'session refresh failed and its tokens have expired; session ended')).toBe(true);
   });
 });
+
+describe('provider signing-key rotation while users are signed in', () => {
+  let stack: CloudStack;
+  let rotated: DevProvider | undefined;
+  const signingJwk = async (kid: string) => ({ ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)), kid, alg: 'RS256', use: 'sig' });
+
+  beforeAll(async () => {
+    stack = await startCloudStack({ providerTtl, providerJwks: { keys: [await signingJwk('key-before')] }, config: sessionConfig });
+  });
+  afterAll(async () => {
+    await stack?.gatehouse.shutdown();
+    await stack?.upstream.close();
+    await rotated?.close();
+  });
+
+  it('the refreshed ID token is signed with a key gatehouse has not seen: it fetches the new key set and the session goes on', async () => {
+    const cookie = await signedInCookieHeader(stack, 'alice');
+    const ok = await refreshes(stack, 'ok');
+    const failed = (await refreshes(stack, 'error')) + (await refreshes(stack, 'invalid_grant'));
+    // the provider restarts with only a new key published (its grants live on in the shared in-memory adapter)
+    const port = Number(new URL(stack.provider.issuer).port);
+    await stack.provider.close();
+    rotated = await startDevProvider({ port, clients: [devClient(stack.url)], ttl: providerTtl, jwks: { keys: [await signingJwk('key-after')] } });
+
+    await sleep(REFRESH_DUE_MS);
+    expect((await apiWith(`${stack.url}/api/rotated`, cookie)).status).toBe(200);
+    await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, 3000);
+    expect((await refreshes(stack, 'error')) + (await refreshes(stack, 'invalid_grant'))).toBe(failed);
+    // past the first tokens' expiry the session lives on the renewed ones
+    await sleep(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
+    expect((await apiWith(`${stack.url}/api/later`, cookie)).status).toBe(200);
+    expect(headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['alice']);
+  });
+});
+
