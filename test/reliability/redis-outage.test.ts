@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionCookie } from '../../src/session/session-cookie.js';
 import { BrowserClient } from '../helpers/browser-client.js';
+import { metricValue } from '../helpers/session-requests.js';
 import { ASSERTION_KEY, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { sendRequest } from '../helpers/gatehouse-process.js';
 import { redisAnswers, RedisRelay } from '../helpers/redis-relay.js';
@@ -72,6 +73,8 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
     expect([...statuses.keys()]).toEqual([200]);
     expect(statuses.get(200)).toBeGreaterThan(10);
     expect(stack.gatehouse.logs.filter((l) => l.msg === 'request failed').map((l) => l.code)).toEqual(['GH_STORE_UNAVAILABLE']);
+    // what an operator's alert reads: connection errors counted during the outage
+    expect(await metricValue(stack.gatehouse, 'gatehouse_redis_errors_total', { kind: 'connection' })).toBeGreaterThan(0);
   });
 
   it('after the restore a new sign-in works and its session is served', async () => {
