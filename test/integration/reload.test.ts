@@ -1,5 +1,6 @@
 // SIGHUP / reload: a changed config applies without dropping connections or sessions; an invalid one is refused.
 import { writeFileSync } from 'node:fs';
+import { Agent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
@@ -37,18 +38,36 @@ describe('SIGHUP reload (child process, local mode)', () => {
     upstream: { url: upstreamUrl },
   });
 
-  it('applies a new upstream on SIGHUP, keeps an open keep-alive connection working, and refuses an invalid file', async () => {
-    first = await startUpstream((_req, res) => res.end('first'));
+  it('applies a new upstream on SIGHUP, finishes an in-flight request and keeps the keep-alive connection, and refuses an invalid file', async () => {
+    first = await startUpstream((req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.end('first, slow'), 400);
+      else res.end('first');
+    });
     second = await startUpstream((_req, res) => res.end('second'));
     cleanups.push(() => first.close(), () => second.close());
     child = await startChildGatehouse(tree(first.url));
     cleanups.push(() => child.dispose());
-    expect(await bodyOf(`${child.url}/x`)).toBe('first');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(async () => agent.destroy());
+    const get = (path: string, via?: Agent): Promise<{ body: string; reused: boolean }> =>
+      new Promise((resolve, reject) => {
+        const req = httpGet(`${child.url}${path}`, { agent: via ?? false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          res.once('end', () => resolve({ body, reused: req.reusedSocket }));
+        });
+        req.once('error', reject);
+      });
+    expect(await get('/x', agent)).toEqual({ body: 'first', reused: false });
 
+    const inFlight = get('/slow');
+    await first.nthRequest(2);
     writeFileSync(child.configPath, stringify(tree(second.url)));
     child.child.kill('SIGHUP');
     await eventually(() => child.logs.some((line) => line.msg === 'config reloaded'), 5_000);
-    expect(await bodyOf(`${child.url}/x`)).toBe('second');
+    expect((await inFlight).body).toBe('first, slow');
+    // the same client connection, now forwarded to the new upstream
+    expect(await get('/x', agent)).toEqual({ body: 'second', reused: true });
 
     writeFileSync(child.configPath, 'mode: local\nlisten: { port: "not a port" }\nbogus: 1\n');
     child.child.kill('SIGHUP');
