@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { AssertionKeyError, AssertionSigner, loadAssertionKeys, type AssertionKeys } from '../identity/assertion.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Readiness } from '../ops/readiness.js';
+import { Readiness } from '../ops/readiness.js';
 import { createSessionStore, type ReadySessionStore } from '../session/create-store.js';
 import { Sealer } from '../session/sealer.js';
 import { SessionCookie } from '../session/session-cookie.js';
@@ -13,7 +13,7 @@ import { BackchannelLogout } from './backchannel-logout.js';
 import { Gate } from './gate.js';
 import { brandingOf } from './pages.js';
 import { PendingSignIns } from './pending-sign-in.js';
-import { Provider } from './provider.js';
+import { Provider, type ProviderObserver } from './provider.js';
 import { AuthRoutes } from './routes.js';
 import { Sessions } from './sessions.js';
 import { SignIn } from './sign-in.js';
@@ -64,6 +64,19 @@ export interface CloudAccess extends AccessControl {
   release(successor?: CloudAccess): Promise<void>;
 }
 
+/**
+ * A provider client for changed `sso` settings, loaded before the reload goes ahead: when the provider does not
+ * answer discovery with them, the reload is refused and the running client (and readiness) stay as they are.
+ */
+async function providerForReload(config: Config, logger: Logger, observer: ProviderObserver): Promise<Provider> {
+  const trial = new Readiness();
+  const provider = new Provider(config, { logger, readiness: trial, observer });
+  await provider.start();
+  if (provider.ready) return provider;
+  provider.stop();
+  throw new ConfigError([`sso: ${trial.reasons()['provider'] ?? 'provider metadata not loaded'} (new settings refused, the running provider client stays)`]);
+}
+
 function providerFingerprint(config: Config): string {
   return JSON.stringify([config.sso, config.public_url, config.routes.prefix]);
 }
@@ -77,14 +90,11 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
   const secure = new URL(config.public_url).protocol === 'https:';
   const branding = brandingOf(config.pages);
   const fingerprint = providerFingerprint(config);
-  const provider =
-    previous && previous.providerFingerprint === fingerprint
-      ? previous.provider
-      : new Provider(config, {
-          logger,
-          readiness,
-          observer: { onRequest: (endpoint, seconds) => metrics.providerDuration.labels(endpoint).observe(seconds) },
-        });
+  const observer = { onRequest: (endpoint: string, seconds: number) => metrics.providerDuration.labels(endpoint).observe(seconds) };
+  let provider: Provider;
+  if (!previous) provider = new Provider(config, { logger, readiness, observer });
+  else if (previous.providerFingerprint === fingerprint) provider = previous.provider;
+  else provider = await providerForReload(config, logger, observer);
   const assertion = await assertionSetup(config, logger, previous?.assertionKeys);
   const sealer = new Sealer(config.session.secrets);
   let store: ReadySessionStore;
@@ -127,9 +137,8 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
   const backchannel = new BackchannelLogout(config, provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
   const routes = new AuthRoutes(config, provider, sessions, signIn, backchannel, branding, assertion?.keys, { logger });
   const gate = new Gate(config, sessions, branding);
-  // At start-up gatehouse listens while discovery retries; a reload waits for the new client's first attempt.
-  if (previous && previous.provider !== provider) await provider.start();
-  else void provider.start();
+  // At start-up gatehouse listens while discovery retries (readiness says why); a reload's client is loaded already.
+  if (!previous) void provider.start();
 
   const ownCookie = (name: string): boolean => name === cookie.name || name === SignIn.returningCookie || pending.isPendingCookie(name);
   const marker = 'gatehouse_';

@@ -14,7 +14,7 @@ import { signInAtProvider } from '../helpers/dev-provider-flow.js';
 import { startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
 import { freePort } from '../helpers/ports.js';
 import { apiWith, waitFor } from '../helpers/session-requests.js';
-import { eventually, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { closedPort, eventually, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -124,6 +124,22 @@ describe('reload in cloud mode', () => {
     const invalid = validateConfig(tree({ listen: { host: '127.0.0.1', port: 1 } }));
     await expect(stack.gatehouse.reload(invalid)).rejects.toBeInstanceOf(ConfigError);
     expect((await client.navigate(`${stack.url}/still`)).status).toBe(200);
+  });
+});
+
+describe('reload with provider settings the provider does not answer', () => {
+  it('is refused before anything changes: the running client keeps signing users in and /readyz stays 200', async () => {
+    const stack = await startCloudStack();
+    cleanups.push(() => stack.close());
+    const unreachable = validateConfig(merge(stack.tree, { sso: { ...(stack.tree.sso as Record<string, unknown>), issuer: `http://127.0.0.1:${await closedPort()}` } }));
+    const refusal = stack.gatehouse.reload(unreachable);
+    await expect(refusal).rejects.toBeInstanceOf(ConfigError);
+    await expect(refusal).rejects.toMatchObject({ problems: [expect.stringMatching(/^sso: provider discovery failed: .+ \(new settings refused, the running provider client stays\)$/)] });
+    expect(stack.gatehouse.readiness.reasons()).toEqual({});
+    expect((await fetch(`${stack.gatehouse.opsUrl}/readyz`)).status).toBe(200);
+    const { landed } = await stack.signIn(new BrowserClient(), '/still-signing-in', 'carol');
+    expect(landed.status).toBe(200);
+    expect(headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['carol']);
   });
 });
 
