@@ -119,7 +119,10 @@ export class Provider {
     try {
       await compactVerify(idToken, this.keys, { algorithms: this.config.sso.id_token_algs });
     } catch (error) {
-      if (isNetworkError(error)) throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider keys unreachable: ${describeError(error)}`, { cause: error });
+      if (isNetworkError(error) || isKeySetUnavailable(error)) {
+        throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider keys unavailable: ${describeError(error)}`, { cause: error });
+      }
+      if (isKeySetUnusable(error)) throw new GatehouseError('GH_PROVIDER_ERROR', `provider keys unusable: ${describeError(error)}`, { cause: error });
       throw new GatehouseError('GH_TOKEN_INVALID', `ID token signature rejected: ${describeError(error)}`, { cause: error });
     }
   }
@@ -264,7 +267,40 @@ export function classifyProviderError(error: unknown): GatehouseError {
     return Object.assign(wrapped, { oauthError });
   }
   if (isNetworkError(error)) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider unreachable: ${reason}`, { cause: error });
+  const status = unexpectedStatus(error);
+  if (status !== undefined && status >= 500) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider answered HTTP ${status}: ${reason}`, { cause: error });
+  if (status !== undefined || isUnreadableAnswer(error)) return new GatehouseError('GH_PROVIDER_ERROR', `provider answer unusable: ${reason}`, { cause: error });
   return new GatehouseError('GH_TOKEN_INVALID', `provider response rejected: ${reason}`, { cause: error });
+}
+
+/** The errors of an error and its causes (openid-client wraps oauth4webapi's), outermost first. */
+function errorChain(error: unknown): Array<Error & { code?: unknown; cause?: unknown }> {
+  const chain: Array<Error & { code?: unknown; cause?: unknown }> = [];
+  for (let current = error; current instanceof Error && chain.length < 5; current = (current as { cause?: unknown }).cause) chain.push(current);
+  return chain;
+}
+
+/** The HTTP status of an answer that was neither the expected one nor an OAuth error (a 5xx page, a 404). */
+function unexpectedStatus(error: unknown): number | undefined {
+  const failure = errorChain(error).find((link) => link.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM');
+  return failure?.cause instanceof Response ? failure.cause.status : undefined;
+}
+
+/** A 2xx answer whose body is not the JSON it should be: the provider is broken, the user's tokens are not at fault. */
+function isUnreadableAnswer(error: unknown): boolean {
+  return errorChain(error).some(
+    (link) => link.code === 'OAUTH_RESPONSE_IS_NOT_JSON' || (link.code === 'OAUTH_PARSE_ERROR' && link.message.includes('"response" body')),
+  );
+}
+
+/** jose could not fetch the key set (a non-200 answer). */
+function isKeySetUnavailable(error: unknown): boolean {
+  return errorChain(error).some((link) => link.message.startsWith('Expected 200 OK from the JSON Web Key Set'));
+}
+
+/** jose fetched something that is not a key set. */
+function isKeySetUnusable(error: unknown): boolean {
+  return errorChain(error).some((link) => link.code === 'ERR_JWKS_INVALID' || link.message.startsWith('Failed to parse the JSON Web Key Set'));
 }
 
 function isNetworkError(error: unknown): boolean {

@@ -1,6 +1,8 @@
 // A small OpenID provider for conformance tests (node:http + jose, no UI): discovery, JWKS, an authorization
 // endpoint that answers at once with a code, a token endpoint (client auth, PKCE, single-use codes) and userinfo.
-// `scenario` breaks exactly one thing, after the OpenID Foundation's RP test IDs where one exists.
+// `scenario` breaks exactly one thing, after the OpenID Foundation's RP test IDs where one exists. Optional extras (all
+// off by default, so the provider behaves as before without them): the refresh_token grant with short token lifetimes,
+// garbage answers per endpoint, a discovery document without RFC 9207's iss parameter, broken ID tokens at refresh.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -40,9 +42,34 @@ export interface SigningKey {
 
 export interface TokenRequestRecord {
   authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** The grant_type sent (authorization_code or refresh_token). */
+  grantType: string;
+  /** The code sent (empty for a refresh). */
   code: string;
-  outcome: 'issued' | string;
+  /** 'issued', 'garbage' (a `garbage` answer was sent), or the OAuth error the provider answered. */
+  outcome: 'issued' | 'garbage' | string;
 }
+
+/** Endpoints that can be told to answer garbage; `refresh` is the token endpoint for grant_type=refresh_token only. */
+export type GarbageEndpoint = 'token' | 'refresh' | 'userinfo' | 'jwks';
+
+/** A raw answer sent instead of the endpoint's real one. */
+export interface GarbageAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * The ID token in a refresh response: a valid one for the same user (default), none at all, or broken in one way
+ * (signature, subject = another user whose access token and userinfo are consistent with it, audience).
+ */
+export type RefreshIdToken = 'valid' | 'absent' | 'bad-signature' | 'other-sub' | 'wrong-aud';
+
+export type TestUser = { sub: string; email: string; name: string; preferred_username: string; roles: string[] };
+
+/** The user a refresh ID token with `other-sub` names (with its own access token and userinfo claims). */
+export const OTHER_USER: TestUser = { sub: 'mallory', email: 'mallory@example.test', name: 'Mallory Example', preferred_username: 'mallory', roles: ['admin'] };
 
 export interface MisbehavingProviderOptions {
   clientId: string;
@@ -53,11 +80,21 @@ export interface MisbehavingProviderOptions {
   scenario?: Scenario;
   /** id_token_signing_alg_values_supported in discovery; RS256 only by default. */
   advertisedAlgs?: string[];
-  user?: { sub: string; email: string; name: string; preferred_username: string; roles: string[] };
+  user?: TestUser;
   /** Extra claims in every ID token (none by default: the user's claims come only from userinfo). */
   idTokenClaims?: Record<string, unknown>;
   /** When set, an authorization request with prompt=none is answered with this error (e.g. consent_required) instead of a code. */
   promptNoneError?: string;
+  /** Lifetime in seconds of access and ID tokens (expires_in and exp); 300 by default. */
+  tokenLifetime?: number;
+  /** Issue a refresh token with the code grant and accept grant_type=refresh_token (off by default: unsupported_grant_type). */
+  refreshTokens?: boolean;
+  /** Initial garbage answers per endpoint (see MisbehavingProvider.garbage); none by default. */
+  garbage?: Partial<Record<GarbageEndpoint, GarbageAnswer>>;
+  /** Initial ID token of refresh responses (see MisbehavingProvider.refreshIdToken); 'valid' by default. */
+  refreshIdToken?: RefreshIdToken;
+  /** false: discovery omits authorization_response_iss_parameter_supported (RFC 9207); advertised (true) by default. */
+  advertiseIssParameter?: boolean;
 }
 
 export interface MisbehavingProvider {
@@ -72,6 +109,10 @@ export interface MisbehavingProvider {
   jwksFetches(): number;
   /** Starts signing with `key` and publishes only it at jwks_uri (the previous key is retired). */
   rotateSigningKey(key: SigningKey): void;
+  /** Endpoints answering garbage right now (assign or delete entries at any time). */
+  garbage: Partial<Record<GarbageEndpoint, GarbageAnswer>>;
+  /** The ID token of the next refresh responses (assignable at any time). */
+  refreshIdToken: RefreshIdToken;
   close(): Promise<void>;
 }
 
@@ -93,8 +134,11 @@ export async function generateSigningKey(kid: string): Promise<SigningKey> {
 
 export async function startMisbehavingProvider(options: MisbehavingProviderOptions): Promise<MisbehavingProvider> {
   const user = options.user ?? { sub: 'alice', email: 'alice@example.test', name: 'Alice Example', preferred_username: 'alice', roles: ['admin'] };
+  const lifetime = options.tokenLifetime ?? LIFETIME;
   const codes = new Map<string, IssuedCode>();
-  const accessTokens = new Map<string, string>();
+  /** Access token → the user it was issued for. */
+  const accessTokens = new Map<string, TestUser>();
+  const refreshTokens = new Set<string>();
   const sockets = new Set<Socket>();
   let signing = options.keys[0] as SigningKey;
   let published: SigningKey[] = [signing];
@@ -108,6 +152,8 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     tokenRequests: [],
     userinfoAuthorizations: [],
     issued: [],
+    garbage: { ...options.garbage },
+    refreshIdToken: options.refreshIdToken ?? 'valid',
     jwksFetches: () => jwksFetches,
     rotateSigningKey(key) {
       signing = key;
@@ -133,7 +179,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'profile', 'email'],
-      authorization_response_iss_parameter_supported: true,
+      ...(options.advertiseIssParameter === false ? {} : { authorization_response_iss_parameter_supported: true }),
     };
   }
 
@@ -178,14 +224,21 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readBody(req));
     const authMethod = clientAuthentication(req, form);
-    const record: TokenRequestRecord = { authMethod: authMethod ?? 'none', code: form.get('code') ?? '', outcome: 'issued' };
+    const grantType = form.get('grant_type') ?? '';
+    const record: TokenRequestRecord = { authMethod: authMethod ?? 'none', grantType, code: form.get('code') ?? '', outcome: 'issued' };
     provider.tokenRequests.push(record);
     const refuse = (status: number, error: string, description: string): void => {
       record.outcome = error;
       json(res, status, { error, error_description: description });
     };
     if (!authMethod) return refuse(401, 'invalid_client', 'client authentication failed');
-    if (form.get('grant_type') !== 'authorization_code') return refuse(400, 'unsupported_grant_type', 'only authorization_code');
+    if (grantType === 'refresh_token' && options.refreshTokens) return refresh(form, record, res);
+    if (grantType !== 'authorization_code') return refuse(400, 'unsupported_grant_type', 'only authorization_code');
+    const garbage = provider.garbage.token;
+    if (garbage) {
+      record.outcome = 'garbage';
+      return answer(res, garbage);
+    }
     const issuedCode = codes.get(form.get('code') ?? '');
     if (!issuedCode) return refuse(400, 'invalid_grant', 'unknown code');
     if (issuedCode.used) return refuse(400, 'invalid_grant', 'code already used');
@@ -193,10 +246,45 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     if (form.get('redirect_uri') !== issuedCode.redirectUri) return refuse(400, 'invalid_grant', 'redirect_uri mismatch');
     if (s256(form.get('code_verifier') ?? '') !== issuedCode.challenge) return refuse(400, 'invalid_grant', 'PKCE verification failed');
     const accessToken = random();
-    accessTokens.set(accessToken, user.sub);
+    accessTokens.set(accessToken, user);
     const idToken = await idTokenFor(issuedCode.nonce);
     provider.issued.push(accessToken, idToken);
-    json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: LIFETIME, id_token: idToken, scope: 'openid profile email' });
+    const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, id_token: idToken, scope: 'openid profile email' };
+    if (options.refreshTokens) {
+      const refreshToken = random();
+      refreshTokens.add(refreshToken);
+      provider.issued.push(refreshToken);
+      body.refresh_token = refreshToken;
+    }
+    json(res, 200, body);
+  }
+
+  /** grant_type=refresh_token: new access token and (per refreshIdToken) ID token; the refresh token is not rotated. */
+  async function refresh(form: URLSearchParams, record: TokenRequestRecord, res: ServerResponse): Promise<void> {
+    if (!refreshTokens.has(form.get('refresh_token') ?? '')) {
+      record.outcome = 'invalid_grant';
+      return json(res, 400, { error: 'invalid_grant', error_description: 'unknown refresh token' });
+    }
+    const garbage = provider.garbage.refresh;
+    if (garbage) {
+      record.outcome = 'garbage';
+      return answer(res, garbage);
+    }
+    const mode = provider.refreshIdToken;
+    const holder = mode === 'other-sub' ? OTHER_USER : user;
+    const accessToken = random();
+    accessTokens.set(accessToken, holder);
+    provider.issued.push(accessToken);
+    const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: 'openid profile email' };
+    if (mode !== 'absent') {
+      const now = Math.floor(Date.now() / 1000);
+      const claims: JWTPayload = { ...options.idTokenClaims, iss: issuer, sub: holder.sub, aud: mode === 'wrong-aud' ? 'another-client' : options.clientId, iat: now, exp: now + lifetime, auth_time: now };
+      const signed = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.kid }).sign(signing.privateKey);
+      const idToken = mode === 'bad-signature' ? corruptSignature(signed) : signed;
+      provider.issued.push(idToken);
+      body.id_token = idToken;
+    }
+    json(res, 200, body);
   }
 
   function clientAuthentication(req: IncomingMessage, form: URLSearchParams): TokenRequestRecord['authMethod'] | undefined {
@@ -213,7 +301,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   async function idTokenFor(nonce: string | undefined): Promise<string> {
     const scenario = provider.scenario;
     const now = Math.floor(Date.now() / 1000);
-    const claims: JWTPayload & Record<string, unknown> = { ...options.idTokenClaims, iss: issuer, sub: user.sub, aud: options.clientId, iat: now, exp: now + LIFETIME, auth_time: now, nonce };
+    const claims: JWTPayload & Record<string, unknown> = { ...options.idTokenClaims, iss: issuer, sub: user.sub, aud: options.clientId, iat: now, exp: now + lifetime, auth_time: now, nonce };
     if (scenario === 'rp-id_token-issuer-mismatch') claims.iss = 'https://idp.attacker.example';
     if (scenario === 'rp-id_token-sub') delete claims.sub;
     if (scenario === 'rp-id_token-aud') claims.aud = 'another-client';
@@ -236,12 +324,14 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   function userinfo(req: IncomingMessage, res: ServerResponse): void {
     const header = req.headers.authorization ?? '';
     provider.userinfoAuthorizations.push(header);
-    const sub = header.startsWith('Bearer ') ? accessTokens.get(header.slice(7)) : undefined;
-    if (!sub) {
+    const holder = header.startsWith('Bearer ') ? accessTokens.get(header.slice(7)) : undefined;
+    if (!holder) {
       res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
       return;
     }
-    const claims = { ...user, sub };
+    const garbage = provider.garbage.userinfo;
+    if (garbage) return answer(res, garbage);
+    const claims = { ...holder };
     if (provider.scenario === 'rp-userinfo-bad-sub-claim') claims.sub = 'mallory';
     json(res, 200, claims);
   }
@@ -252,7 +342,8 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     if (route === 'GET /.well-known/openid-configuration') return json(res, 200, discovery());
     if (route === 'GET /jwks') {
       jwksFetches += 1;
-      return json(res, 200, jwks());
+      const garbage = provider.garbage.jwks;
+      return garbage ? answer(res, garbage) : json(res, 200, jwks());
     }
     if (route === 'GET /authorize') return authorize(url, res);
     if (route === 'POST /token') return void token(req, res).catch(() => json(res, 500, { error: 'server_error' }));
@@ -271,6 +362,10 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+function answer(res: ServerResponse, garbage: GarbageAnswer): void {
+  res.writeHead(garbage.status, { 'content-type': garbage.contentType, 'cache-control': 'no-store' }).end(garbage.body);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
