@@ -12,10 +12,18 @@ import { freePort } from '../helpers/ports.js';
 
 // The few browser globals the functions passed to page.evaluate use. Declared here, module-local, because
 // lib "dom" would change global types for every file in the project.
-interface PageElement {
+interface PageNode {
+  readonly nodeType: number;
   readonly textContent: string | null;
+}
+interface PageElement extends PageNode {
+  readonly tagName: string;
+  readonly classList: Iterable<string>;
   readonly outerHTML: string;
+  readonly parentElement: PageElement | null;
+  readonly childNodes: Iterable<PageNode>;
   getAttribute(name: string): string | null;
+  closest(selector: string): PageElement | null;
   blur(): void;
 }
 interface PageImage extends PageElement {
@@ -65,6 +73,8 @@ export interface E2eStack {
   /** The dev provider's issuer, http://127.0.0.1:<port> */
   providerUrl: string;
   demo: DemoStack;
+  /** Takes the dev provider off the network, as in a provider outage; close() then stops the rest. */
+  stopProvider(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,7 +105,21 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       log: { ...config.log, level: 'warn' },
     }),
   });
-  return { url, providerUrl, demo, close: () => demo.stop() };
+  let providerStopped = false;
+  return {
+    url,
+    providerUrl,
+    demo,
+    stopProvider: async () => {
+      providerStopped = true;
+      await demo.provider.close();
+    },
+    close: async () => {
+      if (!providerStopped) return demo.stop();
+      await demo.gatehouse.shutdown();
+      await demo.app.close();
+    },
+  };
 }
 
 /** A tiny SVG logo on its own loopback origin, as an operator's `pages.logo_url` would be. */
@@ -148,6 +172,19 @@ export function recordNavigations(page: Page): NavigationRecord {
   return record;
 }
 
+/**
+ * Runs `before` when the browser is about to send a request matching `urlPattern` (CDP Fetch pattern: `*` and `?`
+ * wildcards), then lets the request go on unchanged. Unlike page.route, this also stops at redirect hops, such as
+ * the provider's redirect back to /.auth/callback.
+ */
+export async function beforeRequest(page: Page, urlPattern: string, before: () => Promise<void>): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  cdp.on('Fetch.requestPaused', (event) => {
+    void before().finally(() => cdp.send('Fetch.continueRequest', { requestId: event.requestId }));
+  });
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern, requestStage: 'Request' }] });
+}
+
 /** The dev provider's login form (oidc-provider devInteractions). */
 export async function loginAtProvider(page: Page, user: string): Promise<void> {
   await page.locator('input[name="login"]').fill(user);
@@ -184,6 +221,17 @@ export async function screenshotPage(page: Page, name: string): Promise<{ files:
   return { files, horizontalOverflow };
 }
 
+/** One piece of text and the colours it is painted with; `background` is the first opaque background behind it. */
+export interface ContrastReading {
+  /** `primary button`, `secondary button`, `request id`, or the text element: `h1`, `p`, `p.or`, `header span`, `footer p`. */
+  element: string;
+  text: string;
+  color: string;
+  background: string;
+  /** WCAG 2 contrast ratio of color against background. */
+  ratio: number;
+}
+
 export interface AccessibilityReport {
   lang: string;
   /** Links and buttons without an accessible name (their outerHTML). */
@@ -193,10 +241,12 @@ export interface AccessibilityReport {
   /** The branding logo in the page header, if any. */
   logo: { alt: string | null; loaded: boolean } | null;
   primary: { text: string; color: string; background: string } | null;
+  /** The primary and secondary buttons, the request id and every other text of the page, one reading per element. */
+  contrast: ContrastReading[];
 }
 
 export async function inspectAccessibility(page: Page): Promise<AccessibilityReport> {
-  return page.evaluate(() => {
+  const { contrastSamples, ...report } = await page.evaluate(() => {
     const controls = Array.from(document.querySelectorAll('a[href], button, input[type="submit"]'));
     const unnamedControls = controls
       .filter((element) => {
@@ -207,14 +257,49 @@ export async function inspectAccessibility(page: Page): Promise<AccessibilityRep
     const primaryElement = document.querySelector('.button.primary');
     const style = primaryElement ? getComputedStyle(primaryElement) : null;
     const logo = document.querySelector<PageImage>('header img');
+
+    // The colour the text sits on: the nearest ancestor-or-self background that is not fully transparent
+    // (a translucent one is returned as is, and contrastRatio refuses it); the canvas is white.
+    const backgroundBehind = (element: PageElement): string => {
+      for (let current: PageElement | null = element; current; current = current.parentElement) {
+        const background = getComputedStyle(current).backgroundColor;
+        if (!/^rgba\(.*,\s*0\)$/.test(background)) return background;
+      }
+      return 'rgb(255, 255, 255)';
+    };
+    const sample = (element: PageElement, name: string) => ({
+      element: name,
+      text: (element.textContent ?? '').trim(),
+      color: getComputedStyle(element).color,
+      background: backgroundBehind(element),
+    });
+    const ownText = (element: PageElement): boolean =>
+      Array.from(element.childNodes).some((node) => node.nodeType === 3 && (node.textContent ?? '').trim() !== '');
+    const nameOf = (element: PageElement): string => {
+      const landmark = element.closest('header, footer');
+      const own = [element.tagName.toLowerCase(), ...Array.from(element.classList)].join('.');
+      return landmark && landmark !== element ? `${landmark.tagName.toLowerCase()} ${own}` : own;
+    };
+    const named: Array<[string, string]> = [
+      ['.button.primary', 'primary button'],
+      ['.button.secondary', 'secondary button'],
+      ['footer code', 'request id'],
+    ];
+    const contrastSamples = named.flatMap(([selector, name]) => Array.from(document.querySelectorAll(selector)).map((element) => sample(element, name)));
+    for (const element of Array.from(document.querySelectorAll('body *'))) {
+      if (!ownText(element) || named.some(([selector]) => element.closest(selector))) continue;
+      contrastSamples.push(sample(element, nameOf(element)));
+    }
     return {
       lang: document.documentElement.lang,
       unnamedControls,
       imagesWithoutAlt: document.querySelectorAll('img:not([alt])').length,
       logo: logo ? { alt: logo.getAttribute('alt'), loaded: logo.complete && logo.naturalWidth > 0 } : null,
       primary: primaryElement && style ? { text: primaryElement.textContent ?? '', color: style.color, background: style.backgroundColor } : null,
+      contrastSamples,
     };
   });
+  return { ...report, contrast: contrastSamples.map((reading) => ({ ...reading, ratio: contrastRatio(reading.color, reading.background) })) };
 }
 
 export interface FocusState {

@@ -1,9 +1,11 @@
 // What an end-user meets in a real browser (Debian's chromium): the sign-on page, the provider's login and
-// consent, silent re-authentication, declined consent, local login, logout, no access, and how gatehouse's
-// own pages look (screenshots at phone and desktop width, branding, accessibility).
+// consent, silent re-authentication, declined consent, local login, logout, no access, the provider going down
+// mid sign-in, and how gatehouse's own pages look (screenshots at phone and desktop width, branding, accessibility,
+// contrast of every text).
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  beforeRequest,
   contrastRatio,
   hasChromium,
   inspectAccessibility,
@@ -14,7 +16,9 @@ import {
   startE2eStack,
   startLogoServer,
   tabToFirstControl,
+  VIEWPORTS,
   waitForStatus,
+  type AccessibilityReport,
   type E2eStack,
   type NavigationRecord,
 } from './browser.js';
@@ -26,6 +30,10 @@ const DEFAULT_ACCENT_RGB = 'rgb(37, 99, 235)';
 const DEEP_LINK = '/reports/q3?view=summary';
 const PROVIDER_BUTTON = 'Sign in with Demo provider';
 const PROTECTED_MARKER = 'Signed in through gatehouse as';
+/** What is measured on an error page: heading, sentence, "Try again", the "Request ID:" line and the id itself. */
+const ERROR_PAGE_TEXTS = ['h1', 'p', 'primary button', 'footer p', 'request id'];
+/** WCAG 2 AA for normal-size text. */
+const AA_CONTRAST = 4.5;
 
 // Generous per-test time: each test drives a whole browser sign-in, and the suite shares two cores with the rest of `npm test`.
 describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromium)', { timeout: 60_000 }, () => {
@@ -33,22 +41,26 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
   let stack: E2eStack;
   /** Sessions that expire after 1.5 s, and the default look of the pages (a title, no logo, no accent colour). */
   let shortStack: E2eStack;
+  /** Branded like `stack`; its provider is stopped in the middle of a sign-in. */
+  let outageStack: E2eStack;
   let logo: Awaited<ReturnType<typeof startLogoServer>>;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     logo = await startLogoServer();
-    [browser, stack, shortStack] = await Promise.all([
+    const branded = { pages: { title: TITLE, logo_url: logo.url, accent_color: ACCENT } };
+    [browser, stack, shortStack, outageStack] = await Promise.all([
       launchChromium(),
-      startE2eStack({ pages: { title: TITLE, logo_url: logo.url, accent_color: ACCENT } }),
+      startE2eStack(branded),
       startE2eStack({ sessionTtlMs: 1500, pages: { title: TITLE } }),
+      startE2eStack(branded),
     ]);
   });
 
   afterAll(async () => {
     await Promise.all(contexts.map((context) => context.close()));
     await browser?.close();
-    await Promise.all([stack?.close(), shortStack?.close()]);
+    await Promise.all([stack?.close(), shortStack?.close(), outageStack?.close()]);
     await logo?.close();
   });
 
@@ -72,8 +84,17 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     await page.waitForURL(`${base}${DEEP_LINK}`);
   }
 
+  /**
+   * Every text of the page reaches WCAG AA against what it is painted on; `measured` names the elements the page
+   * must have been measured on (an element missing from the page would otherwise pass unmeasured).
+   */
+  function expectReadableContrast(report: AccessibilityReport, measured: readonly string[]): void {
+    expect([...new Set(report.contrast.map((reading) => reading.element))].sort()).toEqual([...measured].sort());
+    expect(report.contrast.filter((reading) => reading.ratio < AA_CONTRAST)).toEqual([]);
+  }
+
   /** One of gatehouse's own pages: branded, accessible, readable at 375 px and 1280 px; screenshots as artifacts. */
-  async function expectProductPage(page: Page, name: string, heading: string): Promise<void> {
+  async function expectProductPage(page: Page, name: string, heading: string, measured: readonly string[]): Promise<void> {
     expect(await page.locator('h1').innerText()).toBe(heading);
     expect(await page.title()).toContain(TITLE);
 
@@ -84,7 +105,8 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(report.imagesWithoutAlt).toBe(0);
     expect(report.primary?.background).toBe(ACCENT_RGB);
     const primary = report.primary ?? { color: '', background: '', text: '' };
-    expect(contrastRatio(primary.color, primary.background)).toBeGreaterThanOrEqual(4.5);
+    expect(contrastRatio(primary.color, primary.background)).toBeGreaterThanOrEqual(AA_CONTRAST);
+    expectReadableContrast(report, measured);
 
     const shots = await screenshotPage(page, name);
     expect(shots.horizontalOverflow).toBe(0);
@@ -110,7 +132,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
       [DEEP_LINK, 302],
       [`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`, 200],
     ]);
-    await expectProductPage(page, 'sign-on', `Sign in to ${TITLE}`);
+    await expectProductPage(page, 'sign-on', `Sign in to ${TITLE}`, ['h1', 'primary button', 'p.or', 'secondary button']);
     expect(await page.getByRole('link', { name: 'Use local account' }).getAttribute('href')).toBe('/login.html');
 
     await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
@@ -138,7 +160,9 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     // On the way in, the default look of the sign-on page: the title as text, the default accent colour.
     await page.goto(`${shortStack.url}${DEEP_LINK}`);
     expect(await page.locator('header').innerText()).toBe(TITLE);
-    expect((await inspectAccessibility(page)).primary?.background).toBe(DEFAULT_ACCENT_RGB);
+    const defaultLook = await inspectAccessibility(page);
+    expect(defaultLook.primary?.background).toBe(DEFAULT_ACCENT_RGB);
+    expectReadableContrast(defaultLook, ['h1', 'header span', 'primary button', 'p.or', 'secondary button']);
     expect((await screenshotPage(page, 'sign-on-default-branding')).horizontalOverflow).toBe(0);
     await signInInteractively(page, 'carol', shortStack.url);
     expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Carol Ångström`);
@@ -170,7 +194,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
 
     await page.waitForURL((url) => url.pathname === '/.auth/callback');
     expect(navigations.responses.at(-1)?.status).toBe(200);
-    await expectProductPage(page, 'declined', 'You declined access');
+    await expectProductPage(page, 'declined', 'You declined access', ['h1', 'p', 'primary button', 'p.or', 'secondary button']);
     expect(await page.locator('main').innerText()).toContain('Nothing was shared');
 
     await page.getByRole('link', { name: 'Try again' }).click();
@@ -211,7 +235,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     const page = await freshPage({ bypassCSP: true });
     const response = await page.goto(`${stack.url}/.auth/signed-out`);
     expect(response?.status()).toBe(200);
-    await expectProductPage(page, 'signed-out', 'You are signed out');
+    await expectProductPage(page, 'signed-out', 'You are signed out', ['h1', 'p', 'primary button']);
 
     const answer = await page.evaluate(() =>
       fetch('/api/whoami').then(async (r) => [r.status, r.headers.get('content-type'), r.redirected, await r.json()] as const),
@@ -259,7 +283,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     const navigations = recordNavigations(page);
     await signInInteractively(page, 'bob');
     expect(navigations.responses.at(-1)).toEqual({ url: `${stack.url}${DEEP_LINK}`, status: 403 });
-    await expectProductPage(page, 'no-access', "You don't have access to this app");
+    await expectProductPage(page, 'no-access', "You don't have access to this app", ['h1', 'p', 'primary button']);
     const body = await page.locator('main').innerText();
     expect(body).toContain('You are signed in as Bob Example (bob@example.test).');
     expect(body).toContain('Ask the demo admin (alice) to grant you access.');
@@ -271,10 +295,44 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     const page = await freshPage();
     const response = await page.goto(`${stack.url}/.auth/callback?state=forged&code=forged`);
     expect(response?.status()).toBe(400);
-    await expectProductPage(page, 'error', 'Sign-in expired');
+    await expectProductPage(page, 'error', 'Sign-in expired', ERROR_PAGE_TEXTS);
     const body = await page.locator('main').innerText();
     expect(body).toContain('This sign-in link has expired or was already used. Please sign in again.');
     expect(body).toMatch(/Request ID: \S{6,}/);
     expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe('/.auth/login');
+  });
+
+  it('the provider going down before the code is exchanged shows "Sign-in is temporarily unavailable" with a request ID', async () => {
+    const page = await freshPage();
+    await page.goto(`${outageStack.url}${DEEP_LINK}`);
+    await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
+    await loginAtProvider(page, 'alice');
+    // The provider sends the browser back with a real code, then goes away before gatehouse can redeem it.
+    await beforeRequest(page, `${outageStack.url}/.auth/callback?*`, () => outageStack.stopProvider());
+    const isCallback = (url: URL): boolean => url.origin === outageStack.url && url.pathname === '/.auth/callback';
+    const callback = page.waitForResponse((response) => isCallback(new URL(response.url())));
+    await page.getByRole('button', { name: 'Authorize' }).click();
+
+    const response = await callback;
+    expect(response.status()).toBe(503);
+    const headers = response.headers();
+    expect(headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(headers['content-security-policy']).toContain("default-src 'none'");
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['cache-control']).toBe('no-store');
+
+    await page.waitForURL((url) => isCallback(url));
+    await expectProductPage(page, 'unavailable', 'Sign-in is temporarily unavailable', ERROR_PAGE_TEXTS);
+    expect(await page.locator('main').innerText()).toContain('Signing in is not possible right now. Try again in a moment.');
+    expect(await page.locator('footer').innerText()).toMatch(/^Request ID: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    // The id stays on screen at phone width, not cut off nor scrolled out sideways.
+    await page.setViewportSize(VIEWPORTS.phone);
+    const requestId = page.locator('footer code');
+    expect(await requestId.isVisible()).toBe(true);
+    const box = (await requestId.boundingBox()) ?? { x: Number.NaN, width: Number.NaN };
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(VIEWPORTS.phone.width);
+    expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe(`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`);
   });
 });
