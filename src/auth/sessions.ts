@@ -216,15 +216,19 @@ export class Sessions {
   /** Ends the session a cookie names, if any (a new sign-in in the same browser replaces the old session). */
   async endCookie(cookieValue: string | undefined): Promise<void> {
     const verdict = this.cookie.verify(cookieValue);
-    if (verdict && !('rejected' in verdict)) await this.endKey(verdict.key);
+    if (!verdict || 'rejected' in verdict) return;
+    this.cookie.forget(cookieValue as string);
+    await this.endKey(verdict.key);
   }
 
   end(record: SessionRecord): Promise<void> {
-    return this.endKey(record.key);
+    return this.endKey(record.key, record);
   }
 
-  private async endKey(key: string): Promise<void> {
+  /** Removes the session and what the hot caches hold for it, so an ended session keeps no memory. */
+  private async endKey(key: string, record = this.store.peek(key)): Promise<void> {
     this.signer?.forget(key);
+    if (record) this.derived.delete(record);
     await this.store.delete(key);
   }
 

@@ -89,6 +89,11 @@ export class SessionCookie {
     return { rejected: 'bad-mac' };
   }
 
+  /** Drops a cookie value from the verified ones (its session ended): nothing keeps it in memory. */
+  forget(value: string): void {
+    this.verified.delete(value);
+  }
+
   /** Full Set-Cookie header value carrying `value`. */
   setCookie(value: string): string {
     return `${this.name}=${value}${this.attributes}`;
