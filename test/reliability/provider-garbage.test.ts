@@ -9,24 +9,11 @@
 // keeps its current tokens until they expire (src/auth/sessions.ts renew).
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrowserClient, type BrowserResponse } from '../helpers/browser-client.js';
-import { waitUntilReady } from '../helpers/cloud-stack.js';
-import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse-process.js';
-import {
-  generateSigningKey,
-  startMisbehavingProvider,
-  type GarbageAnswer,
-  type MisbehavingProvider,
-  type MisbehavingProviderOptions,
-  type SigningKey,
-} from '../helpers/misbehaving-provider.js';
-import { freePort } from '../helpers/ports.js';
+import { generateSigningKey, type GarbageAnswer, type MisbehavingProvider, type MisbehavingProviderOptions, type SigningKey } from '../helpers/misbehaving-provider.js';
+import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../helpers/misbehaving-stack.js';
 import { apiWith, metricValue, navigateWith, sleep, waitFor } from '../helpers/session-requests.js';
-import { headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { headerValues } from '../helpers/upstream.js';
 
-const CLIENT_ID = 'garbage-rp';
-const CLIENT_SECRET = 'garbage-secret-0123456789';
-const SESSION_SECRET = 'garbage-session-secret-0123456789-abcdefgh';
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
 const RETRY_LINK = `/.auth/login?rd=${encodeURIComponent(RETURN_PATH)}`;
@@ -51,18 +38,8 @@ const TOKEN_INVALID: Refusal = { status: 401, reason: 'token_invalid', heading: 
 const PROVIDER_ERROR: Refusal = { status: 502, reason: 'provider_error', heading: 'Sign-in failed' };
 const PROVIDER_UNAVAILABLE: Refusal = { status: 503, reason: 'provider_unavailable', heading: 'Sign-in is temporarily unavailable' };
 
-interface Run {
-  provider: MisbehavingProvider;
-  gatehouse: TestGatehouse;
-  upstream: RecordingUpstream;
-  url: string;
-  close(): Promise<void>;
-}
-
-interface Attempt {
-  client: BrowserClient;
-  callback: BrowserResponse;
-}
+type Run = MisbehavingStack;
+type Attempt = SignInAttempt;
 
 describe('the provider answers garbage after discovery', () => {
   let keys: SigningKey[];
@@ -76,47 +53,14 @@ describe('the provider answers garbage after discovery', () => {
     for (const run of runs) await run.close();
   });
 
-  async function start(options: Partial<MisbehavingProviderOptions> = {}, config: Record<string, unknown> = {}): Promise<Run> {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const upstream = await startUpstream();
-    const provider = await startMisbehavingProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: `${url}/.auth/callback`, keys, ...options });
-    const gatehouse = await startTestGatehouse({
-      mode: 'cloud',
-      listen: { host: '127.0.0.1', port },
-      public_url: url,
-      upstream: { url: upstream.url },
-      sso: { issuer: provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, silent_reauth: false, timeout: '2s' },
-      session: { secrets: [SESSION_SECRET] },
-      ...config,
-    });
-    const run: Run = {
-      provider,
-      gatehouse,
-      upstream,
-      url,
-      async close() {
-        await gatehouse.shutdown();
-        await provider.close();
-        await upstream.close();
-      },
-    };
+  /** A stack with its own upstream and a 2 s provider timeout, ready; `session` is merged into the session config. */
+  async function start(provider: Partial<MisbehavingProviderOptions> = {}, session: Record<string, unknown> = {}): Promise<Run> {
+    const run = await startMisbehavingStack({ keys, provider, config: { sso: { silent_reauth: false, timeout: '2s' }, session } });
     runs.push(run);
-    await waitUntilReady(gatehouse);
     return run;
   }
 
-  /** /.auth/start → the provider (answers at once with a code) → /.auth/callback; returns the callback's answer. */
-  async function attempt(run: Run): Promise<Attempt> {
-    const client = new BrowserClient();
-    const toProvider = await client.navigate(`${run.url}/.auth/start?rd=${encodeURIComponent(RETURN_PATH)}&interactive=1`);
-    expect(toProvider.status).toBe(302);
-    const atProvider = await client.navigate(toProvider.location as string);
-    expect(atProvider.status).toBe(302);
-    const callbackUrl = new URL(atProvider.location as string);
-    expect(`${callbackUrl.origin}${callbackUrl.pathname}`).toBe(`${run.url}/.auth/callback`);
-    return { client, callback: await client.navigate(callbackUrl.href) };
-  }
+  const attempt = (run: Run): Promise<Attempt> => attemptSignIn(run, RETURN_PATH);
 
   /** A sign-in that works: 302 to the return path, the app receives alice. */
   async function expectSignedIn(run: Run, signIn: Attempt): Promise<void> {
@@ -221,7 +165,7 @@ describe('the provider answers garbage after discovery', () => {
   // 3-second tokens; refresh_before 2s: the refresh is due 2 s before the ID token's exp (which gatehouse takes as the
   // tokens' expiry: it is never later than expires_in counted from receipt).
   it('token endpoint answers garbage at refresh: the user keeps working until the tokens expire, a warn line, then the session ends', async () => {
-    const run = await start({ refreshTokens: true, tokenLifetime: 3 }, { session: { secrets: [SESSION_SECRET], refresh_before: '2s' } });
+    const run = await start({ refreshTokens: true, tokenLifetime: 3 }, { refresh_before: '2s' });
     const signIn = await attempt(run);
     await expectSignedIn(run, signIn);
     const cookie = `${SESSION_COOKIE}=${signIn.client.cookie(run.url, SESSION_COOKIE) ?? ''}`;

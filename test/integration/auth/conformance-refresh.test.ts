@@ -10,25 +10,11 @@
 // conformance.test.ts (rfc9207-iss-parameter-missing), as is a wrong iss from a provider that advertises it.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
-import { waitUntilReady } from '../../helpers/cloud-stack.js';
-import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import {
-  generateSigningKey,
-  OTHER_USER,
-  startMisbehavingProvider,
-  type MisbehavingProvider,
-  type MisbehavingProviderOptions,
-  type RefreshIdToken,
-  type SigningKey,
-} from '../../helpers/misbehaving-provider.js';
-import { freePort } from '../../helpers/ports.js';
+import { generateSigningKey, OTHER_USER, type MisbehavingProviderOptions, type RefreshIdToken, type SigningKey } from '../../helpers/misbehaving-provider.js';
+import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
 import { apiWith, metricValue, navigateWith, sleep, waitFor } from '../../helpers/session-requests.js';
-import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { headerValues } from '../../helpers/upstream.js';
 
-const CLIENT_ID = 'conformance-refresh-rp';
-const CLIENT_SECRET = 'conformance-refresh-secret-0123456789';
-const SESSION_SECRET = 'conformance-refresh-session-secret-0123456789';
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
 const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-preferred-username', 'x-forwarded-name', 'x-forwarded-roles'];
@@ -39,13 +25,7 @@ const REFRESH_BEFORE_MS = 2000;
 const REFRESH_FAILED = 'session refresh failed; the session stays valid until its tokens expire';
 const ENDED_AT_EXPIRY = 'session refresh failed and its tokens have expired; session ended';
 
-interface Run {
-  provider: MisbehavingProvider;
-  gatehouse: TestGatehouse;
-  upstream: RecordingUpstream;
-  url: string;
-  close(): Promise<void>;
-}
+type Run = MisbehavingStack;
 
 describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', () => {
   let keys: SigningKey[];
@@ -58,46 +38,14 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
     await Promise.all(runs.map((run) => run.close()));
   });
 
-  async function start(options: Partial<MisbehavingProviderOptions>, session: Record<string, unknown> = {}): Promise<Run> {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const upstream = await startUpstream();
-    const provider = await startMisbehavingProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: `${url}/.auth/callback`, keys, ...options });
-    const gatehouse = await startTestGatehouse({
-      mode: 'cloud',
-      listen: { host: '127.0.0.1', port },
-      public_url: url,
-      upstream: { url: upstream.url },
-      sso: { issuer: provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, silent_reauth: false },
-      session: { secrets: [SESSION_SECRET], ...session },
-    });
-    const run: Run = {
-      provider,
-      gatehouse,
-      upstream,
-      url,
-      async close() {
-        await gatehouse.shutdown();
-        await provider.close();
-        await upstream.close();
-      },
-    };
+  /** A stack with its own upstream, ready; closed after all tests. */
+  async function start(provider: Partial<MisbehavingProviderOptions>, session: Record<string, unknown> = {}): Promise<Run> {
+    const run = await startMisbehavingStack({ keys, provider, config: { sso: { silent_reauth: false }, session } });
     runs.push(run);
-    await waitUntilReady(gatehouse);
     return run;
   }
 
-  /** /.auth/start → the provider (answers at once) → /.auth/callback; returns the client and the two answers. */
-  async function attempt(run: Run): Promise<{ client: BrowserClient; callbackUrl: URL; callback: BrowserResponse }> {
-    const client = new BrowserClient();
-    const toProvider = await client.navigate(`${run.url}/.auth/start?rd=${encodeURIComponent(RETURN_PATH)}&interactive=1`);
-    expect(toProvider.status).toBe(302);
-    const atProvider = await client.navigate(toProvider.location as string);
-    expect(atProvider.status).toBe(302);
-    const callbackUrl = new URL(atProvider.location as string);
-    expect(`${callbackUrl.origin}${callbackUrl.pathname}`).toBe(`${run.url}/.auth/callback`);
-    return { client, callbackUrl, callback: await client.navigate(callbackUrl.href) };
-  }
+  const attempt = (run: Run): Promise<SignInAttempt> => attemptSignIn(run, RETURN_PATH);
 
   describe('the provider returns a new ID token at refresh (3-second tokens)', () => {
     /** Signs alice in and returns her Cookie header and the expiry (ms) of her first tokens: her ID token's exp. */

@@ -3,16 +3,14 @@
 // real sockets. A full run writes test/conformance-results.json, which scripts/standards-table.js renders.
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
+import { BrowserClient } from '../../helpers/browser-client.js';
 import { waitUntilReady } from '../../helpers/cloud-stack.js';
-import { freePort } from '../../helpers/ports.js';
-import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { generateSigningKey, startMisbehavingProvider, type MisbehavingProvider, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
+import type { TestGatehouse } from '../../helpers/gatehouse-process.js';
+import { generateSigningKey, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
+import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
 const CLIENT_ID = 'conformance-rp';
-const CLIENT_SECRET = 'conformance-secret-0123456789';
-const SESSION_SECRET = 'conformance-session-secret-0123456789-abcdef';
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
 const RESULTS_FILE = new URL('../../conformance-results.json', import.meta.url);
@@ -66,19 +64,8 @@ const CASES: ReadonlyArray<{ id: string; providerDoes: string; expected: Outcome
   { id: 'rfc9207-iss-parameter-missing', providerDoes: 'advertises RFC 9207; authorization response without iss', expected: 'refused' },
 ];
 
-interface Run {
-  provider: MisbehavingProvider;
-  gatehouse: TestGatehouse;
-  url: string;
-  close(): Promise<void>;
-}
-
-interface Attempt {
-  client: BrowserClient;
-  /** gatehouse's redirect to the provider's authorization endpoint. */
-  authorizeUrl: URL;
-  callback: BrowserResponse;
-}
+type Run = MisbehavingStack;
+type Attempt = SignInAttempt;
 
 describe('OpenID RP conformance against a misbehaving provider', () => {
   let upstream: RecordingUpstream;
@@ -99,27 +86,10 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     }
   });
 
-  async function start(scenario: Scenario, sso: Record<string, unknown> = {}, advertisedAlgs?: string[]): Promise<Run> {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const provider = await startMisbehavingProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: `${url}/.auth/callback`, keys, scenario, advertisedAlgs });
-    const gatehouse = await startTestGatehouse({
-      mode: 'cloud',
-      listen: { host: '127.0.0.1', port },
-      public_url: url,
-      upstream: { url: upstream.url },
-      sso: { issuer: provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, silent_reauth: false, ...sso },
-      session: { secrets: [SESSION_SECRET] },
-    });
-    return {
-      provider,
-      gatehouse,
-      url,
-      async close() {
-        await gatehouse.shutdown();
-        await provider.close();
-      },
-    };
+  /** Not waited for: the scenarios wait for readiness themselves, and one checks that it never comes. */
+  function start(scenario: Scenario, sso: Record<string, unknown> = {}, advertisedAlgs?: string[]): Promise<Run> {
+    const config = { sso: { silent_reauth: false, ...sso } };
+    return startMisbehavingStack({ keys, clientId: CLIENT_ID, provider: { scenario, advertisedAlgs }, config, upstream, waitReady: false });
   }
 
   /** A protected deep link → sign-on page → /.auth/start → provider → /.auth/callback; returns the callback's answer. */
@@ -128,15 +98,7 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     const first = await client.navigate(`${run.url}${RETURN_PATH}`);
     expect(first.status).toBe(302);
     expect(first.location).toBe(`${run.url}/.auth/login?rd=${encodeURIComponent(RETURN_PATH)}`);
-    const toProvider = await client.navigate(`${run.url}/.auth/start?rd=${encodeURIComponent(RETURN_PATH)}&interactive=1`);
-    expect(toProvider.status).toBe(302);
-    const authorizeUrl = new URL(toProvider.location as string);
-    const atProvider = await client.navigate(authorizeUrl.href);
-    expect(atProvider.status).toBe(302);
-    const callbackUrl = new URL(atProvider.location as string);
-    expect(`${callbackUrl.origin}${callbackUrl.pathname}`).toBe(`${run.url}/.auth/callback`);
-    const callback = await client.navigate(callbackUrl.href);
-    return { client, authorizeUrl, callback };
+    return attemptSignIn(run, RETURN_PATH, client);
   }
 
   function record(id: string, result: Outcome, answer: string, reason?: string): void {

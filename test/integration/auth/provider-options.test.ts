@@ -5,19 +5,16 @@ import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provider.js';
 import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
-import { devClient, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
+import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { parseForms, signInAtProvider } from '../../helpers/dev-provider-flow.js';
-import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { generateSigningKey, startMisbehavingProvider, type MisbehavingProvider, type MisbehavingProviderOptions, type SigningKey } from '../../helpers/misbehaving-provider.js';
+import { generateSigningKey, type MisbehavingProviderOptions, type SigningKey } from '../../helpers/misbehaving-provider.js';
+import { startMisbehavingStack, type MisbehavingStack } from '../../helpers/misbehaving-stack.js';
 import { freePort } from '../../helpers/ports.js';
 import { apiWith, metricValue, navigateWith } from '../../helpers/session-requests.js';
 import { headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURNING_COOKIE = 'gatehouse_returning';
-const MB_CLIENT_ID = 'provider-options-rp';
-const MB_CLIENT_SECRET = 'provider-options-secret-0123456789';
-const MB_SESSION_SECRET = 'provider-options-session-secret-0123456789-ab';
 const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-preferred-username', 'x-forwarded-name', 'x-forwarded-roles'];
 
 function setCookieLines(response: { headers: Record<string, string | string[] | undefined> }): string[] {
@@ -41,12 +38,7 @@ function identityOf(upstream: RecordingUpstream): Record<string, string[]> {
 }
 
 /** A gatehouse in front of the misbehaving provider (discovery without end_session_endpoint, claims only at userinfo by default). */
-interface MisbehavingRun {
-  provider: MisbehavingProvider;
-  gatehouse: TestGatehouse;
-  url: string;
-  close(): Promise<void>;
-}
+type MisbehavingRun = MisbehavingStack;
 
 describe('provider options', () => {
   let upstream: RecordingUpstream;
@@ -60,36 +52,9 @@ describe('provider options', () => {
     await upstream?.close();
   });
 
-  async function startMisbehaving(options: Partial<MisbehavingProviderOptions> = {}, config: Record<string, unknown> = {}): Promise<MisbehavingRun> {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const provider = await startMisbehavingProvider({ clientId: MB_CLIENT_ID, clientSecret: MB_CLIENT_SECRET, redirectUri: `${url}/.auth/callback`, keys, ...options });
-    const { sso, ...rest } = config;
-    const gatehouse = await startTestGatehouse({
-      mode: 'cloud',
-      listen: { host: '127.0.0.1', port },
-      public_url: url,
-      upstream: { url: upstream.url },
-      sso: { issuer: provider.issuer, client_id: MB_CLIENT_ID, client_secret: MB_CLIENT_SECRET, ...(sso as Record<string, unknown> | undefined) },
-      session: { secrets: [MB_SESSION_SECRET] },
-      ...rest,
-    });
-    try {
-      await waitUntilReady(gatehouse);
-    } catch (error) {
-      await gatehouse.shutdown();
-      await provider.close();
-      throw error;
-    }
-    return {
-      provider,
-      gatehouse,
-      url,
-      async close() {
-        await gatehouse.shutdown();
-        await provider.close();
-      },
-    };
+  /** Silent re-authentication stays on (the default), unlike the conformance tests; the upstream is this file's. */
+  function startMisbehaving(provider: Partial<MisbehavingProviderOptions> = {}, config: Record<string, unknown> = {}): Promise<MisbehavingRun> {
+    return startMisbehavingStack({ keys, provider, config, upstream });
   }
 
   /** Interactive sign-in at the misbehaving provider (it answers the authorization request at once); returns the landed page. */
