@@ -180,11 +180,17 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const started = performance.now();
     const requestId = requestIdOf(req);
+    // an upgrade counts as a request like any other: 101 once the app accepted it, or the refusal's status
+    const answered = (status: number): void => {
+      metrics.countRequest(status, (performance.now() - started) / 1000);
+      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true });
+    };
     const refuse = (status: number, reason: string): void => {
       const body = JSON.stringify({ error: ERROR_CODES[status] ?? 'unauthenticated', request_id: requestId });
       refuseUpgrade(socket, status, reason, { 'content-type': 'application/json' }, body);
-      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true });
+      answered(status);
     };
     socket.on('error', () => socket.destroy());
     const normalized = normalizeRequestPath(req.url ?? '/');
@@ -205,7 +211,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
           upgradedSockets.add(socket);
           socket.once('close', () => upgradedSockets.delete(socket));
           spliceUpgrade(socket, head, upgraded);
-          logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status: 101, upgrade: true });
+          answered(101);
         },
         (error: Error) => {
           if (abort.signal.aborted) return;

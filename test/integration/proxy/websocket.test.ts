@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
+import { metricValue } from '../../helpers/session-requests.js';
 import { closedPort, headerNames, headerValues } from '../../helpers/upstream.js';
 
 interface EchoApp {
@@ -101,6 +102,9 @@ describe('WebSocket upgrade through gatehouse', () => {
       expect(headerValues(seen.rawHeaders, 'x-request-id')).toEqual(['ws-1']);
       const names = headerNames(seen.rawHeaders);
       expect(names.filter((name) => name.includes('forwarded-user') || name.includes('forwarded_email') || name.includes('gatehouse'))).toEqual([]);
+      // counted like any request, as a 1xx answer, and logged once
+      expect(await metricValue(gatehouse, 'gatehouse_http_requests_total', { status_class: '1xx' })).toBe(1);
+      expect(gatehouse.logs.filter((line) => line.reqId === 'ws-1')).toMatchObject([{ msg: 'request', status: 101, upgrade: true, path: '/live/socket' }]);
     } finally {
       socket.close();
     }
@@ -137,6 +141,7 @@ describe('WebSocket upgrade when the app is down', () => {
       });
       expect(refused.status).toBe(502);
       expect(JSON.parse(refused.body)).toEqual({ error: 'upstream_unreachable', request_id: 'ws-down' });
+      expect(await metricValue(gatehouse, 'gatehouse_http_requests_total', { status_class: '5xx' })).toBe(1);
     } finally {
       await gatehouse.shutdown();
     }
