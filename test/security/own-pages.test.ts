@@ -88,7 +88,13 @@ describe("gatehouse's own pages", () => {
 
   it('502: provider error at the callback (error=server_error), and an app that cuts the connection', async () => {
     const { cookie, state } = await begin();
-    expectOwnPage(await page(`/.auth/callback?error=server_error&error_description=${encodeURIComponent(XSS)}&state=${state}`, cookie), 502, ['<img']);
+    const providerError = await sendRequest(`${stack.url}/.auth/callback?error=server_error&error_description=${encodeURIComponent(XSS)}&state=${state}`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie, 'x-request-id': 'own-page-502' },
+    });
+    expectOwnPage(providerError, 502, ['<img']);
+    // the request id a user can quote to support, matching the log line
+    expect(providerError.body).toContain('own-page-502');
+    expect(stack.gatehouse.logs.some((line) => line.reqId === 'own-page-502' && line.msg === 'provider answered the sign-in with an error')).toBe(true);
     const client = new BrowserClient();
     await stack.signIn(client, '/', 'alice');
     const session = `gatehouse_session=${client.cookie(stack.url, 'gatehouse_session') ?? ''}`;
