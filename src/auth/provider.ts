@@ -304,11 +304,7 @@ function isKeySetUnusable(error: unknown): boolean {
 }
 
 function isNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'TimeoutError' || error.name === 'AbortError') return true;
-  if (error instanceof TypeError && error.message === 'fetch failed') return true;
-  const cause = (error as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== error && isNetworkError(cause);
+  return errorChain(error).some((link) => link.name === 'TimeoutError' || link.name === 'AbortError' || (link instanceof TypeError && link.message === 'fetch failed'));
 }
 
 /**
@@ -318,12 +314,9 @@ function isNetworkError(error: unknown): boolean {
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    const part = `${typeof code === 'string' ? `${code}: ` : ''}${current.message}`;
+  for (const link of errorChain(error)) {
+    const part = `${typeof link.code === 'string' ? `${link.code}: ` : ''}${link.message}`;
     if (!parts.some((earlier) => earlier.includes(part))) parts.push(part);
-    current = (current as { cause?: unknown }).cause;
   }
   return parts.join('; ');
 }

@@ -1,7 +1,5 @@
 // Start-up hints for cloud configs that are valid but most likely a mistake; each is one warn log line.
-import type { Config } from './schema.js';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { LOOPBACK_HOSTS, type Config } from './schema.js';
 
 export function cloudConfigHints(config: Config): string[] {
   const hints: string[] = [];

@@ -133,7 +133,8 @@ const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [
   ['identity', 'assertion'],
 ];
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** Hosts (as URL.hostname spells them) where plain http is accepted for development. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** An issuer must be https; http only on a loopback host (development and tests). */
 function issuerProblem(issuer: string): string | undefined {
