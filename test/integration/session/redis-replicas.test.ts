@@ -10,13 +10,15 @@ import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { redisAnswers, RedisRelay, REDIS_URL } from '../../helpers/redis-relay.js';
-import { apiWith, metricValue, SESSION_COOKIE, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, SESSION_COOKIE, sleep, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
 const redisUp = await redisAnswers();
 const PREFIX = `gh-test-${randomBytes(6).toString('hex')}:`;
 const NEW_SECRET = 'rotated-session-secret-0123456789-abcdefgh';
 const KID = 'replicas-test';
+/** Local cache lifetime of the replica whose cache entry must expire during the Redis outage. */
+const SHORT_CACHE_MS = 300;
 
 /** The config of another replica of `stack` (same public URL, provider, upstream), listening on its own port. */
 async function replica(stack: CloudStack, session: Record<string, unknown>): Promise<TestGatehouse> {
@@ -131,14 +133,32 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
 
   it('Redis outage: cached sessions keep working until the cache expires, new sign-ins get 503, /readyz 503; recovery without restart', async () => {
     const relay = await RedisRelay.start();
-    const outage = await replica(stack, { redis: { prefix: PREFIX, url: relay.url, cache_ttl: '3s' } });
+    // Two replicas behind the same cut Redis, so no outcome depends on how fast this machine notices the outage:
+    // `outage` keeps its cache entries longer than the test can run (the cached session must keep working however
+    // long the outage takes to show), `shortCache` drops them after SHORT_CACHE_MS, which the test waits out (then
+    // the session can no longer be read: fail closed). Waiting longer only makes both outcomes more certain.
+    const outage = await replica(stack, { redis: { prefix: PREFIX, url: relay.url, cache_ttl: '1h' } });
     extra.push(outage);
+    const shortCache = await replica(stack, { redis: { prefix: PREFIX, url: relay.url, cache_ttl: `${SHORT_CACHE_MS}ms` } });
+    extra.push(shortCache);
+    const readyz = async (gatehouse: TestGatehouse) => (await fetch(`${gatehouse.opsUrl}/readyz`)).status;
     try {
       const { cookie } = await signedIn(stack, 'carol');
       expect((await apiWith(`${outage.url}/api/cached`, cookie)).status).toBe(200);
+      expect((await apiWith(`${shortCache.url}/api/cached`, cookie)).status).toBe(200);
+      const cachedAt = performance.now();
       await relay.stop();
-      await waitFor(async () => (await fetch(`${outage.opsUrl}/readyz`)).status === 503, 3000);
+      await waitFor(async () => (await readyz(outage)) === 503 && (await readyz(shortCache)) === 503, 10_000);
+      await sleep(Math.max(0, cachedAt + SHORT_CACHE_MS + 100 - performance.now()));
+
+      // the cache entry of shortCache has expired: the session cannot be read, fail closed
+      const expired = await apiWith(`${shortCache.url}/api/cached`, cookie);
+      expect(expired.status).toBe(503);
+      expect(JSON.parse(expired.body)).toMatchObject({ error: 'unavailable' });
+      // outage still holds it: served from the local cache while Redis is down
+      const before = stack.upstream.requests.length;
       expect((await apiWith(`${outage.url}/api/cached`, cookie)).status).toBe(200);
+      expect(stack.upstream.requests.slice(before).map((r) => [r.url, headerValues(r.rawHeaders, 'x-forwarded-user')])).toEqual([['/api/cached', ['carol']]]);
 
       const fresh = new BrowserClient();
       const landed = await signInVia(outage.url, fresh, 'alice');
@@ -146,12 +166,10 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
       expect(landed.headers['content-type']).toMatch(/^text\/html/);
       expect(fresh.cookie(outage.url, SESSION_COOKIE)).toBeUndefined();
 
-      // once the local cache entry expired, the session cannot be read: fail closed
-      await waitFor(async () => (await apiWith(`${outage.url}/api/cached`, cookie)).status === 503, 5000, 200);
-
       await relay.resume();
-      await waitFor(async () => (await fetch(`${outage.opsUrl}/readyz`)).status === 200, 10_000, 100);
+      await waitFor(async () => (await readyz(outage)) === 200 && (await readyz(shortCache)) === 200, 10_000, 100);
       expect((await apiWith(`${outage.url}/api/cached`, cookie)).status).toBe(200);
+      expect((await apiWith(`${shortCache.url}/api/cached`, cookie)).status).toBe(200);
       const again = await signInVia(outage.url, new BrowserClient(), 'alice');
       expect(again.status).toBe(302);
       expect([again.headers['set-cookie'] ?? []].flat().some((line) => line.startsWith(`${SESSION_COOKIE}=`))).toBe(true);
