@@ -273,40 +273,60 @@ describe('when the client goes away mid-request', () => {
     await upstream.close();
   });
 
+  const closedEarly = (kind: string): number => upstreamClosedEarly.filter((seen) => seen === kind).length;
+
+  /** Sends part of a 10 MiB upload, goes away once the app receives it; resolves when the app saw the request end early. */
+  async function abortUpload(): Promise<void> {
+    const closedBefore = closedEarly('upload');
+    const arrived = upstream.requests.length + 1;
+    const req = httpRequest(gatehouse.url + '/abort-upload', { method: 'POST', agent: false, headers: { 'content-length': String(10 * MiB) } });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(256 * 1024));
+    const seen = await upstream.nthRequest(arrived);
+    await new Promise<void>((resolve) => seen.req.once('data', () => resolve()));
+    req.destroy();
+    await eventually(() => closedEarly('upload') === closedBefore + 1);
+  }
+
+  /** Starts an endless download, goes away after its first bytes; resolves when the app saw the response cut. */
+  async function abortDownload(): Promise<void> {
+    const closedBefore = closedEarly('download');
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(gatehouse.url + '/abort-download', { agent: false }, resolve);
+      req.once('error', reject);
+      req.end();
+    });
+    await new Promise<void>((resolve) => response.once('data', () => resolve()));
+    response.destroy();
+    await eventually(() => closedEarly('download') === closedBefore + 1);
+  }
+
   // undici may open one spare connection right after a destroyed one; a leak would grow with every abort.
   it('aborts the upstream request each time the client aborts an upload, and upstream sockets do not pile up', async () => {
     for (let round = 1; round <= 3; round++) {
-      const arrived = upstream.requests.length + 1;
-      const req = httpRequest(gatehouse.url + '/abort-upload', { method: 'POST', agent: false, headers: { 'content-length': String(10 * MiB) } });
-      req.on('error', () => undefined);
-      req.write(Buffer.alloc(256 * 1024));
-      const seen = await upstream.nthRequest(arrived);
-      await new Promise<void>((resolve) => seen.req.once('data', () => resolve()));
-      req.destroy();
-      await eventually(() => upstreamClosedEarly.filter((kind) => kind === 'upload').length === round);
+      await abortUpload();
       await eventually(() => upstream.openConnections() <= 1);
     }
   });
 
   it('aborts the upstream request each time the client aborts a download, and upstream sockets do not pile up', async () => {
     for (let round = 1; round <= 3; round++) {
-      const response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = httpRequest(gatehouse.url + '/abort-download', { agent: false }, resolve);
-        req.once('error', reject);
-        req.end();
-      });
-      await new Promise<void>((resolve) => response.once('data', () => resolve()));
-      response.destroy();
-      await eventually(() => upstreamClosedEarly.filter((kind) => kind === 'download').length === round);
+      await abortDownload();
       await eventually(() => upstream.openConnections() <= 1);
     }
   });
 
   it('logs client aborts with the status sent so far (499 before the response head), not as malformed requests', async () => {
-    const aborted = gatehouse.logs.filter((line) => line.msg === 'request' && String(line.path).startsWith('/abort-'));
-    expect(aborted.map((line) => `${line.path} ${line.status}`)).toEqual([...Array(3).fill('/abort-upload 499'), ...Array(3).fill('/abort-download 200')]);
-    expect(gatehouse.logs.filter((line) => line.refused !== undefined)).toEqual([]);
-    expect((await gatehouse.metrics.rejectedRequests.get()).values).toEqual([]);
+    const from = gatehouse.logs.length;
+    const rejectedBefore = (await gatehouse.metrics.rejectedRequests.get()).values;
+    const abortLines = () => gatehouse.logs.slice(from).filter((line) => line.msg === 'request' && String(line.path).startsWith('/abort-'));
+    await abortUpload();
+    await eventually(() => abortLines().length === 1);
+    await abortDownload();
+    await eventually(() => abortLines().length === 2);
+    expect(abortLines().map((line) => `${line.path} ${line.status}`)).toEqual(['/abort-upload 499', '/abort-download 200']);
+    expect(gatehouse.logs.slice(from).filter((line) => line.refused !== undefined)).toEqual([]);
+    expect((await gatehouse.metrics.rejectedRequests.get()).values).toEqual(rejectedBefore);
   });
 
   it('still forwards afterwards over exactly one fresh keep-alive connection', async () => {
