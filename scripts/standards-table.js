@@ -1,9 +1,16 @@
-// Writes (--write) or checks (--check, the default) the README's OpenID RP conformance table, rendered from
-// test/conformance-results.json, which test/integration/auth/conformance.test.ts writes at the end of a full run.
-import { readFileSync } from 'node:fs';
+// The OpenID RP conformance results and the README table rendered from them. A full run of
+// test/integration/auth/conformance.test.ts writes build/conformance-results.json (untracked); the committed copy is
+// test/conformance-results.json.
+//   --check (the default): the README table matches the committed results, and the last run's results (when
+//     build/conformance-results.json exists) match them too; with --require-run a missing run counts as a failure
+//     (CI, after npm test). Exits 1 on any difference.
+//   --write: copies the last run's results (when present) over the committed ones, then renders the README table.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { writeOrCheckReadmeSection } from './readme-section.js';
 
 const RESULTS = new URL('../test/conformance-results.json', import.meta.url);
+const RUN_RESULTS = new URL('../build/conformance-results.json', import.meta.url);
 const BEGIN = '<!-- standards:begin -->';
 const END = '<!-- standards:end -->';
 
@@ -37,5 +44,33 @@ export function table(results) {
   ].join('\n');
 }
 
-const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
+/** Test IDs whose row differs between two result lists (added, removed or changed), in order. */
+function changedIds(before, after) {
+  const rows = (list) => new Map(list.map((row) => [row.id, row]));
+  const [old, now] = [rows(before), rows(after)];
+  const ids = [...new Set([...old.keys(), ...now.keys()])];
+  return ids.filter((id) => !isDeepStrictEqual(old.get(id), now.get(id)));
+}
+
+const write = process.argv.includes('--write');
+let results = JSON.parse(readFileSync(RESULTS, 'utf8'));
+if (existsSync(RUN_RESULTS)) {
+  const run = JSON.parse(readFileSync(RUN_RESULTS, 'utf8'));
+  if (!isDeepStrictEqual(run, results)) {
+    const changed = changedIds(results, run);
+    const what = changed.length > 0 ? `rows ${changed.join(', ')}` : 'the order of the rows';
+    if (!write) {
+      console.error(`build/conformance-results.json (the last conformance test run) differs from test/conformance-results.json in ${what}: run \`npm run docs\` and commit both files`);
+      process.exit(1);
+    }
+    writeFileSync(RESULTS, `${JSON.stringify(run, null, 2)}\n`);
+    console.log(`test/conformance-results.json updated from build/conformance-results.json (${what})`);
+    results = run;
+  } else {
+    console.log('conformance results of the last run match test/conformance-results.json');
+  }
+} else if (process.argv.includes('--require-run')) {
+  console.error('build/conformance-results.json is missing: the conformance test did not complete a full run');
+  process.exit(1);
+}
 writeOrCheckReadmeSection({ begin: BEGIN, end: END, content: table(results), what: 'standards table', regenerate: 'node scripts/standards-table.js --write' });

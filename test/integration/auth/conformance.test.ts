@@ -1,7 +1,8 @@
 // OpenID Connect RP conformance: the OpenID Foundation's RP Basic/Config test IDs (plus forged-token cases)
 // replayed against a misbehaving provider, each scenario breaking one thing, the real gatehouse signing in over
-// real sockets. A full run writes test/conformance-results.json, which scripts/standards-table.js renders.
-import { writeFileSync } from 'node:fs';
+// real sockets. A full run writes build/conformance-results.json (untracked); scripts/standards-table.js --check
+// compares it with the committed test/conformance-results.json, and --write copies it there and renders the table.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { waitUntilReady } from '../../helpers/cloud-stack.js';
@@ -13,7 +14,7 @@ import { headerValues, startUpstream, type RecordingUpstream } from '../../helpe
 const CLIENT_ID = 'conformance-rp';
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
-const RESULTS_FILE = new URL('../../conformance-results.json', import.meta.url);
+const RESULTS_FILE = new URL('../../../build/conformance-results.json', import.meta.url);
 
 type Outcome = 'accepted' | 'refused';
 
@@ -82,6 +83,7 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     await upstream?.close();
     if (CASES.every((c) => results.has(c.id))) {
       const ordered = CASES.map((c) => results.get(c.id) as ConformanceResult);
+      mkdirSync(new URL('.', RESULTS_FILE), { recursive: true });
       writeFileSync(RESULTS_FILE, `${JSON.stringify(ordered, null, 2)}\n`);
     }
   });
