@@ -1,11 +1,11 @@
 // The session cookie at gatehouse over real sockets: bad cookies read as "no session", never reach the app and are
 // counted; the app's own cookies pass; cookie attributes; the memory store's LRU bound, idle timeout, ttl and gauge.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevProvider } from '../../../src/demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
-import { apiWith, metricValue, navigateWith, SESSION_COOKIE, signedInCookie, sleep } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith, SESSION_COOKIE, signedInCookie } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
 
@@ -135,33 +135,43 @@ describe('memory store: max_sessions evicts the least recently used', () => {
   });
 });
 
-describe('memory store: idle_timeout and ttl end sessions', () => {
+// Date is stopped for these tests and moved by them (timers stay real): a session ends exactly when the clock passes
+// its idle timeout or ttl, never because this machine was slow between two requests.
+describe('memory store: idle_timeout and ttl end sessions (the test moves the clock)', () => {
+  const TTL_MS = 4000;
+  const IDLE_MS = 1500;
   let stack: CloudStack;
   beforeAll(async () => {
-    stack = await startCloudStack({ config: { session: { ttl: '4s', idle_timeout: '1500ms' } } });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    stack = await startCloudStack({ config: { session: { ttl: `${TTL_MS}ms`, idle_timeout: `${IDLE_MS}ms` } } });
   });
   afterAll(async () => {
     await stack?.close();
+    vi.useRealTimers();
   });
+
+  const status = async (cookie: string) => (await apiWith(`${stack.url}/api/x`, `${SESSION_COOKIE}=${cookie}`)).status;
 
   it('idle longer than idle_timeout: the session ended', async () => {
     const cookie = await signedInCookie(stack, 'carol');
-    expect((await apiWith(`${stack.url}/api/x`, `${SESSION_COOKIE}=${cookie}`)).status).toBe(200);
-    await sleep(1700);
-    expect((await apiWith(`${stack.url}/api/x`, `${SESSION_COOKIE}=${cookie}`)).status).toBe(401);
+    const signedInAt = Date.now();
+    vi.setSystemTime(signedInAt + IDLE_MS - 100);
+    expect(await status(cookie)).toBe(200);
+    // idle from the request above, still well inside the ttl
+    vi.setSystemTime(signedInAt + 2 * IDLE_MS);
+    expect(await status(cookie)).toBe(401);
     expect((await navigateWith(`${stack.url}/x`, `${SESSION_COOKIE}=${cookie}`)).status).toBe(302);
   });
 
   it('active but older than ttl: the session ended', async () => {
     const cookie = await signedInCookie(stack, 'carol');
-    const started = Date.now();
-    const statuses: number[] = [];
-    while (Date.now() - started < 3500) {
-      statuses.push((await apiWith(`${stack.url}/api/x`, `${SESSION_COOKIE}=${cookie}`)).status);
-      await sleep(500);
+    const signedInAt = Date.now();
+    for (const after of [1000, 2000, 3000, TTL_MS - 100]) {
+      vi.setSystemTime(signedInAt + after);
+      expect(await status(cookie)).toBe(200);
     }
-    expect(statuses.every((status) => status === 200)).toBe(true);
-    await sleep(Math.max(0, started + 4200 - Date.now()));
-    expect((await apiWith(`${stack.url}/api/x`, `${SESSION_COOKIE}=${cookie}`)).status).toBe(401);
+    vi.setSystemTime(signedInAt + TTL_MS + 100);
+    expect(await status(cookie)).toBe(401);
   });
 });
+
