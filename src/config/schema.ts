@@ -58,8 +58,26 @@ const ssoSchema = z.strictObject({
 
 const redisSchema = z.strictObject({
   url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL (redis:// or rediss://)'),
+  username: z.string().default('').describe('Redis ACL user; empty: the default user'),
+  password: z.string().default('').describe('Redis password, any bytes, no URL-encoding; empty: none'),
+  tls: z
+    .strictObject({
+      ca_file: z.string().default('').describe('PEM file of the CA(s) that signed the Redis server certificate (rediss://); empty: the system CAs'),
+      cert_file: z.string().default('').describe('PEM client certificate for Redis servers that require one (rediss://, with key_file)'),
+      key_file: z.string().default('').describe('PEM private key of cert_file'),
+    })
+    .prefault({}),
   prefix: z.string().default('gatehouse:').describe('Prefix of every Redis key and channel'),
   cache_ttl: duration('5s').describe('How long a replica keeps a session in its local cache in front of Redis'),
+}).superRefine((redis, ctx) => {
+  const { ca_file, cert_file, key_file } = redis.tls;
+  if ((ca_file || cert_file || key_file) && !/^rediss:\/\//i.test(redis.url)) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs a rediss:// url' });
+  }
+  if (Boolean(cert_file) !== Boolean(key_file)) ctx.addIssue({ code: 'custom', path: ['tls', cert_file ? 'key_file' : 'cert_file'], message: 'cert_file and key_file go together' });
+  if ((redis.username || redis.password) && /^[a-z]+:\/\/[^/?#]*@/i.test(redis.url)) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'carries credentials while session.redis.username/password are set; keep them in one place' });
+  }
 });
 
 const sessionSchema = z.strictObject({
@@ -237,4 +255,4 @@ export function resolveMode(config: ModeFields): Mode {
 }
 
 /** Key paths whose values never appear in output. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'session.secrets', 'identity.assertion.keys']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'session.secrets', 'identity.assertion.keys', 'session.redis.password']);

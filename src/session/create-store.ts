@@ -1,8 +1,10 @@
 // Builds the session store named by config.session.store (memory for one replica, redis for several).
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { type MemoryEvictReason, MemoryStore } from './memory-store.js';
-import { RedisStore, type RedisStoreErrorKind } from './redis-store.js';
+import { RedisStore, type RedisStoreErrorKind, type RedisTlsOptions } from './redis-store.js';
 import type { Sealer } from './sealer.js';
 import type { SessionStore } from './types.js';
 
@@ -21,6 +23,26 @@ export interface SessionStoreDeps {
   onEvict?: (reason: MemoryEvictReason) => void;
 }
 
+/** Reads session.redis.tls.* (PEM files); an unreadable file is a config error naming its key. */
+export function readRedisTls(tls: Config['session']['redis']['tls']): RedisTlsOptions {
+  const problems: string[] = [];
+  const read = (key: keyof typeof tls): string | undefined => {
+    const file = tls[key];
+    if (!file) return undefined;
+    try {
+      const text = readFileSync(file, 'utf8');
+      if (!text.includes('-----BEGIN ')) problems.push(`session.redis.tls.${key}: ${file} holds no PEM block`);
+      return text;
+    } catch (error) {
+      problems.push(`session.redis.tls.${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+  const options: RedisTlsOptions = { ca: read('ca_file'), cert: read('cert_file'), key: read('key_file') };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return options;
+}
+
 /** For redis, resolves once connected or after the first failed attempt (the store then keeps reconnecting). */
 export async function createSessionStore(config: Config, deps: SessionStoreDeps): Promise<ReadySessionStore> {
   const session = config.session;
@@ -34,6 +56,9 @@ export async function createSessionStore(config: Config, deps: SessionStoreDeps)
   }
   const store = new RedisStore({
     url: session.redis.url,
+    username: session.redis.username,
+    password: session.redis.password,
+    tls: readRedisTls(session.redis.tls),
     prefix: session.redis.prefix,
     cacheTtlMs: session.redis.cache_ttl,
     cacheMax: session.max_sessions,

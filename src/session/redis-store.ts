@@ -11,8 +11,19 @@ import type { SessionRecord, SessionStore } from './types.js';
 
 export type RedisStoreErrorKind = 'connection' | 'command';
 
+/** TLS material for a `rediss://` URL (PEM text, not file names); absent fields use Node's defaults (system CAs). */
+export interface RedisTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface RedisStoreOptions {
   url: string;
+  /** ACL user and password beside the URL, taken as they are (no URL-encoding); never logged. */
+  username?: string;
+  password?: string;
+  tls?: RedisTlsOptions;
   /** Prefix of every key and of the eviction channel, e.g. `gatehouse:`. */
   prefix: string;
   /** Lifetime of the in-process cache entries (how stale another replica's change can be seen, at most). */
@@ -41,13 +52,28 @@ const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 /** Adds a session to a sid/sub index and keeps the index alive at least as long as that session (works on Redis < 7). */
 const INDEX_ADD = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
 
-function createRedisClient(url: string, commandTimeoutMs: number) {
+interface ClientOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  tls?: RedisTlsOptions;
+  commandTimeoutMs: number;
+}
+
+function createRedisClient({ url, username, password, tls, commandTimeoutMs }: ClientOptions) {
   return createClient({
     url,
+    // empty means unset: node-redis would otherwise send AUTH with an empty password
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
     // fail fast while disconnected instead of queueing: the caller answers 503 and the local cache keeps serving
     disableOfflineQueue: true,
     commandOptions: { timeout: commandTimeoutMs },
     socket: {
+      // the URL's scheme decides TLS (rediss://); these only add trust anchors and a client certificate
+      ...(tls?.ca ? { ca: tls.ca } : {}),
+      ...(tls?.cert ? { cert: tls.cert } : {}),
+      ...(tls?.key ? { key: tls.key } : {}),
       connectTimeout: commandTimeoutMs,
       reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
     },
@@ -102,7 +128,13 @@ export class RedisStore implements SessionStore {
     this.onError = options.onError;
     this.onReadyChange = options.onReadyChange;
     this.cache = new LRUCache<string, SessionRecord>({ max: options.cacheMax ?? 10_000, ttl: Math.max(1, options.cacheTtlMs) });
-    this.client = createRedisClient(options.url, options.commandTimeoutMs ?? 2000);
+    this.client = createRedisClient({
+      url: options.url,
+      username: options.username,
+      password: options.password,
+      tls: options.tls,
+      commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+    });
     this.subscriber = this.client.duplicate();
     this.client.on('error', (error: Error) => this.connectionFailed(error));
     this.client.on('ready', () => this.updateReady());
