@@ -118,9 +118,9 @@ export async function startCloudStack(options: CloudStackOptions = {}): Promise<
 }
 
 export async function waitUntilReady(gatehouse: TestGatehouse, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!gatehouse.readiness.ready) {
-    if (Date.now() > deadline) throw new Error(`gatehouse not ready: ${JSON.stringify(gatehouse.readiness.reasons())}`);
+    if (performance.now() > deadline) throw new Error(`gatehouse not ready: ${JSON.stringify(gatehouse.readiness.reasons())}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

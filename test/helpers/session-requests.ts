@@ -35,14 +35,14 @@ export async function metricValue(gatehouse: Gatehouse, name: string, labels: Re
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` until it resolves true; returns the milliseconds it took. */
+/** Polls `check` until it resolves true; returns the milliseconds it took (on performance.now, which tests that stop Date do not stop). */
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 25): Promise<number> {
-  const started = Date.now();
+  const started = performance.now();
   while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(intervalMs);
   }
-  return Date.now() - started;
+  return Math.round(performance.now() - started);
 }
 
 

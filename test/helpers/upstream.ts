@@ -96,11 +96,11 @@ export function headerNames(rawHeaders: readonly string[]): string[] {
   return out;
 }
 
-/** Resolves once `check` holds, polling every 10 ms; rejects after `timeoutMs`. */
+/** Resolves once `check` holds, polling every 10 ms; rejects after `timeoutMs` (on performance.now: tests may stop Date). */
 export async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -1,7 +1,10 @@
 // Token refresh against the real dev provider with 4-second tokens: renewal before expiry, role changes without a new
 // sign-in, single-flight under 20 concurrent requests with rotating refresh tokens, invalid_grant, provider down.
+// Date is stopped in every test here and moved by it (timers stay real; gatehouse and the dev provider run in this
+// process and read the same clock): a request lands before or after a token's expiry exactly where the test puts it,
+// however slow the machine.
 import { exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provider.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep, waitFor } from '../../helpers/session-requests.js';
@@ -13,6 +16,18 @@ const providerTtl = { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S };
 const sessionConfig = { session: { refresh_before: '2s', refresh_interval: '3s' }, roles: { required: true } };
 const REFRESH_DUE_MS = 2100;
 
+/** Moves the stopped Date forward by `ms`. */
+const advance = (ms: number): void => {
+  vi.setSystemTime(Date.now() + ms);
+};
+
+// before every stack starts: gatehouse and the provider take their clock (Date.now) when they are built
+beforeAll(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+});
+afterAll(() => {
+  vi.useRealTimers();
+});
 
 const refreshes = (stack: CloudStack, outcome: string) => metricValue(stack.gatehouse, 'gatehouse_session_refreshes_total', { outcome });
 const rolesSeen = (stack: CloudStack) => headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-roles');
@@ -29,10 +44,11 @@ describe('refresh with a live provider', () => {
   it('renews tokens before they expire: the session outlives its first tokens', async () => {
     const cookie = await signedInCookieHeader(stack, 'carol');
     const ok = await refreshes(stack, 'ok');
-    await sleep(REFRESH_DUE_MS);
+    advance(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/a`, cookie)).status).toBe(200);
     await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, 3000);
-    await sleep(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
+    // past the first tokens' expiry
+    advance(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
     const late = await apiWith(`${stack.url}/api/b`, cookie);
     expect(late.status).toBe(200);
     expect(headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['carol']);
@@ -44,7 +60,7 @@ describe('refresh with a live provider', () => {
       expect((await apiWith(`${stack.url}/api/r`, cookie)).status).toBe(200);
       expect(rolesSeen(stack)).toEqual(['user']);
       stack.provider.setRoles('carol', ['admin']);
-      await sleep(REFRESH_DUE_MS);
+      advance(REFRESH_DUE_MS);
       await waitFor(async () => {
         const res = await apiWith(`${stack.url}/api/r`, cookie);
         return res.status === 200 && rolesSeen(stack)[0] === 'admin';
@@ -54,7 +70,7 @@ describe('refresh with a live provider', () => {
 
       stack.provider.setRoles('carol', []);
       const forwarded = stack.upstream.requests.length;
-      await sleep(REFRESH_DUE_MS);
+      advance(REFRESH_DUE_MS);
       await waitFor(async () => (await apiWith(`${stack.url}/api/r`, cookie)).status === 403, 3000, 100);
       const page = await navigateWith(`${stack.url}/home`, cookie);
       expect(page.status).toBe(403);
@@ -73,7 +89,7 @@ describe('refresh with a live provider', () => {
     for (let round = 1; round <= 2; round++) {
       const ok = await refreshes(stack, 'ok');
       const refused = await refreshes(stack, 'invalid_grant');
-      await sleep(REFRESH_DUE_MS);
+      advance(REFRESH_DUE_MS);
       const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => apiWith(`${stack.url}/api/c${i}`, cookie).then((res) => res.status)));
       expect(statuses).toEqual(Array(20).fill(200));
       await waitFor(async () => (await refreshes(stack, 'ok')) >= ok + 1, 3000);
@@ -101,7 +117,8 @@ describe('refresh when the provider refuses or is down', () => {
   it('invalid_grant ends the session; the next navigation re-authenticates', async () => {
     const cookie = await signedInCookieHeader(stack, 'carol');
     const refused = await refreshes(stack, 'invalid_grant');
-    await sleep(REFRESH_DUE_MS);
+    const from = stack.gatehouse.logs.length;
+    advance(REFRESH_DUE_MS);
     // this request still rides on valid tokens and starts the refresh, which the provider refuses
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
     await waitFor(async () => (await refreshes(stack, 'invalid_grant')) === refused + 1, 3000);
@@ -109,23 +126,24 @@ describe('refresh when the provider refuses or is down', () => {
     const nav = await navigateWith(`${stack.url}/page`, cookie);
     expect(nav.status).toBe(302);
     expect(nav.headers.location).toBe('/.auth/login?rd=%2Fpage');
-    expect(stack.gatehouse.logs.some((line) => line.msg === 'refresh refused by the provider (invalid_grant); session ended')).toBe(true);
+    expect(stack.gatehouse.logs.slice(from).some((line) => line.msg === 'refresh refused by the provider (invalid_grant); session ended')).toBe(true);
   });
 
   it('provider down: the session works until its tokens expire, with a warn log line, then ends', async () => {
     const cookie = await signedInCookieHeader(stack, 'carol');
     const signedInAt = Date.now();
     const unavailable = await refreshes(stack, 'provider_unavailable');
+    const from = stack.gatehouse.logs.length;
     await stack.provider.close();
-    await sleep(REFRESH_DUE_MS);
+    advance(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
     await waitFor(async () => (await refreshes(stack, 'provider_unavailable')) === unavailable + 1, 3000);
-    const warning = stack.gatehouse.logs.find((line) => line.msg === 'session refresh failed; the session stays valid until its tokens expire');
+    const warning = stack.gatehouse.logs.slice(from).find((line) => line.msg === 'session refresh failed; the session stays valid until its tokens expire');
     expect(warning).toMatchObject({ level: 'warn', sub: 'carol' });
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
-    await sleep(Math.max(0, signedInAt + TOKEN_TTL_S * 1000 + 200 - Date.now()));
+    vi.setSystemTime(signedInAt + TOKEN_TTL_S * 1000 + 200);
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(401);
-    expect(stack.gatehouse.logs.some((line) => line.msg === 'session refresh failed and its tokens have expired; session ended')).toBe(true);
+    expect(stack.gatehouse.logs.slice(from).some((line) => line.msg === 'session refresh failed and its tokens have expired; session ended')).toBe(true);
   });
 });
 
@@ -152,12 +170,12 @@ describe('provider signing-key rotation while users are signed in', () => {
     await stack.provider.close();
     rotated = await startDevProvider({ port, clients: [devClient(stack.url)], ttl: providerTtl, jwks: { keys: [await signingJwk('key-after')] } });
 
-    await sleep(REFRESH_DUE_MS);
+    advance(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/rotated`, cookie)).status).toBe(200);
     await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, 3000);
     expect((await refreshes(stack, 'error')) + (await refreshes(stack, 'invalid_grant'))).toBe(failed);
     // past the first tokens' expiry the session lives on the renewed ones
-    await sleep(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
+    advance(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
     expect((await apiWith(`${stack.url}/api/later`, cookie)).status).toBe(200);
     expect(headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['alice']);
   });
