@@ -25,8 +25,10 @@ export interface PageStrings {
   /** Separates a page's primary action from its alternative (e.g. the local account). */
   readonly or: string;
   readonly signOn: {
+    /** Names the app when a title is configured: the page then leaves the brand line out (the title shows once). */
     heading(appTitle: string | undefined): string;
     signInWith(providerLabel: string): string;
+    /** The link to the app's own login, unless `local_login.label` is configured. */
     readonly useLocalAccount: string;
   };
   readonly declined: {

@@ -17,6 +17,9 @@ export interface Palette {
 export const DEFAULT_ACCENT = '#2563eb';
 const WHITE_LUMINANCE = 1;
 
+// `code` (the request id on error pages) is an inline block: when it does not fit after "Request ID:" it moves
+// to the next line whole instead of breaking mid-id; only an id wider than the card (a long client-sent
+// X-Request-Id on a phone) wraps, at its hyphens first, then anywhere.
 export const BASE_STYLE = `
 *,*::before,*::after{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
@@ -38,7 +41,7 @@ p{margin:0 0 12px;color:#374151;overflow-wrap:anywhere}
 a:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 footer{margin-top:24px;padding-top:16px;border-top:1px solid #e5e7eb;color:#4b5563;font-size:.875rem}
 footer p{margin:0;color:inherit}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all;user-select:all}
+code{display:inline-block;max-width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere;user-select:all}
 @media (max-width:420px){body{padding:16px 12px}main{padding:24px 18px}}
 @media (forced-colors:active){.primary{border-color:ButtonText}}
 `;

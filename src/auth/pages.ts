@@ -26,10 +26,19 @@ export interface RenderedPage {
   body: string;
 }
 
+/**
+ * The link to the app's own login (`local_login`): `url` already carries the page the user asked for;
+ * `label` is the configured text (`local_login.label`), empty for the page strings' default.
+ */
+export interface LocalLoginLink {
+  localLoginUrl?: string;
+  localLoginLabel?: string;
+}
+
 export type PageModel =
-  | { kind: 'sign-on'; providerLabel: string; startUrl: string; localLoginUrl?: string }
+  | ({ kind: 'sign-on'; providerLabel: string; startUrl: string } & LocalLoginLink)
   /** The user declined consent at the provider (`error=access_denied`). */
-  | { kind: 'declined'; retryUrl: string; localLoginUrl?: string }
+  | ({ kind: 'declined'; retryUrl: string } & LocalLoginLink)
   | {
       kind: 'no-access';
       user: { name?: string; email?: string; sub: string };
@@ -123,6 +132,8 @@ interface PageContent {
   paragraphs: string[];
   links: PageLink[];
   requestId?: string;
+  /** The heading names the app already: the brand line (the title as text) is left out, so the title shows once. */
+  headingNamesApp?: boolean;
 }
 
 /** Branding comes from config and is rendered on every page: resolve it once per object. */
@@ -173,16 +184,17 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
   });
   switch (model.kind) {
     case 'sign-on': {
-      // the heading already names the app
+      // the heading names the app: it is the document title as it is, and the brand line is left out
       const heading = strings.signOn.heading(appTitle);
       return {
         status: 200,
         documentTitle: heading,
         heading,
+        headingNamesApp: appTitle !== undefined,
         paragraphs: [],
         links: [
           { label: strings.signOn.signInWith(model.providerLabel), href: model.startUrl, primary: true },
-          ...localAccountLink(model.localLoginUrl, strings.signOn.useLocalAccount),
+          ...localAccountLink(model, strings.signOn.useLocalAccount),
         ],
       };
     }
@@ -193,7 +205,7 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
         paragraphs: [strings.declined.explanation(appTitle)],
         links: [
           { label: strings.declined.tryAgain, href: model.retryUrl, primary: true },
-          ...localAccountLink(model.localLoginUrl, strings.declined.useLocalAccount),
+          ...localAccountLink(model, strings.declined.useLocalAccount),
         ],
       };
     case 'no-access':
@@ -227,8 +239,8 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
   }
 }
 
-function localAccountLink(localLoginUrl: string | undefined, label: string): PageLink[] {
-  return localLoginUrl ? [{ label, href: localLoginUrl, primary: false }] : [];
+function localAccountLink({ localLoginUrl, localLoginLabel }: LocalLoginLink, defaultLabel: string): PageLink[] {
+  return localLoginUrl ? [{ label: localLoginLabel || defaultLabel, href: localLoginUrl, primary: false }] : [];
 }
 
 function toErrorStatus(status: number): number {
@@ -257,7 +269,7 @@ function htmlDocument(content: PageContent, theme: Theme, strings: PageStrings):
   ];
   if (theme.logo) {
     parts.push(`<header><img src="${escapeHtml(theme.logo.src)}" alt="${escapeHtml(strings.logoAlt(theme.appTitle))}"></header>`);
-  } else if (theme.appTitle) {
+  } else if (theme.appTitle && !content.headingNamesApp) {
     parts.push(`<header><span>${escapeHtml(theme.appTitle)}</span></header>`);
   }
   parts.push(`<h1>${escapeHtml(content.heading)}</h1>`);

@@ -56,7 +56,7 @@ export class SignIn {
         kind: 'sign-on',
         providerLabel: this.config.sso.provider_label,
         startUrl: this.startUrl(returnTo, true),
-        localLoginUrl: this.localLoginUrl(),
+        ...this.localLogin(returnTo),
       },
       this.branding,
     );
@@ -120,7 +120,7 @@ export class SignIn {
     if (providerError === 'access_denied') {
       this.deps.events?.failed?.('declined');
       this.deps.logger.info({ reqId: ctx.requestId }, 'user declined consent at the provider');
-      return sendPage(ctx.res, { kind: 'declined', retryUrl: this.startUrl(pending.returnTo, true), localLoginUrl: this.localLoginUrl() }, this.branding, clear);
+      return sendPage(ctx.res, { kind: 'declined', retryUrl: this.startUrl(pending.returnTo, true), ...this.localLogin(pending.returnTo) }, this.branding, clear);
     }
     this.deps.events?.failed?.('provider_error');
     this.deps.logger.warn({ reqId: ctx.requestId, providerError: providerError.slice(0, 64) }, 'provider answered the sign-in with an error');
@@ -144,8 +144,17 @@ export class SignIn {
     return `${this.prefix}/login?rd=${encodeURIComponent(returnTo)}`;
   }
 
-  private localLoginUrl(): string | undefined {
-    return this.config.local_login.enabled ? this.config.local_login.paths[0] : undefined;
+  /**
+   * The link to the app's own login (the first `local_login.paths` entry). It keeps the page the user asked for:
+   * `returnTo` (already through safeReturnPath) goes along as `local_login.return_param`, unless it is `/` or the
+   * parameter is configured empty.
+   */
+  private localLogin(returnTo: string): { localLoginUrl?: string; localLoginLabel?: string } {
+    const { enabled, paths, label, return_param: param } = this.config.local_login;
+    const path = paths[0];
+    if (!enabled || path === undefined) return {};
+    const withReturn = param && returnTo !== '/' ? `${path}${path.includes('?') ? '&' : '?'}${param}=${encodeURIComponent(returnTo)}` : path;
+    return { localLoginUrl: withReturn, localLoginLabel: label };
   }
 }
 

@@ -137,6 +137,12 @@ const localLoginSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Offer the app\'s own login beside SSO in cloud mode'),
   paths: z.array(z.string()).default(['/login.html']).describe('Paths of the app\'s own login that pass without SSO; the first is linked from the sign-on page'),
   session_cookie: z.string().default('').describe('The app\'s own session cookie; requests carrying it pass without SSO and without identity headers'),
+  label: z.string().default('').describe('Text of the sign-on page\'s link to the app\'s own login; empty: "Use local account"'),
+  return_param: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]*$/, 'must be a query parameter name (letters, digits, . _ ~ -) or empty')
+    .default('rd')
+    .describe('Query parameter that carries the page the user asked for (a same-origin path, checked like rd) to the app\'s own login; empty: none'),
 });
 
 /** Keys the cloud-mode check reads; it still runs beside type errors elsewhere, so one run reports every problem. */

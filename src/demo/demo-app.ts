@@ -79,13 +79,13 @@ async function handle(
     const form = await readForm(req);
     const username = form.get('username')?.trim() ?? '';
     if (!username || !form.get('password')) {
-      send(res, 400, 'text/html; charset=utf-8', loginPage('Enter a username and a password.'));
+      send(res, 400, 'text/html; charset=utf-8', loginPage(sameOriginPath(form.get('rd')), 'Enter a username and a password.'));
       return;
     }
     const id = randomBytes(24).toString('base64url');
     localSessions.set(id, username);
     res.setHeader('set-cookie', `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax`);
-    redirect(res, '/');
+    redirect(res, sameOriginPath(form.get('rd')) ?? '/');
     return;
   }
   if (method === 'POST' && url.pathname === '/local-logout') {
@@ -104,7 +104,7 @@ async function handle(
   } else if (url.pathname === '/api/whoami') {
     send(res, 200, 'application/json; charset=utf-8', JSON.stringify(whoami(req, localUser)));
   } else if (url.pathname === '/login.html') {
-    send(res, 200, 'text/html; charset=utf-8', loginPage());
+    send(res, 200, 'text/html; charset=utf-8', loginPage(sameOriginPath(url.searchParams.get('rd'))));
   } else {
     send(res, 200, 'text/html; charset=utf-8', homePage(req, localUser, authPrefix));
   }
@@ -154,13 +154,21 @@ ${status.join('\n')}
   );
 }
 
-function loginPage(error?: string): string {
+/** The page to return to after the local login (gatehouse's sign-on page passes it as `rd`): a same-origin path only. */
+function sameOriginPath(rd: string | null | undefined): string | undefined {
+  if (!rd || !rd.startsWith('/') || rd.startsWith('//') || rd.includes('\\')) return undefined;
+  if ([...rd].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return undefined;
+  return new URL(rd, 'http://demo.invalid').origin === 'http://demo.invalid' ? rd : undefined;
+}
+
+function loginPage(returnTo?: string, error?: string): string {
   return page(
     'Local sign-in',
     `<h1>Local sign-in</h1>
 <p>The demo app's own login: any username and password work.</p>
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/local-login">
+${returnTo ? `<input type="hidden" name="rd" value="${escapeHtml(returnTo)}">` : ''}
 <label>Username <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button>

@@ -30,12 +30,23 @@ interface PageImage extends PageElement {
   readonly complete: boolean;
   readonly naturalWidth: number;
 }
+interface PageRect {
+  readonly top: number;
+  readonly left: number;
+  readonly right: number;
+  readonly width: number;
+}
+interface PageRange {
+  selectNodeContents(node: PageElement): void;
+  getClientRects(): Iterable<PageRect>;
+}
 declare const document: {
   readonly documentElement: { readonly lang: string; readonly scrollWidth: number; readonly clientWidth: number };
   readonly body: PageElement;
   readonly activeElement: PageElement | null;
   querySelector<E extends PageElement = PageElement>(selector: string): E | null;
   querySelectorAll(selector: string): Iterable<PageElement> & { readonly length: number };
+  createRange(): PageRange;
 };
 declare function getComputedStyle(element: PageElement): {
   readonly color: string;
@@ -82,6 +93,8 @@ export interface E2eStackOptions {
   /** Absolute gatehouse session lifetime in ms (config `session.ttl`). */
   sessionTtlMs?: number;
   pages?: Partial<Config['pages']>;
+  /** Over config/demo.yaml's `local_login` (e.g. a `label`). */
+  localLogin?: Partial<Config['local_login']>;
   providerTtl?: DemoStackOptions['providerTtl'];
 }
 
@@ -102,6 +115,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       sso: { ...config.sso, issuer: providerUrl },
       session: { ...config.session, ttl: options.sessionTtlMs ?? config.session.ttl },
       pages: { ...config.pages, ...options.pages },
+      local_login: { ...config.local_login, ...options.localLogin },
       log: { ...config.log, level: 'warn' },
     }),
   });
@@ -336,4 +350,22 @@ function relativeLuminance(cssColor: string): number {
     return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
   }) as [number, number, number];
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The lines a text is laid out on: one entry per line box, left and right edge in CSS px (of `selector`'s first match). */
+export async function textLines(page: Page, selector: string): Promise<Array<{ left: number; right: number }>> {
+  return page.evaluate((target) => {
+    const element = document.querySelector(target);
+    if (!element) throw new Error(`no element ${target}`);
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    const lines = new Map<number, { left: number; right: number }>();
+    for (const rect of Array.from(range.getClientRects())) {
+      if (rect.width === 0) continue;
+      const top = Math.round(rect.top);
+      const line = lines.get(top);
+      lines.set(top, line ? { left: Math.min(line.left, rect.left), right: Math.max(line.right, rect.right) } : { left: rect.left, right: rect.right });
+    }
+    return [...lines.entries()].sort(([a], [b]) => a - b).map(([, line]) => line);
+  }, selector);
 }

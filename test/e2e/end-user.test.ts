@@ -16,6 +16,7 @@ import {
   startE2eStack,
   startLogoServer,
   tabToFirstControl,
+  textLines,
   VIEWPORTS,
   waitForStatus,
   type AccessibilityReport,
@@ -30,6 +31,9 @@ const DEFAULT_ACCENT_RGB = 'rgb(37, 99, 235)';
 const DEEP_LINK = '/reports/q3?view=summary';
 const PROVIDER_BUTTON = 'Sign in with Demo provider';
 const PROTECTED_MARKER = 'Signed in through gatehouse as';
+/** `local_login.label` of shortStack; `stack` keeps the default "Use local account". */
+const LOCAL_LABEL = 'Staff account';
+const LOCAL_LINK = `/login.html?rd=${encodeURIComponent(DEEP_LINK)}`;
 /** What is measured on an error page: heading, sentence, "Try again", the "Request ID:" line and the id itself. */
 const ERROR_PAGE_TEXTS = ['h1', 'p', 'primary button', 'footer p', 'request id'];
 /** WCAG 2 AA for normal-size text. */
@@ -52,7 +56,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     [browser, stack, shortStack, outageStack] = await Promise.all([
       launchChromium(),
       startE2eStack(branded),
-      startE2eStack({ sessionTtlMs: 1500, pages: { title: TITLE } }),
+      startE2eStack({ sessionTtlMs: 1500, pages: { title: TITLE }, localLogin: { label: LOCAL_LABEL } }),
       startE2eStack(branded),
     ]);
   });
@@ -64,8 +68,8 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     await logo?.close();
   });
 
-  async function freshPage(options: { bypassCSP?: boolean } = {}): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: options.bypassCSP ?? false });
+  async function freshPage(options: { bypassCSP?: boolean; headers?: Record<string, string> } = {}): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: options.bypassCSP ?? false, extraHTTPHeaders: options.headers });
     contexts.push(context);
     return context.newPage();
   }
@@ -133,7 +137,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
       [`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`, 200],
     ]);
     await expectProductPage(page, 'sign-on', `Sign in to ${TITLE}`, ['h1', 'primary button', 'p.or', 'secondary button']);
-    expect(await page.getByRole('link', { name: 'Use local account' }).getAttribute('href')).toBe('/login.html');
+    expect(await page.getByRole('link', { name: 'Use local account' }).getAttribute('href')).toBe(LOCAL_LINK);
 
     await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
     expect(new URL(page.url()).origin).toBe(stack.providerUrl);
@@ -159,10 +163,10 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     const page = await freshPage();
     // On the way in, the default look of the sign-on page: the title as text, the default accent colour.
     await page.goto(`${shortStack.url}${DEEP_LINK}`);
-    expect(await page.locator('header').innerText()).toBe(TITLE);
+    expect(await page.locator('h1').innerText()).toBe(`Sign in to ${TITLE}`);
     const defaultLook = await inspectAccessibility(page);
     expect(defaultLook.primary?.background).toBe(DEFAULT_ACCENT_RGB);
-    expectReadableContrast(defaultLook, ['h1', 'header span', 'primary button', 'p.or', 'secondary button']);
+    expectReadableContrast(defaultLook, ['h1', 'primary button', 'p.or', 'secondary button']);
     expect((await screenshotPage(page, 'sign-on-default-branding')).horizontalOverflow).toBe(0);
     await signInInteractively(page, 'carol', shortStack.url);
     expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Carol Ångström`);
@@ -206,19 +210,20 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Carol Ångström`);
   });
 
-  it('"Use local account" reaches the app\'s own login, and the app\'s own session works without SSO', async () => {
+  it('"Use local account" reaches the app\'s own login with the deep link, lands on it, and the app\'s own session works without SSO', async () => {
     const page = await freshPage();
     const navigations = recordNavigations(page);
     await page.goto(`${stack.url}${DEEP_LINK}`);
     await page.getByRole('link', { name: 'Use local account' }).click();
-    expect(page.url()).toBe(`${stack.url}/login.html`);
+    expect(page.url()).toBe(`${stack.url}${LOCAL_LINK}`);
     expect(await page.locator('h1').innerText()).toBe('Local sign-in');
 
     await page.getByLabel('Username').fill('dave');
     await page.getByLabel('Password').fill('local-password');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.waitForURL(`${stack.url}/`);
+    await page.waitForURL(`${stack.url}${DEEP_LINK}`);
     expect(await page.locator('main').innerText()).toContain('Signed in with a local account: dave');
+    expect(await page.locator('main').innerText()).toContain(`Path requested: ${DEEP_LINK}`);
 
     const deep = await page.goto(`${stack.url}${DEEP_LINK}`);
     expect(deep?.status()).toBe(200);
@@ -334,5 +339,69 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(VIEWPORTS.phone.width);
     expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe(`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`);
+  });
+  it('the sign-on page at 375 and 1280 px names the app once and offers the local account with its configured label and the deep link', async () => {
+    for (const [target, label, name] of [
+      [shortStack, LOCAL_LABEL, 'sign-on-local-label'],
+      [stack, 'Use local account', 'sign-on-logo'],
+    ] as const) {
+      const page = await freshPage();
+      await page.goto(`${target.url}${DEEP_LINK}`);
+      expect(await page.title()).toBe(`Sign in to ${TITLE}`);
+      for (const size of Object.values(VIEWPORTS)) {
+        await page.setViewportSize(size);
+        const shown = await page.locator('body').innerText();
+        expect(shown.split(TITLE).length - 1).toBe(1);
+        expect(await page.locator('h1').innerText()).toBe(`Sign in to ${TITLE}`);
+        const link = page.getByRole('link', { name: label, exact: true });
+        expect(await link.getAttribute('href')).toBe(LOCAL_LINK);
+        const box = (await link.boundingBox()) ?? { x: Number.NaN, width: Number.NaN };
+        expect(box.x).toBeGreaterThanOrEqual(0);
+        expect(box.x + box.width).toBeLessThanOrEqual(size.width);
+      }
+      expect((await screenshotPage(page, name)).horizontalOverflow).toBe(0);
+    }
+
+    // At phone width, the configured link leads through the app's own login back to the deep link.
+    const page = await freshPage();
+    await page.setViewportSize(VIEWPORTS.phone);
+    await page.goto(`${shortStack.url}${DEEP_LINK}`);
+    await page.getByRole('link', { name: LOCAL_LABEL, exact: true }).click();
+    expect(page.url()).toBe(`${shortStack.url}${LOCAL_LINK}`);
+    await page.getByLabel('Username').fill('erin');
+    await page.getByLabel('Password').fill('local-password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${shortStack.url}${DEEP_LINK}`);
+    expect(await page.locator('main').innerText()).toContain('Signed in with a local account: erin');
+  });
+
+  it('the request id on an error page stays on one line at 1280 and 375 px; a long client-sent id wraps inside the card', async () => {
+    const page = await freshPage();
+    expect((await page.goto(`${stack.url}/.auth/callback?state=forged&code=forged`))?.status()).toBe(400);
+    expect(await page.locator('footer code').innerText()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    for (const size of Object.values(VIEWPORTS)) {
+      await page.setViewportSize(size);
+      const card = (await page.locator('main').boundingBox()) ?? { x: Number.NaN, width: Number.NaN };
+      const lines = await textLines(page, 'footer code');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]?.left).toBeGreaterThanOrEqual(card.x);
+      expect(lines[0]?.right).toBeLessThanOrEqual(card.x + card.width);
+    }
+    expect((await screenshotPage(page, 'error-request-id')).horizontalOverflow).toBe(0);
+
+    // X-Request-Id from the client is kept (up to 128 characters): too wide for a phone, it wraps inside the card.
+    const longId = `trace-${'0123456789abcdef'.repeat(7)}`;
+    const traced = await freshPage({ headers: { 'x-request-id': longId } });
+    expect((await traced.goto(`${stack.url}/.auth/callback?state=forged&code=forged`))?.status()).toBe(400);
+    expect(await traced.locator('footer code').innerText()).toBe(longId);
+    await traced.setViewportSize(VIEWPORTS.phone);
+    const card = (await traced.locator('main').boundingBox()) ?? { x: Number.NaN, width: Number.NaN };
+    const lines = await textLines(traced, 'footer code');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) {
+      expect(line.left).toBeGreaterThanOrEqual(card.x);
+      expect(line.right).toBeLessThanOrEqual(card.x + card.width);
+    }
+    expect((await screenshotPage(traced, 'error-long-request-id')).horizontalOverflow).toBe(0);
   });
 });

@@ -24,6 +24,7 @@ const MODELS: Record<PageModel['kind'], PageModel> = {
     signOutUrl: '/.auth/logout',
   },
   'signed-out': { kind: 'signed-out', signInUrl: '/.auth/login?rd=%2F' },
+  'confirm-sign-out': { kind: 'confirm-sign-out', action: '/.auth/logout', token: 'tok-123', cancelUrl: '/' },
   error: { kind: 'error', status: 502, requestId: 'req-7f3a' },
 };
 
@@ -56,6 +57,10 @@ const ALLOWED_TAGS = [
   /^<div class="actions">$/,
   /^<\/?(head|title|style|body|main|header|span|h1|p|footer|code)>$/,
   /^<\/(html|a|div)>$/,
+  /^<form method="post" action="\/[^"<>]*">$/,
+  /^<input type="hidden" name="[^"<>]*" value="[^"<>]*">$/,
+  /^<button class="button primary" type="submit">$/,
+  /^<\/(form|button)>$/,
 ];
 
 function unexpectedTags(body: string): string[] {
@@ -111,6 +116,7 @@ describe('every page kind', () => {
     declined: 200,
     'no-access': 403,
     'signed-out': 200,
+    'confirm-sign-out': 200,
     error: 502,
   };
 
@@ -182,6 +188,30 @@ describe('sign-on page', () => {
       { variant: 'secondary', href: '/login.html', label: 'Use local account' },
     ]);
     expect(body).toContain('<div class="actions"><a class="button primary" href="/.auth/start?rd=%2Fdocs">Sign in with Company account</a><p class="or">or</p><a class="button secondary" href="/login.html">Use local account</a></div>');
+  });
+
+  it('names the app once: the heading carries the title, the brand line is left out', () => {
+    const { body } = renderPage(MODELS['sign-on'], ACME);
+    expect(body).not.toContain('<header>');
+    expect(count(withoutStyles(body).replace(/<title>[^<]*<\/title>/, ''), 'Acme')).toBe(1);
+    // the other pages keep the brand line: their headings do not name the app
+    expect(renderPage(MODELS['signed-out'], ACME).body).toContain('<header><span>Acme</span></header>');
+    expect(renderPage(MODELS.error, ACME).body).toContain('<header><span>Acme</span></header>');
+  });
+
+  it('a logo stays on the sign-on page (an image, its alt text names the app)', () => {
+    const { body } = renderPage(MODELS['sign-on'], { title: 'Acme', logoUrl: 'https://cdn.example.com/l.png', accentColor: '' });
+    expect(body).toContain('<header><img src="https://cdn.example.com/l.png" alt="Acme"></header>');
+    expect(between(body, '<h1>', '</h1>')).toEqual(['Sign in to Acme']);
+  });
+
+  it('the local account link carries the configured label (local_login.label), else the default', () => {
+    const labelled = renderPage({ ...MODELS['sign-on'], localLoginUrl: '/login.html?rd=%2Fprojects%2F42', localLoginLabel: 'Staff login' } as PageModel, ACME);
+    expect(links(labelled.body).at(-1)).toEqual({ variant: 'secondary', href: '/login.html?rd=%2Fprojects%2F42', label: 'Staff login' });
+    const unlabelled = renderPage({ ...MODELS['sign-on'], localLoginUrl: '/login.html', localLoginLabel: '' } as PageModel, ACME);
+    expect(links(unlabelled.body).at(-1)).toEqual({ variant: 'secondary', href: '/login.html', label: 'Use local account' });
+    const declined = renderPage({ kind: 'declined', retryUrl: '/.auth/start', localLoginUrl: '/login.html', localLoginLabel: 'Staff login' }, ACME);
+    expect(links(declined.body).at(-1)).toEqual({ variant: 'secondary', href: '/login.html', label: 'Staff login' });
   });
 
   it('without a configured title the heading is the neutral "Sign in"', () => {
@@ -329,7 +359,14 @@ describe('hostile input', () => {
     const { body } = renderPage(MODELS['sign-on'], { ...PLAIN, title: HOSTILE });
     expect(between(body, '<h1>', '</h1>')).toEqual([`Sign in to ${HOSTILE_ESCAPED}`]);
     expect(between(body, '<title>', '</title>')).toEqual([`Sign in to ${HOSTILE_ESCAPED}`]);
-    expect(body).toContain(`<header><span>${HOSTILE_ESCAPED}</span></header>`);
+    const signedOut = renderPage(MODELS['signed-out'], { ...PLAIN, title: HOSTILE }).body;
+    expect(signedOut).toContain(`<header><span>${HOSTILE_ESCAPED}</span></header>`);
+  });
+
+  it('a hostile local-login label is escaped', () => {
+    const { body } = renderPage({ ...MODELS['sign-on'], localLoginUrl: '/login.html', localLoginLabel: HOSTILE } as PageModel, PLAIN);
+    expect(links(body).at(-1)).toEqual({ variant: 'secondary', href: '/login.html', label: HOSTILE_ESCAPED });
+    expect(body.toLowerCase()).not.toContain('<script');
   });
 
   const HREFS: [string, string][] = [
@@ -387,7 +424,7 @@ describe('branding', () => {
   ];
   for (const logoUrl of BAD_LOGOS) {
     it(`logo ${JSON.stringify(logoUrl)} is refused: no img, no img-src`, () => {
-      const page = renderPage(MODELS['sign-on'], { title: 'Acme', logoUrl, accentColor: '' });
+      const page = renderPage(MODELS['signed-out'], { title: 'Acme', logoUrl, accentColor: '' });
       expect(page.body).not.toContain('<img');
       expect(page.body).toContain('<header><span>Acme</span></header>');
       expect(page.headers['content-security-policy']).toBe(expectedCsp(page));
@@ -549,4 +586,29 @@ describe('wantsJson', () => {
       expect(wantsJson(accept)).toBe(expected);
     });
   }
+});
+
+describe('confirm-sign-out page', () => {
+  it('one POST form with the token and a Sign out button, then a secondary "Stay signed in" link; nothing else to click', () => {
+    const page = renderPage({ kind: 'confirm-sign-out', action: '/.auth/logout', token: 'AbC_-123', cancelUrl: '/' }, ACME);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("form-action 'self'");
+    expect(page.body).toContain('<h1>Sign out?</h1>');
+    expect(page.body).toContain('<p>This sign-out request did not come from Acme itself. Sign out only if you meant to; otherwise you stay signed in.</p>');
+    expect(page.body).toContain(
+      '<div class="actions"><form method="post" action="/.auth/logout"><input type="hidden" name="confirm" value="AbC_-123">' +
+        '<button class="button primary" type="submit">Sign out</button></form><a class="button secondary" href="/">Stay signed in</a></div>',
+    );
+    expect(links(page.body)).toEqual([{ variant: 'secondary', href: '/', label: 'Stay signed in' }]);
+  });
+
+  it('without a session: no hidden field; the token and the action are escaped; a foreign action becomes /', () => {
+    expect(renderPage({ kind: 'confirm-sign-out', action: '/.auth/logout', cancelUrl: '/' }, PLAIN).body).toContain(
+      '<form method="post" action="/.auth/logout"><button class="button primary" type="submit">Sign out</button></form>',
+    );
+    expect(renderPage({ kind: 'confirm-sign-out', action: '/x?a=1&b="', token: '"><script>', cancelUrl: '/' }, PLAIN).body).toContain(
+      '<form method="post" action="/x?a=1&amp;b=&quot;"><input type="hidden" name="confirm" value="&quot;&gt;&lt;script&gt;">',
+    );
+    expect(renderPage({ kind: 'confirm-sign-out', action: '//evil.example/x', cancelUrl: '/' }, PLAIN).body).toContain('<form method="post" action="/">');
+  });
 });
