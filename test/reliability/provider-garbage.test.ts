@@ -8,10 +8,10 @@
 // check (no id_token, no matching key) is token_invalid (401). At refresh none of them is invalid_grant: the session
 // keeps its current tokens until they expire (src/auth/sessions.ts renew).
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { generateSigningKey, type GarbageAnswer, type MisbehavingProvider, type MisbehavingProviderOptions, type SigningKey } from '../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../helpers/misbehaving-stack.js';
-import { apiWith, metricValue, navigateWith, sleep, waitFor } from '../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith, waitFor } from '../helpers/session-requests.js';
 import { headerValues } from '../helpers/upstream.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
@@ -165,6 +165,12 @@ describe('the provider answers garbage after discovery', () => {
   // 3-second tokens; refresh_before 2s: the refresh is due 2 s before the ID token's exp (which gatehouse takes as the
   // tokens' expiry: it is never later than expires_in counted from receipt).
   it('token endpoint answers garbage at refresh: the user keeps working until the tokens expire, a warn line, then the session ends', async () => {
+    // Date is stopped for this test and moved by it (timers stay real; gatehouse and the provider run in this process
+    // and read it): each request lands before or after the tokens' expiry exactly where the test puts it
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const run = await start({ refreshTokens: true, tokenLifetime: 3 }, { refresh_before: '2s' });
     const signIn = await attempt(run);
     await expectSignedIn(run, signIn);
@@ -173,7 +179,7 @@ describe('the provider answers garbage after discovery', () => {
     const errors = (): Promise<number> => metricValue(run.gatehouse, 'gatehouse_session_refreshes_total', { outcome: 'error' });
     run.provider.garbage.refresh = NOT_JSON;
 
-    await sleep(Math.max(0, expiresAt - 2000 + 100 - Date.now()));
+    vi.setSystemTime(expiresAt - 2000 + 100);
     // the refresh is due and the tokens are still valid: this request goes through and starts the refresh in the background
     const due = await apiWith(`${run.url}/api/due`, cookie);
     expect(due.status).toBe(200);
@@ -195,7 +201,7 @@ describe('the provider answers garbage after discovery', () => {
     expect(decodeJwt(headerValues(run.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-gatehouse-assertion')[0] ?? '').sub).toBe('alice');
     expect(run.provider.tokenRequests).toHaveLength(2);
 
-    await sleep(Math.max(0, expiresAt + 100 - Date.now()));
+    vi.setSystemTime(expiresAt + 100);
     const forwarded = run.upstream.requests.length;
     const expired = await apiWith(`${run.url}/api/expired`, cookie);
     expect(expired.status).toBe(401);

@@ -9,10 +9,10 @@
 // RFC 9207: a provider that advertises authorization_response_iss_parameter_supported but sends no iss is covered by
 // conformance.test.ts (rfc9207-iss-parameter-missing), as is a wrong iss from a provider that advertises it.
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateSigningKey, OTHER_USER, type MisbehavingProviderOptions, type RefreshIdToken, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
-import { apiWith, metricValue, navigateWith, sleep, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
@@ -48,6 +48,16 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
   const attempt = (run: Run): Promise<SignInAttempt> => attemptSignIn(run, RETURN_PATH);
 
   describe('the provider returns a new ID token at refresh (3-second tokens)', () => {
+    // Date is stopped for these tests and moved by them (timers stay real; gatehouse and the misbehaving provider run in
+    // this process and read it): each request lands before or after the tokens' expiry exactly where the test puts it,
+    // however slow the machine. The tests share that clock, so they run one after another.
+    beforeAll(() => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+    });
+    afterAll(() => {
+      vi.useRealTimers();
+    });
+
     /** Signs alice in and returns her Cookie header and the expiry (ms) of her first tokens: her ID token's exp. */
     async function signedIn(run: Run): Promise<{ cookie: string; expiresAt: number }> {
       const { client, callback } = await attempt(run);
@@ -75,10 +85,10 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
 
     const refreshes = (run: Run, outcome: string): Promise<number> => metricValue(run.gatehouse, 'gatehouse_session_refreshes_total', { outcome });
 
-    it.concurrent('control, a valid ID token for the same user: taken, the session outlives its first tokens', async ({ expect }) => {
+    it('control, a valid ID token for the same user: taken, the session outlives its first tokens', async ({ expect }) => {
       const run = await start({ refreshTokens: true, tokenLifetime: TOKEN_LIFETIME_S }, { refresh_before: `${REFRESH_BEFORE_MS}ms` });
       const { cookie, expiresAt } = await signedIn(run);
-      await sleep(Math.max(0, expiresAt - REFRESH_BEFORE_MS + 100 - Date.now()));
+      vi.setSystemTime(expiresAt - REFRESH_BEFORE_MS + 100);
       expect(await request(run, cookie, '/api/due')).toEqual({ status: 200, identity: ALICE, assertionSub: 'alice' });
       await waitFor(async () => (await refreshes(run, 'ok')) === 1, 1500);
       expect(run.provider.tokenRequests.map((r) => [r.grantType, r.outcome])).toEqual([
@@ -87,7 +97,7 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
       ]);
       // the refreshed ID token was taken: userinfo was read again with the new access token
       expect(run.provider.userinfoAuthorizations).toHaveLength(2);
-      await sleep(Math.max(0, expiresAt + 100 - Date.now()));
+      vi.setSystemTime(expiresAt + 100);
       expect(await request(run, cookie, '/api/after-first-expiry')).toEqual({ status: 200, identity: ALICE, assertionSub: 'alice' });
       expect(await refreshes(run, 'error')).toBe(0);
       expect(run.gatehouse.logs.filter((line) => line.msg === REFRESH_FAILED || line.msg === ENDED_AT_EXPIRY)).toEqual([]);
@@ -99,10 +109,10 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
       ['wrong-aud', 'an ID token for another client (aud)', /^provider response rejected: OAUTH_JWT_CLAIM_COMPARISON_FAILED: unexpected JWT claim value encountered; OAUTH_JWT_CLAIM_COMPARISON_FAILED: unexpected JWT "aud" \(audience\) claim value$/],
     ];
     for (const [mode, what, err] of refused) {
-      it.concurrent(`${mode}, ${what}: not taken; the session keeps alice until its tokens expire, then ends; the app never sees anyone else`, async ({ expect }) => {
+      it(`${mode}, ${what}: not taken; the session keeps alice until its tokens expire, then ends; the app never sees anyone else`, async ({ expect }) => {
         const run = await start({ refreshTokens: true, tokenLifetime: TOKEN_LIFETIME_S, refreshIdToken: mode }, { refresh_before: `${REFRESH_BEFORE_MS}ms` });
         const { cookie, expiresAt } = await signedIn(run);
-        await sleep(Math.max(0, expiresAt - REFRESH_BEFORE_MS + 100 - Date.now()));
+        vi.setSystemTime(expiresAt - REFRESH_BEFORE_MS + 100);
         // the refresh is due while the tokens are valid: this request passes and starts it in the background
         expect(await request(run, cookie, '/api/due')).toEqual({ status: 200, identity: ALICE, assertionSub: 'alice' });
         await waitFor(async () => (await refreshes(run, 'error')) === 1, 1500);
@@ -125,7 +135,7 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
         expect(run.provider.tokenRequests).toHaveLength(2);
 
         // at expiry the refresh is tried again (the provider answers the same way): the session ends
-        await sleep(Math.max(0, expiresAt + 100 - Date.now()));
+        vi.setSystemTime(expiresAt + 100);
         expect(await request(run, cookie, '/api/expired')).toEqual({ status: 401, identity: {} });
         expect(run.provider.tokenRequests.map((r) => [r.grantType, r.outcome])).toEqual([
           ['authorization_code', 'issued'],
