@@ -231,17 +231,24 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     const b = await openStore();
     const key = randomBytes(32).toString('base64url');
     let runs = 0;
+    // the task holds the lock until the test lets it go: B asks while A certainly holds it, and B's answers arriving
+    // before the release show that B did not wait for the holder
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const task = async (): Promise<string> => {
       runs++;
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      locked();
+      await released;
       return 'refreshed';
     };
     const onA = Array.from({ length: 5 }, () => a.withLock(key, task));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const started = Date.now();
+    await holding;
     const onB = await Promise.all(Array.from({ length: 5 }, () => b.withLock(key, task)));
-    expect(Date.now() - started).toBeLessThan(100);
     expect(onB).toEqual(Array(5).fill(undefined));
+    expect(runs).toBe(1);
+    release();
     expect(await Promise.all(onA)).toEqual(Array(5).fill('refreshed'));
     expect(runs).toBe(1);
     expect(await raw.exists(`${PREFIX}lock:${key}`)).toBe(0);
