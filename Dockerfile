@@ -25,6 +25,8 @@ COPY config ./config
 COPY docker/healthcheck.js ./docker/healthcheck.js
 USER node
 EXPOSE 8080 9090
+# docker/healthcheck.js finds the ops port in the config PID 1 was started with (its --config file, else
+# config/gatehouse.yaml, and its GATEHOUSE_* variables, read from /proc/1), so a mounted config is honoured.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 CMD ["node", "docker/healthcheck.js"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/src/main.js"]

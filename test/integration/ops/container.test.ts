@@ -1,20 +1,48 @@
-// What the container image relies on: the HEALTHCHECK script against a real ops listener, and the Dockerfile's
-// promises (pinned Node 24 base, non-root, ports, stop signal, entrypoint) with nothing it copies ignored.
-import { spawn } from 'node:child_process';
+// What the container image relies on: the HEALTHCHECK script against a real ops listener (finding the ops port
+// in the config the running gatehouse was started with), and the Dockerfile's promises (pinned Node 24 base,
+// non-root, ports, stop signal, entrypoint) with nothing it copies ignored.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, startTestGatehouse } from '../../helpers/gatehouse-process.js';
+import { MAIN_JS, REPO_ROOT, startChildGatehouse, startTestGatehouse } from '../../helpers/gatehouse-process.js';
+import { freePort } from '../../helpers/ports.js';
 import { closedPort } from '../../helpers/upstream.js';
 
-/** Runs the script as the image does, from a working directory holding config/gatehouse.yaml. */
-function runHealthcheck(env: NodeJS.ProcessEnv, cwd = REPO_ROOT): Promise<number | null> {
+/** A PID no process can have (above the kernel's largest pid_max, 4194304): the script finds no gatehouse there. */
+const NO_SUCH_PID = '4194305';
+
+/**
+ * Runs the script as the image does, from a working directory holding config/gatehouse.yaml. `pid`: the process
+ * it reads gatehouse's command line, environment and working directory from (PID 1 in the image).
+ */
+function runHealthcheck(env: NodeJS.ProcessEnv, cwd = REPO_ROOT, pid = NO_SUCH_PID): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'docker/healthcheck.js')], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'docker/healthcheck.js'), pid], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code) => resolve(code));
   });
+}
+
+/**
+ * A process whose command line reads like gatehouse's (`node -e <idle> dist/src/main.js start <args>`), as an init
+ * (`docker run --init`) shows as PID 1 in front of gatehouse: the script must read the config from those args.
+ */
+function processWithArgs(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', MAIN_JS, 'start', ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('spawn', () => resolve(child));
+  });
+}
+
+/** A working directory whose config/gatehouse.yaml (what the image reads by default) names `opsPort`. */
+function imageDir(opsPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-healthcheck-'));
+  mkdirSync(join(dir, 'config'));
+  writeFileSync(join(dir, 'config', 'gatehouse.yaml'), `ops: { host: 127.0.0.1, port: ${opsPort} }\n`);
+  return dir;
 }
 
 describe('docker/healthcheck.js', () => {
@@ -38,6 +66,52 @@ describe('docker/healthcheck.js', () => {
     } finally {
       await gatehouse.shutdown();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('honours `start --config PATH` of the running gatehouse over the default config file', async () => {
+    const opsPort = await freePort();
+    const gatehouse = await startChildGatehouse({ ops: { host: '127.0.0.1', port: opsPort } });
+    // the default file names a port where nothing listens: only the --config file leads to gatehouse
+    const dir = imageDir(await closedPort());
+    try {
+      expect(await runHealthcheck({}, dir, String(gatehouse.pid))).toBe(0);
+      expect(await runHealthcheck({}, dir, NO_SUCH_PID)).toBe(1);
+    } finally {
+      await gatehouse.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads -c PATH and --config=PATH (relative to that process\'s working directory), through an init, and its GATEHOUSE_* variables', async () => {
+    const gatehouse = await startTestGatehouse({});
+    const dir = imageDir(await closedPort());
+    const elsewhere = mkdtempSync(join(tmpdir(), 'gatehouse-healthcheck-pid1-'));
+    const misleading = imageDir(gatehouse.opsPort);
+    const children: ChildProcess[] = [];
+    try {
+      writeFileSync(join(elsewhere, 'mounted.yaml'), `ops: { host: 127.0.0.1, port: ${gatehouse.opsPort} }\n`);
+      const cases: Array<[string, string[], NodeJS.ProcessEnv]> = [
+        ['-c PATH', ['-c', join(elsewhere, 'mounted.yaml')], {}],
+        ['--config=relative', ['--config=mounted.yaml'], {}],
+        // no --config: the default file of that process's working directory, overridden by its environment
+        ['environment', [], { GATEHOUSE_OPS_PORT: String(gatehouse.opsPort) }],
+      ];
+      for (const [name, args, env] of cases) {
+        const pid1 = await processWithArgs(args, elsewhere, env);
+        children.push(pid1);
+        expect(await runHealthcheck({}, dir, String(pid1.pid)), name).toBe(0);
+      }
+      // the same process pointing at a closed port: unhealthy, whatever this script's own directory holds
+      const wrong = await processWithArgs([], elsewhere, { GATEHOUSE_OPS_PORT: String(await closedPort()) });
+      children.push(wrong);
+      expect(await runHealthcheck({}, misleading, String(wrong.pid))).toBe(1);
+    } finally {
+      for (const child of children) child.kill('SIGKILL');
+      await gatehouse.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+      rmSync(misleading, { recursive: true, force: true });
     }
   });
 });
