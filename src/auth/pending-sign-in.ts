@@ -15,8 +15,15 @@ export interface PendingSignIn {
 }
 
 export interface PendingSignInOptions {
-  /** Cookie path: the internal route prefix, so the cookie never travels to the app. */
+  /**
+   * Cookie path on plain http: the internal route prefix, so the cookie does not travel with app requests. On https
+   * the path is always `/`, which the `__Host-` prefix requires (gatehouse strips the cookie before forwarding).
+   */
   path: string;
+  /**
+   * public_url is https: the cookie is `__Host-` (Secure, Path=/, no Domain), so a sibling subdomain cannot plant a
+   * pending sign-in of its own (an attacker's genuine one, which would sign the victim in as the attacker).
+   */
   secure: boolean;
   ttlMs: number;
   /** Most attempts kept at once; the oldest beyond it are cleared. */
@@ -34,13 +41,15 @@ const INSPECTED_BEYOND_CAP = 3;
 
 export class PendingSignIns {
   private readonly baseName: string;
+  private readonly attributes: string;
   private readonly now: () => number;
 
   constructor(
     private readonly sealer: Sealer,
     private readonly options: PendingSignInOptions,
   ) {
-    this.baseName = `${options.secure ? '__Secure-' : ''}gatehouse_signin_`;
+    this.baseName = `${options.secure ? '__Host-' : ''}gatehouse_signin_`;
+    this.attributes = options.secure ? 'Path=/' : `Path=${options.path}`;
     this.now = options.now ?? Date.now;
   }
 
@@ -97,7 +106,7 @@ export class PendingSignIns {
   }
 
   private cookie(name: string, value: string, maxAgeSeconds: number): string {
-    return `${name}=${value}; Path=${this.options.path}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${this.options.secure ? '; Secure' : ''}`;
+    return `${name}=${value}; ${this.attributes}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${this.options.secure ? '; Secure' : ''}`;
   }
 }
 

@@ -39,12 +39,24 @@ describe('PendingSignIns', () => {
     expect(sealer.unseal(value, 'session')).toBeUndefined();
   });
 
-  it('uses the __Secure- prefix and the Secure attribute on https', () => {
+  it('on https: a __Host- cookie (Path=/, Secure, no Domain) that a sibling subdomain cannot plant', () => {
     const { pending } = setup({ secure: true });
-    const { setCookies } = pending.begin('/', false, {});
-    expect(setCookies[0]).toMatch(/^__Secure-gatehouse_signin_[A-Za-z0-9_-]{12}=.*; Secure$/);
-    expect(pending.isPendingCookie('__Secure-gatehouse_signin_abc')).toBe(true);
-    expect(pending.isPendingCookie('gatehouse_signin_abc')).toBe(false);
+    const jar = apply({}, pending.begin('/', false, {}).setCookies);
+    const attempt = pending.begin('/b', false, jar);
+    expect(attempt.setCookies).toHaveLength(1);
+    expect(attempt.setCookies[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[^;]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    expect(pending.isPendingCookie('__Host-gatehouse_signin_abc')).toBe(true);
+    for (const plantable of ['__Secure-gatehouse_signin_abc', 'gatehouse_signin_abc']) expect(pending.isPendingCookie(plantable)).toBe(false);
+    apply(jar, attempt.setCookies);
+    const name = `__Host-gatehouse_signin_${attempt.pending.state.slice(0, 12)}`;
+    const value = jar[name] as string;
+    // the genuine sealed value under a name a sibling subdomain can set (Domain=<parent>) is not found
+    for (const planted of [`__Secure-gatehouse_signin_${attempt.pending.state.slice(0, 12)}`, `gatehouse_signin_${attempt.pending.state.slice(0, 12)}`]) {
+      expect(pending.take(attempt.pending.state, { [planted]: value })).toEqual({});
+    }
+    const taken = pending.take(attempt.pending.state, jar);
+    expect(taken.pending).toEqual(attempt.pending);
+    expect(taken.clearCookie).toBe(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`);
   });
 
   it('takes an attempt once: found with its state, and the cookie is cleared', () => {
