@@ -49,6 +49,13 @@ export interface PageStrings {
     explanation(appTitle: string | undefined): string;
     readonly signInAgain: string;
   };
+  /** A sign-out that did not start on the app's own pages (a link elsewhere, a bookmark in an old browser) asks first. */
+  readonly confirmSignOut: {
+    readonly heading: string;
+    explanation(appTitle: string | undefined): string;
+    readonly signOut: string;
+    readonly staySignedIn: string;
+  };
   readonly error: {
     readonly requestIdLabel: string;
     readonly retry: string;
@@ -101,6 +108,14 @@ export const PAGE_STRINGS_EN: PageStrings = {
     heading: 'You are signed out',
     explanation: (appTitle) => `You have been signed out of ${appTitle ? appTitle : 'this app'}.`,
     signInAgain: 'Sign in again',
+  },
+  confirmSignOut: {
+    heading: 'Sign out?',
+    explanation: (appTitle) =>
+      `This sign-out request did not come from ${appTitle ? appTitle : 'this app'} itself. ` +
+      'Sign out only if you meant to; otherwise you stay signed in.',
+    signOut: 'Sign out',
+    staySignedIn: 'Stay signed in',
   },
   error: {
     requestIdLabel: 'Request ID:',

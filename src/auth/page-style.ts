@@ -38,7 +38,9 @@ p{margin:0 0 12px;color:#374151;overflow-wrap:anywhere}
 .secondary:hover{background:#f9fafb}
 .or{display:flex;align-items:center;gap:12px;margin:0;color:#4b5563;font-size:.875rem}
 .or::before,.or::after{content:"";flex:1;border-top:1px solid #e5e7eb}
-a:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
+form{margin:0}
+button.button{width:100%;font:inherit;font-weight:600;cursor:pointer}
+a:focus-visible,button:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 footer{margin-top:24px;padding-top:16px;border-top:1px solid #e5e7eb;color:#4b5563;font-size:.875rem}
 footer p{margin:0;color:inherit}
 code{display:inline-block;max-width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere;user-select:all}

@@ -46,6 +46,8 @@ export type PageModel =
       signOutUrl: string;
     }
   | { kind: 'signed-out'; signInUrl: string }
+  /** A logout that did not come from the own origin: one button posts it again from here (`token` binds it to the session). */
+  | { kind: 'confirm-sign-out'; action: string; token?: string; cancelUrl: string }
   /** `wording` names a text of the page strings that replaces the status's default one. */
   | { kind: 'error'; status: number; requestId: string; wording?: NamedErrorText; retryUrl?: string };
 
@@ -131,6 +133,8 @@ interface PageContent {
   heading: string;
   paragraphs: string[];
   links: PageLink[];
+  /** A POST form shown before the links: its hidden fields and its (primary) submit button's label. */
+  form?: { action: string; fields: Readonly<Record<string, string>>; label: string };
   requestId?: string;
   /** The heading names the app already: the brand line (the title as text) is left out, so the title shows once. */
   headingNamesApp?: boolean;
@@ -225,6 +229,14 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
         paragraphs: [strings.signedOut.explanation(appTitle)],
         links: [{ label: strings.signedOut.signInAgain, href: model.signInUrl, primary: true }],
       };
+    case 'confirm-sign-out':
+      return {
+        status: 200,
+        ...titled(strings.confirmSignOut.heading),
+        paragraphs: [strings.confirmSignOut.explanation(appTitle)],
+        form: { action: model.action, fields: model.token === undefined ? {} : { confirm: model.token }, label: strings.confirmSignOut.signOut },
+        links: [{ label: strings.confirmSignOut.staySignedIn, href: model.cancelUrl, primary: false }],
+      };
     case 'error': {
       const status = toErrorStatus(model.status);
       const wording = model.wording ? strings.error[model.wording] : errorText(status, strings);
@@ -274,7 +286,9 @@ function htmlDocument(content: PageContent, theme: Theme, strings: PageStrings):
   }
   parts.push(`<h1>${escapeHtml(content.heading)}</h1>`);
   for (const paragraph of content.paragraphs) parts.push(`<p>${escapeHtml(paragraph)}</p>`);
-  if (content.links.length > 0) parts.push(`<div class="actions">${actionLinks(content.links, strings)}</div>`);
+  if (content.form || content.links.length > 0) {
+    parts.push(`<div class="actions">${content.form ? postForm(content.form) : ''}${actionLinks(content.links, strings)}</div>`);
+  }
   if (content.requestId !== undefined) {
     parts.push(
       `<footer><p>${escapeHtml(strings.error.requestIdLabel)} <code>${escapeHtml(content.requestId)}</code></p></footer>`,
@@ -291,6 +305,11 @@ function actionLinks(links: PageLink[], strings: PageStrings): string {
   if (primary.length > 0 && secondary.length > 0) html.push(`<p class="or">${escapeHtml(strings.or)}</p>`);
   html.push(...secondary.map(anchor));
   return html.join('');
+}
+
+function postForm(form: NonNullable<PageContent['form']>): string {
+  const fields = Object.entries(form.fields).map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`);
+  return `<form method="post" action="${escapeHtml(safeHref(form.action))}">${fields.join('')}<button class="button primary" type="submit">${escapeHtml(form.label)}</button></form>`;
 }
 
 function anchor(link: PageLink): string {

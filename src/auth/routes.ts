@@ -1,13 +1,14 @@
-// Internal routes under routes.prefix: dispatch, logout, signed-out page, /me, /jwks.json and /verify (forward-auth).
+// Internal routes under routes.prefix: dispatch, signed-out page, /me, /jwks.json and /verify (forward-auth); logout is in logout.ts.
 import type { Config } from '../config/schema.js';
 import type { AssertionKeys } from '../identity/assertion.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from './access.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
 import { FORWARD_AUTH_METHODS, ForwardAuth } from './forward-auth.js';
+import { Logout } from './logout.js';
 import type { Branding } from './pages.js';
 import type { Provider } from './provider.js';
-import { redirect, sendJson, sendPage } from './respond.js';
+import { sendJson, sendPage } from './respond.js';
 import type { Sessions } from './sessions.js';
 import type { SignIn } from './sign-in.js';
 
@@ -30,11 +31,12 @@ export class AuthRoutes {
     this.jwksBody = assertionKeys ? JSON.stringify(assertionKeys.publicJwks) : undefined;
     const get = ['GET', 'HEAD'];
     const forwardAuth = new ForwardAuth(config, sessions, deps);
+    const logout = new Logout(config, provider, sessions, signIn, branding, deps);
     this.routes = new Map<string, { methods: readonly string[]; handler: Handler }>([
       ['/login', { methods: get, handler: (ctx, q) => this.signIn.login(ctx, q) }],
       ['/start', { methods: get, handler: (ctx, q) => this.signIn.start(ctx, q) }],
       ['/callback', { methods: ['GET'], handler: (ctx, q) => this.signIn.callback(ctx, q) }],
-      ['/logout', { methods: ['GET', 'POST'], handler: (ctx) => this.logout(ctx) }],
+      ['/logout', { methods: ['GET', 'POST'], handler: (ctx) => logout.handle(ctx) }],
       ['/signed-out', { methods: get, handler: (ctx) => this.signedOut(ctx) }],
       ['/me', { methods: get, handler: (ctx) => this.me(ctx) }],
       ['/jwks.json', { methods: get, handler: (ctx) => this.jwks(ctx) }],
@@ -52,20 +54,6 @@ export class AuthRoutes {
     const url = ctx.req.url ?? '/';
     const q = url.indexOf('?');
     return entry.handler(ctx, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
-  }
-
-  /** Ends the gatehouse session, then the provider session (RP-initiated logout) when the provider supports it. */
-  private async logout(ctx: RequestContext): Promise<void> {
-    const cookies = [this.sessions.cookie.clearCookie(), this.signIn.returningCookie(0)];
-    const session = await this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
-    if (session) {
-      await this.sessions.end(session.record);
-      this.deps.logger.info({ reqId: ctx.requestId, sub: session.record.claims.sub }, 'signed out');
-    }
-    const signedOutUrl = new URL(`${this.config.routes.prefix}/signed-out`, this.config.public_url).href;
-    const endSession = this.provider.endSessionUrl(session?.record.idToken, signedOutUrl);
-    if (endSession) return redirect(ctx.res, endSession.href, cookies);
-    sendPage(ctx.res, { kind: 'signed-out', signInUrl: `${this.config.routes.prefix}/login` }, this.branding, cookies);
   }
 
   private signedOut(ctx: RequestContext): void {
