@@ -212,7 +212,9 @@ async function signInStep() {
 }
 
 async function logout(session) {
-  const res = await request(`${url}/.auth/logout`, { dispatcher, headers: { accept: 'text/html', cookie: `gatehouse_session=${session}` } });
+  // the app's own Sign out link: a same-origin navigation (anything else gets the confirmation page)
+  const navigation = { accept: 'text/html', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+  const res = await request(`${url}/.auth/logout`, { dispatcher, headers: { ...navigation, cookie: `gatehouse_session=${session}` } });
   await res.body.dump();
   if (res.statusCode !== 302 || !String(res.headers.location).startsWith(provider.issuer)) return fail(`logout ${res.statusCode}`);
   const after = await request(`${url}/app`, { dispatcher, headers: { accept: 'application/json', cookie: `gatehouse_session=${session}` } });

@@ -93,7 +93,8 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     expect(stored.length).toBeGreaterThan(0);
     for (const key of stored) expect(key).not.toContain(sessionId);
 
-    const logout = await client.navigate(`${b.url}/.auth/logout`);
+    // the browser is on the public URL (A's); the load balancer routes its Sign out click to B
+    const logout = await client.navigate(`${b.url}/.auth/logout`, { headers: { 'sec-fetch-site': 'same-origin' } });
     expect(logout.status).toBe(302);
     const took = await waitFor(async () => (await apiWith(`${stack.url}/api/on-a`, cookie)).status === 401, 1000, 10);
     expect(took).toBeLessThan(1000);
