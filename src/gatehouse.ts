@@ -92,7 +92,10 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
   const opsPort = await listen(ops, config.ops.host, config.ops.port);
   const port = await listen(proxy.server, config.listen.host, config.listen.port);
   const url = urlFor(config.listen.host, port);
-  logger.info({ mode, url, ops: urlFor(config.ops.host, opsPort), upstream: config.upstream.url }, 'gatehouse listening');
+  // In cloud mode the address to open is public_url (sign-in cookies are set for its host; another host is
+  // redirected there): the line shows it as `url`, and the socket as `listen`, without a scheme.
+  const shown = mode === 'cloud' ? config.public_url : url;
+  logger.info({ mode, url: shown, listen: url.slice('http://'.length), ops: urlFor(config.ops.host, opsPort), upstream: config.upstream.url }, 'gatehouse listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>

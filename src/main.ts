@@ -1,29 +1,41 @@
 #!/usr/bin/env node
-// CLI: `gatehouse [start]`, `gatehouse check-config`, `gatehouse demo`, --help, --version.
-import { readFileSync } from 'node:fs';
+// CLI: `gatehouse [start]`, `gatehouse check-config`, `gatehouse demo`, `gatehouse version`, --help, --version.
 import { parseArgs } from 'node:util';
-import { loadConfig, maskSecrets } from './config/load.js';
+import { loadConfig, type LoadedConfig } from './config/load.js';
+import { printableConfig } from './config/print.js';
 import { resolveMode, type Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { startGatehouse, type Gatehouse } from './gatehouse.js';
+import { buildInfo } from './version.js';
 
 const HELP = `gatehouse — OpenID Connect sign-in in front of an unmodified app; identity passed as headers
 
 Usage:
   gatehouse [start] [--config PATH]     run the sidecar (default config: config/gatehouse.yaml)
   gatehouse check-config [--config PATH]
-                                        validate the config and print it with secrets masked
+                                        run every check start runs, print the config with secrets
+                                        masked (exit 0), or one line per problem (exit 2)
   gatehouse demo                        run the demo: a development OpenID provider on :8081,
                                         a demo app on :3000 and gatehouse on :8080
+  gatehouse version                     print the version and the git commit it was built from
   gatehouse --help | --version
 
 Every config key can be set from the environment: GATEHOUSE_UPSTREAM_URL overrides upstream.url,
-GATEHOUSE_SSO_CLIENT_SECRET overrides sso.client_secret. Invalid config exits with code 2.
+GATEHOUSE_SSO_CLIENT_SECRET overrides sso.client_secret; any other GATEHOUSE_* variable is an error.
+Invalid config exits with code 2.
 `;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+function versionLine(): string {
+  const { version, commit } = buildInfo();
+  return `gatehouse ${version} (commit ${commit})`;
+}
+
+/** A reader that went away (`gatehouse check-config | head -1`) ends the command quietly, exit 0. */
+function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 }
 
 function exitOnConfigError(error: unknown): never {
@@ -34,9 +46,9 @@ function exitOnConfigError(error: unknown): never {
   throw error;
 }
 
-function loadOrExit(path: string | undefined): Config {
+function loadOrExit(path: string | undefined): LoadedConfig {
   try {
-    return loadConfig({ path }).config;
+    return loadConfig({ path });
   } catch (error) {
     return exitOnConfigError(error);
   }
@@ -89,20 +101,25 @@ async function main(argv: string[]): Promise<void> {
       version: { type: 'boolean', short: 'v' },
     },
   });
-  if (values.help) return void process.stdout.write(HELP);
-  if (values.version) return void process.stdout.write(`${version()}\n`);
-  const command = positionals[0] ?? 'start';
+  const command = values.help ? 'help' : values.version ? 'version' : (positionals[0] ?? 'start');
+  if (command !== 'start' && command !== 'demo') exitQuietlyOnClosedStdout();
 
   switch (command) {
+    case 'help':
+      return void process.stdout.write(HELP);
+    case 'version':
+      return void process.stdout.write(`${versionLine()}\n`);
     case 'check-config': {
-      const config = loadOrExit(values.config);
-      process.stdout.write(`${JSON.stringify({ mode: resolveMode(config), config: maskSecrets(config) }, null, 2)}\n`);
-      process.stdout.write('config is valid\n');
+      const { config, modeReason } = loadOrExit(values.config);
+      process.stdout.write(`${JSON.stringify({ mode: resolveMode(config), mode_reason: modeReason, config: printableConfig(config) }, null, 2)}\nconfig is valid\n`);
       return;
     }
     case 'start': {
-      const config = loadOrExit(values.config);
+      const { config, modeReason } = loadOrExit(values.config);
       const gatehouse: Gatehouse = await startGatehouse(config).catch(exitOnConfigError);
+      if (config.mode === 'auto' && gatehouse.mode === 'local') {
+        gatehouse.logger.warn({ mode: gatehouse.mode }, `${modeReason}: single sign-on is off and every request passes through to the app (set sso.issuer and sso.client_id for SSO, or mode: local to say this is meant)`);
+      }
       exitOnSignals(() => gatehouse.shutdown());
       reloadOnHangup(gatehouse, values.config);
       return;

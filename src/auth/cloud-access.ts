@@ -14,6 +14,8 @@ import { Gate } from './gate.js';
 import { brandingOf } from './pages.js';
 import { PendingSignIns } from './pending-sign-in.js';
 import { Provider, type ProviderObserver } from './provider.js';
+import { PublicHost, targetOf } from './public-host.js';
+import { isNavigation, redirect } from './respond.js';
 import { AuthRoutes } from './routes.js';
 import { Sessions } from './sessions.js';
 import { SignIn } from './sign-in.js';
@@ -136,7 +138,19 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
   });
   const backchannel = new BackchannelLogout(config, provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
   const routes = new AuthRoutes(config, provider, sessions, signIn, backchannel, branding, assertion?.keys, { logger });
-  const gate = new Gate(config, sessions, branding);
+  const publicHost = new PublicHost(config.public_url, config.trust_proxy, logger);
+  const gate = new Gate(config, sessions, branding, publicHost);
+  // The sign-on page and /start on another host than public_url's would begin a sign-in whose cookies the
+  // callback cannot see: a navigation there goes to the same route on public_url first (forward-auth and the
+  // other routes answer on any host).
+  const trapped = new Set(['/login', '/start']);
+  const handleRoute: CloudAccess['handleRoute'] = (ctx, route) => {
+    if (trapped.has(route) && isNavigation(ctx.req)) {
+      const elsewhere = publicHost.redirectFor(ctx.req, targetOf(`${config.routes.prefix}${route}`, ctx.req.url));
+      if (elsewhere !== undefined) return redirect(ctx.res, elsewhere);
+    }
+    return routes.handle(ctx, route);
+  };
   // At start-up gatehouse listens while discovery retries (readiness says why); a reload's client is loaded already.
   if (!previous) void provider.start();
 
@@ -144,7 +158,7 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
   const marker = 'gatehouse_';
 
   const cloud: CloudAccess = {
-    handleRoute: (ctx, route) => routes.handle(ctx, route),
+    handleRoute,
     admit: (ctx) => gate.admit(ctx),
     admitUpgrade: (ctx) => gate.admitUpgrade(ctx),
     filterCookie(value: string): string {

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Admission, RequestContext, UpgradeContext } from './access.js';
 import type { Branding } from './pages.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
+import { targetOf, type PublicHost } from './public-host.js';
 import { isNavigation, redirect, sendNoAccessJson, sendPage, sendUnauthenticated } from './respond.js';
 import type { ResolvedSession, Sessions } from './sessions.js';
 
@@ -20,6 +21,8 @@ export class Gate {
     private readonly config: Config,
     private readonly sessions: Sessions,
     private readonly branding: Branding,
+    /** Sends navigations on another host to public_url before a sign-in starts (the host trap). */
+    private readonly publicHost?: PublicHost,
   ) {
     this.publicPath = compilePathMatcher(config.public_paths);
     this.localLoginPath = config.local_login.enabled ? compilePathMatcher(config.local_login.paths) : undefined;
@@ -69,8 +72,8 @@ export class Gate {
       this.noAccess(ctx, session);
       return null;
     }
-    if (isNavigation(ctx.req)) redirect(ctx.res, `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
-    else sendUnauthenticated(ctx.res, this.loginUrl);
+    if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl);
+    else redirect(ctx.res, this.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
     return null;
   }
 

@@ -1,5 +1,6 @@
 // Start-up hints for cloud configs that are valid but most likely a mistake; each is one warn log line.
-import { LOOPBACK_HOSTS, type Config } from './schema.js';
+import { LOOPBACK_HOSTS } from './checks.js';
+import type { Config } from './schema.js';
 
 export function cloudConfigHints(config: Config): string[] {
   const hints: string[] = [];

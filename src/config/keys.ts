@@ -1,12 +1,14 @@
 // The flat list of config keys read off the schema: environment overrides and the README reference both use it.
 import type { z } from 'zod';
-import { configSchema } from './schema.js';
+import { configSchema, SECRET_KEYS } from './schema.js';
 
 export type KeyKind = 'string' | 'number' | 'boolean' | 'duration' | 'enum' | 'list' | 'map';
 
 export interface ConfigKey {
   path: string[];
   env: string;
+  /** GATEHOUSE_<KEY>_FILE, for the keys that may come from a file (mounted secrets, re-read at every SIGHUP). */
+  fileEnv?: string;
   kind: KeyKind;
   choices?: string[];
   defaultValue: unknown;
@@ -64,6 +66,9 @@ function kindOf(u: Unwrapped): { kind: KeyKind; choices?: string[] } {
   }
 }
 
+/** Keys that may also come from a file named by GATEHOUSE_<KEY>_FILE: the secrets and the Redis URL. */
+const FILE_KEYS: ReadonlySet<string> = new Set([...SECRET_KEYS, 'session.redis.url']);
+
 function collect(schema: AnySchema, path: string[], out: ConfigKey[]): void {
   const u = unwrap(schema);
   const def = u.inner._zod.def as { type: string; shape?: Record<string, AnySchema> };
@@ -71,9 +76,11 @@ function collect(schema: AnySchema, path: string[], out: ConfigKey[]): void {
     for (const [key, child] of Object.entries(def.shape)) collect(child, [...path, key], out);
     return;
   }
+  const env = `GATEHOUSE_${path.join('_').toUpperCase()}`;
   out.push({
     path,
-    env: `GATEHOUSE_${path.join('_').toUpperCase()}`,
+    env,
+    ...(FILE_KEYS.has(path.join('.')) ? { fileEnv: `${env}_FILE` } : {}),
     ...kindOf(u),
     defaultValue: u.defaultValue,
     description: u.description,
@@ -85,3 +92,38 @@ export const CONFIG_KEYS: readonly ConfigKey[] = (() => {
   collect(configSchema, [], out);
   return out;
 })();
+
+/** Every environment variable gatehouse reads: GATEHOUSE_<KEY>, and GATEHOUSE_<KEY>_FILE where a file may hold the value. */
+export const CONFIG_ENV_NAMES: ReadonlyMap<string, ConfigKey> = new Map(
+  CONFIG_KEYS.flatMap((key) => (key.fileEnv ? [[key.env, key] as const, [key.fileEnv, key] as const] : [[key.env, key] as const])),
+);
+
+/**
+ * The known variable closest to `name`, for "did you mean" in the unknown-variable error: the one sharing the most
+ * words (a plural matches its singular), then the fewest edits.
+ */
+export function closestEnvName(name: string): string | undefined {
+  const words = name.split('_');
+  const shared = (known: string): number => {
+    const knownWords = known.split('_');
+    return words.filter((word) => knownWords.some((k) => k === word || k === `${word}S` || `${k}S` === word)).length;
+  };
+  let best: { name: string; shared: number; distance: number } | undefined;
+  for (const known of CONFIG_ENV_NAMES.keys()) {
+    const candidate = { name: known, shared: shared(known), distance: editDistance(name, known) };
+    if (!best || candidate.shared > best.shared || (candidate.shared === best.shared && candidate.distance < best.distance)) best = candidate;
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

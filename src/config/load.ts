@@ -1,9 +1,11 @@
 // Loading: read the YAML file, substitute ${ENV}, apply GATEHOUSE_* overrides, validate against the schema.
+// `start`, `check-config` and SIGHUP all load through loadConfig, so they refuse the same configs with the same lines.
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { CONFIG_KEYS, type ConfigKey } from './keys.js';
-import { configSchema, SECRET_KEYS, type Config } from './schema.js';
+import { closestEnvName, CONFIG_ENV_NAMES, CONFIG_KEYS, type ConfigKey } from './keys.js';
+import { maskUrlCredentials } from './checks.js';
+import { configSchema, resolveMode, SECRET_KEYS, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/gatehouse.yaml';
 
@@ -16,35 +18,105 @@ export interface LoadOptions {
 export interface LoadedConfig {
   config: Config;
   source: string;
+  /** Why the mode in force is what it is, e.g. "mode auto is local: no sso.* key and no GATEHOUSE_SSO_* variable is set". */
+  modeReason: string;
 }
 
 type Tree = Record<string, unknown>;
+
+const CLOUD_REQUIRED = 'required in cloud mode';
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const path = options.path ?? DEFAULT_CONFIG_PATH;
   const problems: string[] = [];
   const tree = readTree(path, options.path !== undefined, problems);
-  if (problems.length === 0) substituteEnv(tree, [], env, problems);
-  if (problems.length === 0) applyEnvOverrides(tree, env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config: validateConfig(tree), source: path };
+  const referenced = new Set<string>();
+  const unset: Array<{ path: string[]; name: string }> = [];
+  substituteEnv(tree, [], env, referenced, unset);
+  problems.push(...unknownVariables(env, referenced));
+  const fromEnv = applyEnvOverrides(tree, env, problems);
+  // An unset ${NAME} does not matter where GATEHOUSE_<KEY> (or _FILE) replaces the whole value anyway.
+  for (const { path: at, name } of unset) {
+    const dotted = at.join('.');
+    const overridden = [...fromEnv.keys()].some((key) => dotted === key || dotted.startsWith(`${key}.`));
+    if (!overridden) problems.push(`${dotted}: environment variable ${name} is not set`);
+  }
+  try {
+    const checked = checkTree(tree, fromEnv);
+    if (problems.length === 0) return { ...checked, source: path };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  throw new ConfigError(problems);
 }
 
 /** Validates an already-parsed tree; throws ConfigError with one line per problem. */
 export function validateConfig(tree: unknown): Config {
-  const result = configSchema.safeParse(tree);
-  if (result.success) return result.data;
+  return checkTree(tree, new Map()).config;
+}
+
+/**
+ * `mode: auto` (or no mode) is cloud as soon as any sso.* key is present, from the file or a GATEHOUSE_SSO_*
+ * variable: a partial or mistyped SSO config then fails the cloud checks instead of passing every request through.
+ */
+function checkTree(tree: unknown, fromEnv: ReadonlyMap<string, string>): { config: Config; modeReason: string } {
+  let input = tree;
+  let modeReason: string | undefined;
+  const root = tree && typeof tree === 'object' && !Array.isArray(tree) ? (tree as Tree) : undefined;
+  if (root && (root.mode === undefined || root.mode === 'auto')) {
+    const sso = root.sso && typeof root.sso === 'object' && !Array.isArray(root.sso) ? Object.keys(root.sso) : [];
+    if (sso.length > 0) {
+      const named = sso.map((key) => `sso.${key} is set${fromEnv.has(`sso.${key}`) ? ` by ${fromEnv.get(`sso.${key}`)}` : ''}`);
+      modeReason = `mode auto is cloud: ${named.join(', ')}`;
+      input = { ...root, mode: 'cloud' };
+    }
+  }
+  const result = configSchema.safeParse(input);
+  if (result.success) {
+    const mode = resolveMode(result.data);
+    modeReason ??=
+      result.data.mode !== 'auto'
+        ? `mode is ${mode}`
+        : mode === 'cloud'
+          ? 'mode auto is cloud: sso.issuer and sso.client_id are set'
+          : 'mode auto is local: no sso.* key and no GATEHOUSE_SSO_* variable is set';
+    return { config: result.data, modeReason };
+  }
   const problems: string[] = [];
   for (const issue of result.error.issues) {
     const at = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) problems.push(`${[...at, key].join('.')}: unknown key`);
     } else {
-      problems.push(`${at.join('.') || '(root)'}: ${issue.message}`);
+      const message = modeReason && issue.message.startsWith(CLOUD_REQUIRED) ? withReason(issue.message, modeReason) : issue.message;
+      problems.push(`${at.join('.') || '(root)'}: ${message}`);
     }
   }
   throw new ConfigError(problems);
+}
+
+/** "required in cloud mode (…)" with why auto chose cloud inside the parentheses. */
+function withReason(message: string, reason: string): string {
+  const rest = message.slice(CLOUD_REQUIRED.length);
+  return rest.startsWith(' (') ? `${CLOUD_REQUIRED} (${reason}; ${rest.slice(2)}` : `${CLOUD_REQUIRED} (${reason})${rest}`;
+}
+
+/**
+ * A GATEHOUSE_* variable that is neither a config key (nor its _FILE form) nor named by ${...} in the file is a
+ * mistake, most often a typo that would otherwise be ignored: one line each, with the closest real name.
+ */
+function unknownVariables(env: NodeJS.ProcessEnv, referenced: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('GATEHOUSE_') || CONFIG_ENV_NAMES.has(name) || referenced.has(name) || env[name] === undefined) continue;
+    const closest = closestEnvName(name);
+    const key = closest === undefined ? undefined : CONFIG_ENV_NAMES.get(closest);
+    problems.push(`${name}: unknown environment variable${closest && key ? `; did you mean ${closest} (${key.path.join('.')})?` : ''}`);
+  }
+  return problems;
 }
 
 function readTree(path: string, explicit: boolean, problems: string[]): Tree {
@@ -75,34 +147,37 @@ function readTree(path: string, explicit: boolean, problems: string[]): Tree {
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Replaces ${NAME} and ${NAME:-fallback} inside string values (after parsing, so values cannot inject YAML). */
-function substituteEnv(node: unknown, path: string[], env: NodeJS.ProcessEnv, problems: string[]): unknown {
+/**
+ * Replaces ${NAME} and ${NAME:-fallback} inside string values (after parsing, so values cannot inject YAML). Every
+ * name goes to `referenced`; an unset one without fallback goes to `unset` (an error unless the key is overridden).
+ */
+function substituteEnv(node: unknown, path: string[], env: NodeJS.ProcessEnv, referenced: Set<string>, unset: Array<{ path: string[]; name: string }>): unknown {
   if (typeof node === 'string') {
     return node.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
+      referenced.add(name);
       const value = env[name];
       if (value !== undefined && value !== '') return value;
       if (fallback !== undefined) return fallback;
-      problems.push(`${path.join('.')}: environment variable ${name} is not set`);
+      unset.push({ path, name });
       return '';
     });
   }
   if (Array.isArray(node)) {
-    node.forEach((item, i) => (node[i] = substituteEnv(item, [...path, String(i)], env, problems)));
+    node.forEach((item, i) => (node[i] = substituteEnv(item, [...path, String(i)], env, referenced, unset)));
     return node;
   }
   if (node && typeof node === 'object') {
     const tree = node as Tree;
-    for (const key of Object.keys(tree)) tree[key] = substituteEnv(tree[key], [...path, key], env, problems);
+    for (const key of Object.keys(tree)) tree[key] = substituteEnv(tree[key], [...path, key], env, referenced, unset);
   }
   return node;
 }
 
-/** Keys that may also come from a file named by GATEHOUSE_<KEY>_FILE (mounted secrets, re-read at every SIGHUP). */
-const FILE_KEYS: ReadonlySet<string> = new Set([...SECRET_KEYS, 'session.redis.url']);
-
-function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[]): void {
+/** Applies GATEHOUSE_<KEY> and GATEHOUSE_<KEY>_FILE; returns the keys set this way (dotted path → variable). */
+function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
+  const applied = new Map<string, string>();
   for (const key of CONFIG_KEYS) {
-    const fileVar = FILE_KEYS.has(key.path.join('.')) ? `${key.env}_FILE` : undefined;
+    const fileVar = key.fileEnv;
     const file = fileVar === undefined ? undefined : env[fileVar];
     if (file !== undefined) {
       if (env[key.env] !== undefined) {
@@ -111,6 +186,7 @@ function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[
       }
       const value = readValueFile(key, file, `${fileVar}=${file}`, problems);
       if (value !== undefined) setPath(tree, key.path, value);
+      applied.set(key.path.join('.'), fileVar as string);
       continue;
     }
     const raw = env[key.env];
@@ -121,7 +197,9 @@ function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, problems: string[
       continue;
     }
     setPath(tree, key.path, value);
+    applied.set(key.path.join('.'), key.env);
   }
+  return applied;
 }
 
 /**
@@ -205,6 +283,6 @@ export function maskSecrets(config: Config): unknown {
     else if (value) node[leaf] = '***';
   }
   const redis = (copy.session as Tree | undefined)?.redis as Tree | undefined;
-  if (redis && typeof redis.url === 'string') redis.url = redis.url.replace(/\/\/([^@/]*)@/, '//***@');
+  if (redis && typeof redis.url === 'string') redis.url = maskUrlCredentials(redis.url);
   return copy;
 }

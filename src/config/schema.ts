@@ -1,8 +1,23 @@
 // The one config schema: every key, its type, default and meaning. Defaults live here only.
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import {
+  assertionKeyProblem,
+  bindHostProblem,
+  colourProblem,
+  httpUrlProblem,
+  issuerProblem,
+  logoUrlProblem,
+  pathPatternProblem,
+  publicUrlProblem,
+  redisUrlProblem,
+  trustProxyProblem,
+} from './checks.js';
+import { formatDuration, parseDuration } from './duration.js';
 
-const duration = (fallback: string) =>
+export { LOOPBACK_HOSTS } from './checks.js';
+
+/** A duration in milliseconds; `floor` refuses values too short to be meant (500ms for a session ttl). */
+const duration = (fallback: string, floor?: string) =>
   z
     .union([z.string(), z.number()])
     .default(fallback)
@@ -12,21 +27,33 @@ const duration = (fallback: string) =>
         ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (use e.g. 90s, 5m, 8h)` });
         return z.NEVER;
       }
+      const least = floor === undefined ? 0 : (parseDuration(floor) ?? 0);
+      if (ms < least) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${floor} (got ${formatDuration(ms)})` });
+        return z.NEVER;
+      }
       return ms;
     });
+
+/** A string refused when `check` names a problem (see checks.ts). */
+const checked = (check: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const port = z.number().int().min(0).max(65535);
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name');
 
 const listenSchema = z.strictObject({
-  host: z.string().default('0.0.0.0').describe('Address the proxy listens on'),
+  host: checked(bindHostProblem).default('0.0.0.0').describe('Address the proxy listens on'),
   port: port.default(8080).describe('Port the proxy listens on'),
   max_header_size: z.number().int().min(1024).default(16384).describe('Largest request head accepted, in bytes; larger gets 431'),
 });
 
 const opsSchema = z.strictObject({
-  host: z.string().default('0.0.0.0').describe('Address of the ops listener (/healthz, /readyz, /metrics)'),
+  host: checked(bindHostProblem).default('0.0.0.0').describe('Address of the ops listener (/healthz, /readyz, /metrics)'),
   port: port.default(9090).describe('Port of the ops listener'),
 });
 
@@ -37,7 +64,7 @@ const upstreamSchema = z.strictObject({
 });
 
 const ssoSchema = z.strictObject({
-  issuer: z.string().default('').describe('OpenID provider issuer URL (discovery at /.well-known/openid-configuration)'),
+  issuer: checked(issuerProblem).default('').describe('OpenID provider issuer URL (discovery at /.well-known/openid-configuration)'),
   client_id: z.string().default('').describe('Client id registered at the provider'),
   client_secret: z.string().default('').describe('Client secret (empty for a public client)'),
   client_auth: z
@@ -49,7 +76,7 @@ const ssoSchema = z.strictObject({
   silent_reauth: z.boolean().default(true).describe('Try prompt=none first when a returning user\'s session expired'),
   skip_sign_on_page: z.boolean().default(false).describe('Send navigations straight to the provider instead of showing the sign-on page'),
   userinfo: z.boolean().default(true).describe('Merge claims from the userinfo endpoint when the provider has one'),
-  timeout: duration('10s').describe('Timeout of each request to the provider'),
+  timeout: duration('10s', '1s').describe('Timeout of each request to the provider (at least 1s)'),
   id_token_algs: z
     .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
     .default(['RS256', 'PS256', 'ES256', 'EdDSA'])
@@ -57,7 +84,7 @@ const ssoSchema = z.strictObject({
 });
 
 const redisSchema = z.strictObject({
-  url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL (redis:// or rediss://)'),
+  url: checked(redisUrlProblem).default('redis://127.0.0.1:6379').describe('Redis URL (redis:// or rediss://)'),
   username: z.string().default('').describe('Redis ACL user; empty: the default user'),
   password: z.string().default('').describe('Redis password, any bytes, no URL-encoding; empty: none'),
   tls: z
@@ -82,10 +109,13 @@ const redisSchema = z.strictObject({
 
 const sessionSchema = z.strictObject({
   secrets: z.array(z.string()).default([]).describe('Cookie MAC and encryption secrets, newest first; older ones still verify (rotation). At least 32 characters'),
-  cookie_name: z.string().default('gatehouse_session').describe('Session cookie name (__Host- is prepended when public_url is https)'),
-  ttl: duration('8h').describe('Absolute session lifetime'),
-  idle_timeout: duration('1h').describe('Session ends after this long without a request'),
-  refresh_interval: duration('5m').describe('Re-read claims and roles at least this often (needs a refresh token)'),
+  cookie_name: z
+    .string()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid cookie name (letters, digits and !#$%&\'*+.^_`|~-)')
+    .default('gatehouse_session').describe('Session cookie name (__Host- is prepended when public_url is https)'),
+  ttl: duration('8h', '2s').describe('Absolute session lifetime (at least 2s)'),
+  idle_timeout: duration('1h', '1s').describe('Session ends after this long without a request (at least 1s)'),
+  refresh_interval: duration('5m', '1s').describe('Re-read claims and roles at least this often (needs a refresh token; at least 1s)'),
   refresh_before: duration('60s').describe('Renew tokens this long before they expire'),
   max_sessions: z.number().int().positive().default(100000).describe('Most sessions kept in memory; least recently used evicted first'),
   hot_sessions: z
@@ -101,7 +131,7 @@ const sessionSchema = z.strictObject({
 const rolesSchema = z.strictObject({
   source: z.enum(['claim', 'url']).default('claim').describe('Read provider roles from a claim or from roles.url'),
   claim: z.string().default('roles').describe('Dotted path of the roles claim in ID token/userinfo claims'),
-  url: z.string().default('').describe('URL returning the user\'s roles (JSON array or {roles: [...]}) when source is url; called with the access token'),
+  url: checked(httpUrlProblem).default('').describe('URL returning the user\'s roles (JSON array or {roles: [...]}) when source is url; called with the access token'),
   map: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}).describe('Provider role → app role(s); empty: provider roles pass unchanged'),
   pass_unmapped: z.boolean().default(false).describe('With a non-empty map, keep provider roles that have no mapping'),
   default: z.array(z.string()).default([]).describe('App roles every signed-in user gets'),
@@ -124,18 +154,16 @@ const identitySchema = z.strictObject({
   assertion: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Send the signed assertion header'),
-      ttl: duration('60s')
-        .refine((ms) => ms >= 2000, 'must be at least 2s')
-        .describe('Lifetime of an assertion'),
+      ttl: duration('60s', '2s').describe('Lifetime of an assertion (at least 2s)'),
       audience: z.string().default('').describe('aud of the assertion; empty: the upstream origin'),
-      keys: z.array(z.string()).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only; required with session.store redis)'),
+      keys: z.array(checked(assertionKeyProblem)).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only; required with session.store redis)'),
     })
     .prefault({}),
 });
 
 const localLoginSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Offer the app\'s own login beside SSO in cloud mode'),
-  paths: z.array(z.string()).default(['/login.html']).describe('Paths of the app\'s own login that pass without SSO; the first is linked from the sign-on page'),
+  paths: z.array(checked(pathPatternProblem)).default(['/login.html']).describe('Paths of the app\'s own login that pass without SSO; the first is linked from the sign-on page'),
   session_cookie: z.string().default('').describe('The app\'s own session cookie; requests carrying it pass without SSO and without identity headers'),
   label: z.string().default('').describe('Text of the sign-on page\'s link to the app\'s own login; empty: "Use local account"'),
   return_param: z
@@ -157,22 +185,6 @@ const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [
   ['identity', 'assertion'],
 ];
 
-/** Hosts (as URL.hostname spells them) where plain http is accepted for development. */
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-/** An issuer must be https; http only on a loopback host (development and tests). */
-function issuerProblem(issuer: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    return `not a URL: ${JSON.stringify(issuer)}`;
-  }
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
-  return `${url.protocol}// is refused for ${url.hostname}: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development`;
-}
-
 /** An issue that leaves a value the cloud check reads malformed (the key itself, or an enclosing object, failed). */
 function blocksCloudCheck(issue: { code?: string; path?: readonly PropertyKey[] }): boolean {
   if (issue.code === 'unrecognized_keys') return false;
@@ -186,17 +198,20 @@ function blocksCloudCheck(issue: { code?: string; path?: readonly PropertyKey[] 
 
 export const configSchema = z
   .strictObject({
-    mode: z.enum(['auto', 'cloud', 'local']).default('auto').describe('cloud enforces SSO; local steps aside; auto is cloud when sso.issuer and sso.client_id are set'),
+    mode: z
+      .enum(['auto', 'cloud', 'local'])
+      .default('auto')
+      .describe('cloud enforces SSO; local steps aside; auto is cloud as soon as any sso.* key or GATEHOUSE_SSO_* variable is set, local only when none is'),
     listen: listenSchema.prefault({}),
     ops: opsSchema.prefault({}),
-    public_url: z.string().default('').describe('External URL of the app behind gatehouse; builds redirect_uri. Required in cloud mode'),
+    public_url: checked(publicUrlProblem).default('').describe('External URL of the app behind gatehouse, an origin without a path (https://app.example.com); builds redirect_uri. Required in cloud mode'),
     upstream: upstreamSchema.prefault({}),
     sso: ssoSchema.prefault({}),
     session: sessionSchema.prefault({}),
     roles: rolesSchema.prefault({}),
     identity: identitySchema.prefault({}),
     local_login: localLoginSchema.prefault({}),
-    public_paths: z.array(z.string()).default([]).describe('Paths that pass without SSO: exact, or prefixes ending in /'),
+    public_paths: z.array(checked(pathPatternProblem)).default([]).describe('Paths that pass without SSO: exact, or prefixes ending in /'),
     cors_preflight: z.enum(['reject', 'pass']).default('reject').describe('pass forwards unauthenticated OPTIONS preflights to the app'),
     routes: z
       .strictObject({ prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+$/, 'must be one path segment like /.auth').default('/.auth').describe('Prefix of gatehouse\'s own routes') })
@@ -204,11 +219,11 @@ export const configSchema = z
     pages: z
       .strictObject({
         title: z.string().default('').describe('App name on gatehouse\'s pages'),
-        logo_url: z.string().default('').describe('Logo on gatehouse\'s pages (http(s) URL)'),
-        accent_color: z.string().default('').describe('Button colour on gatehouse\'s pages (#rrggbb)'),
+        logo_url: checked(logoUrlProblem).default('').describe('Logo on gatehouse\'s pages (http(s) URL)'),
+        accent_color: checked(colourProblem).default('').describe('Button colour on gatehouse\'s pages (#rrggbb or #rgb)'),
       })
       .prefault({}),
-    trust_proxy: z.array(z.string()).default([]).describe('CIDRs of proxies whose X-Forwarded-* headers are believed'),
+    trust_proxy: z.array(checked(trustProxyProblem)).default([]).describe('CIDRs of proxies whose X-Forwarded-* headers are believed'),
     shutdown: z.strictObject({ drain_timeout: duration('10s').describe('Longest wait for in-flight requests at SIGTERM') }).prefault({}),
     log: z
       .strictObject({
@@ -218,6 +233,9 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.listen.port !== 0 && config.listen.port === config.ops.port) {
+      ctx.addIssue({ code: 'custom', path: ['ops', 'port'], message: `is listen.port too (${config.listen.port}): the ops listener needs a port of its own` });
+    }
     const cloud = resolveMode(config) === 'cloud';
     if (!cloud) return;
     const required: Array<[string[], unknown]> = [
@@ -236,8 +254,6 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['sso', 'client_secret'], message: `required with client_auth ${config.sso.client_auth}` });
     }
     if (config.roles.source === 'url' && !config.roles.url) ctx.addIssue({ code: 'custom', path: ['roles', 'url'], message: 'required when roles.source is url' });
-    const issuer = config.sso.issuer && issuerProblem(config.sso.issuer);
-    if (issuer) ctx.addIssue({ code: 'custom', path: ['sso', 'issuer'], message: issuer });
     const { assertion } = config.identity;
     if (config.session.store === 'redis' && assertion.enabled && assertion.keys.length === 0) {
       ctx.addIssue({
@@ -254,10 +270,14 @@ export type Mode = 'cloud' | 'local';
 
 type ModeFields = { mode: 'auto' | 'cloud' | 'local'; sso: { issuer: string; client_id: string } };
 
-/** The mode in force: `auto` is cloud when an issuer and client id are configured. */
+/**
+ * The mode in force: `auto` is cloud when an issuer or a client id is configured (a partial SSO config then fails
+ * the cloud checks instead of passing everything through). The loader also turns `auto` into `cloud` when any
+ * other sso.* key or GATEHOUSE_SSO_* variable is set (see load.ts).
+ */
 export function resolveMode(config: ModeFields): Mode {
   if (config.mode !== 'auto') return config.mode;
-  return config.sso.issuer && config.sso.client_id ? 'cloud' : 'local';
+  return config.sso.issuer || config.sso.client_id ? 'cloud' : 'local';
 }
 
 /** Key paths whose values never appear in output. */

@@ -115,7 +115,8 @@ export async function startChildGatehouse(tree: Record<string, unknown>, options
   };
   try {
     const ready = await listening;
-    const url = String(ready.url);
+    // `url` is public_url in cloud mode; `listen` is the socket the test connects to
+    const url = typeof ready.listen === 'string' ? `http://${ready.listen}` : String(ready.url);
     return { child, pid: child.pid as number, url, opsUrl: String(ready.ops), configPath, port: Number(new URL(url).port), logs, stderr: () => stderr, exited, dispose };
   } catch (error) {
     await dispose();

@@ -115,7 +115,8 @@ describe('provider answers garbage JSON at discovery', () => {
       const body = JSON.parse(readyz.body) as { ready: boolean; waiting_for: Record<string, string> };
       expect(body.ready).toBe(false);
       expect(Object.values(body.waiting_for).join(' ')).toMatch(/^provider discovery failed: /);
-      const start = await sendRequest(`${gatehouse.url}/.auth/start?rd=/`, { headers: { accept: 'text/html' } });
+      // on public_url's host (another host would be redirected there first)
+      const start = await sendRequest(`${gatehouse.url}/.auth/start?rd=/`, { headers: { accept: 'text/html', host: '127.0.0.1:8080' } });
       expect(start.status).toBe(503);
       const api = await sendRequest(`${gatehouse.url}/app`, { headers: { accept: 'application/json' } });
       expect(api.status).toBe(401);

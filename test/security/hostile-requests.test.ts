@@ -260,8 +260,13 @@ describe('callback parameters', () => {
 describe('Host header tricks never change redirect_uri or links', () => {
   const HOSTILE = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'host=evil.example', accept: 'text/html' };
 
-  it('/start: redirect_uri is always public_url + /.auth/callback', async () => {
-    for (const headers of [HOSTILE, { ...HOSTILE, host: '127.0.0.1' }, { accept: 'text/html' }]) {
+  it('/start: redirect_uri is always public_url + /.auth/callback; a navigation on the hostile host goes to public_url first', async () => {
+    for (const headers of [HOSTILE, { ...HOSTILE, host: '127.0.0.1' }]) {
+      const trapped = await sendRequest(`${stack.url}/.auth/start?rd=/x`, { headers });
+      expect(trapped.status).toBe(302);
+      expect(trapped.headers.location).toBe(`${stack.url}/.auth/start?rd=/x`);
+    }
+    for (const headers of [{ ...HOSTILE, 'sec-fetch-mode': 'cors' }, { ...HOSTILE, host: '127.0.0.1', 'sec-fetch-mode': 'cors' }, { accept: 'text/html' }]) {
       const res = await sendRequest(`${stack.url}/.auth/start?rd=/x`, { headers });
       expect(res.status).toBe(302);
       const location = new URL(res.headers.location ?? '');
@@ -271,13 +276,16 @@ describe('Host header tricks never change redirect_uri or links', () => {
   });
 
   it('sign-on page, gate redirect and logout never mention the hostile host', async () => {
-    const page = await sendRequest(`${stack.url}/.auth/login?rd=/x`, { headers: HOSTILE });
+    const trapped = await sendRequest(`${stack.url}/.auth/login?rd=/x`, { headers: HOSTILE });
+    expect(trapped.status).toBe(302);
+    expect(trapped.headers.location).toBe(`${stack.url}/.auth/login?rd=/x`);
+    const page = await sendRequest(`${stack.url}/.auth/login?rd=/x`, { headers: { ...HOSTILE, 'sec-fetch-mode': 'cors' } });
     expect(page.status).toBe(200);
     expect(page.body).not.toContain('evil.example');
     expect(parseLinks(page.body, stack.url).map((l) => new URL(l.href).origin)).toEqual([stack.url, stack.url]);
     const gate = await sendRequest(`${stack.url}/admin`, { headers: { ...HOSTILE, 'sec-fetch-mode': 'navigate' } });
     expect(gate.status).toBe(302);
-    expect(gate.headers.location).toBe('/.auth/login?rd=%2Fadmin');
+    expect(gate.headers.location).toBe(`${stack.url}/admin`);
     // typed in the address bar (Sec-Fetch-Site: none): a logout gatehouse carries out (cross-site ones are in cross-site-logout.test.ts)
     const logout = await sendRequest(`${stack.url}/.auth/logout`, { headers: { ...HOSTILE, 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
     expect(logout.status).toBe(302);

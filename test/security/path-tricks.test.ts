@@ -31,7 +31,8 @@ const TRICKS: ReadonlyArray<readonly [string, 400 | 401]> = [
 /** The request-target exactly as written (a URL-based client would resolve the dots first). */
 function get(url: string, target: string, accept: 'json' | 'navigation'): Promise<RawResponse> {
   const headers = accept === 'json' ? 'Accept: application/json\r\n' : 'Accept: text/html\r\nSec-Fetch-Mode: navigate\r\n';
-  return rawRequest(url, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`);
+  // public_url's host: a navigation on another host would be sent to public_url first (the host trap)
+  return rawRequest(url, `GET ${target} HTTP/1.1\r\nHost: ${new URL(url).host}\r\n${headers}Connection: close\r\n\r\n`);
 }
 
 function header(response: RawResponse, name: string): string | undefined {

@@ -139,7 +139,7 @@ describe('sign-in with silent_reauth off and local login on', () => {
     expect(final.url).toBe(`${stack.url}/.auth/login?rd=%2Finbox`);
     expect(final.body).toContain('Sign in with Company account');
     const links = parseLinks(final.body, final.url);
-    expect(links.map((link) => link.href)).toEqual([`${stack.url}/.auth/start?rd=%2Finbox&interactive=1`, `${stack.url}/local-login`]);
+    expect(links.map((link) => link.href)).toEqual([`${stack.url}/.auth/start?rd=%2Finbox&interactive=1`, `${stack.url}/local-login?rd=%2Finbox`]);
   });
 
   it('declined consent shows "You declined access" with a working retry link and the local account link', async () => {
@@ -153,7 +153,7 @@ describe('sign-in with silent_reauth off and local login on', () => {
     const links = parseLinks(landed.body, landed.url);
     expect(links).toEqual([
       { href: `${stack.url}/.auth/start?rd=%2Freports&interactive=1`, text: 'Try again' },
-      { href: `${stack.url}/local-login`, text: 'Use local account' },
+      { href: `${stack.url}/local-login?rd=%2Freports`, text: 'Use local account' },
     ]);
 
     const providerOrigin = new URL(stack.provider.issuer).origin;

@@ -1,9 +1,10 @@
 // The built CLI: config errors exit 2 with one line per problem before anything listens; check-config; --help; --version.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli, temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
-import { closedPort, connectOutcome } from '../../helpers/upstream.js';
+import { MAIN_JS, REPO_ROOT, runCli, startChildGatehouse, temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
+import { closedPort, connectOutcome, eventually } from '../../helpers/upstream.js';
 
 const yaml = temporaryYamlFiles('gatehouse-cli-');
 const writeYaml = yaml.write;
@@ -81,13 +82,15 @@ describe('gatehouse check-config', () => {
     expect(result.stdout.endsWith('\nconfig is valid\n')).toBe(true);
     const printed = JSON.parse(result.stdout.slice(0, -'config is valid\n'.length)) as {
       mode: string;
-      config: { sso: { client_secret: string; issuer: string }; session: { secrets: string[]; ttl: number }; upstream: { url: string } };
+      mode_reason: string;
+      config: { sso: { client_secret: string; issuer: string; timeout: string }; session: { secrets: string[]; ttl: string; idle_timeout: string }; upstream: { url: string } };
     };
     expect(printed.mode).toBe('cloud');
+    expect(printed.mode_reason).toBe('mode is cloud');
     expect(printed.config.sso.client_secret).toBe('***');
     expect(printed.config.session.secrets).toEqual(['***', '***']);
     expect(printed.config.sso.issuer).toBe('https://idp.example.com');
-    expect(printed.config.session.ttl).toBe(90_000);
+    expect([printed.config.session.ttl, printed.config.session.idle_timeout, printed.config.sso.timeout]).toEqual(['90s', '1h', '10s']);
     expect(printed.config.upstream.url).toBe('http://127.0.0.1:3000');
     expect(result.stdout).not.toContain(CLIENT_SECRET);
     expect(result.stdout).not.toContain('from-file');
@@ -138,9 +141,15 @@ describe('gatehouse --help and --version', () => {
     }
   });
 
-  it('--version prints the package.json version and exits 0', async () => {
+  it('version and --version print the package.json version and the commit of the checkout, and exit 0', async () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    for (const args of [['version'], ['--version']]) {
+      const result = await runCli(args);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      // HEAD moves with every commit: the exact commit is checked by test/unit/config/version.test.ts
+      expect(result.stdout).toMatch(new RegExp(`^gatehouse ${pkg.version.replaceAll('.', '\\.')} \\(commit [0-9a-f]{12}\\)\n$`));
+    }
   });
 
   it('an unknown command exits 2 with the usage on stderr', async () => {
@@ -148,5 +157,41 @@ describe('gatehouse --help and --version', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.startsWith('gatehouse: unknown command "launch"\n\ngatehouse — ')).toBe(true);
+  });
+});
+
+describe('gatehouse check-config | head -1', () => {
+  it('ends quietly with exit 0 when the reader has gone away (no EPIPE stack trace)', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [MAIN_JS, 'check-config', '--config', join(REPO_ROOT, 'config/local.yaml')], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stderr }));
+    });
+    expect(result).toEqual({ code: 0, stderr: '' });
+  });
+});
+
+describe('gatehouse start in mode auto without SSO settings', () => {
+  it('logs one warn line naming the mode and why', async () => {
+    const gatehouse = await startChildGatehouse({ mode: 'auto' });
+    try {
+      await eventually(() => gatehouse.logs.some((line) => line.level === 'warn'), 5_000);
+      const warned = gatehouse.logs.filter((line) => line.level === 'warn');
+      expect(warned.map((line) => [line.mode, line.msg])).toEqual([
+        [
+          'local',
+          'mode auto is local: no sso.* key and no GATEHOUSE_SSO_* variable is set: single sign-on is off and every request passes through to the app (set sso.issuer and sso.client_id for SSO, or mode: local to say this is meant)',
+        ],
+      ]);
+    } finally {
+      await gatehouse.dispose();
+    }
   });
 });

@@ -1,4 +1,5 @@
 // Config loading: YAML file, ${ENV} substitution, GATEHOUSE_* overrides, durations, and one problem line per mistake.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,13 +32,18 @@ function problemsOf(run: () => unknown): readonly string[] {
 
 const SECRET_A = 'a'.repeat(32);
 const SECRET_B = 'b'.repeat(40);
+const P256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+/** Real EC P-256 private keys: PKCS8 PEM, SEC1 PEM and JWK JSON. */
+const PEM_A = P256().export({ type: 'pkcs8', format: 'pem' }).toString().trim();
+const PEM_B = P256().export({ type: 'sec1', format: 'pem' }).toString().trim();
+const JWK = JSON.stringify(P256().export({ format: 'jwk' }));
 
 describe('loadConfig: the YAML file', () => {
   it('reads the file and fills every default from the schema', () => {
     const config = load('mode: local\nupstream:\n  url: http://127.0.0.1:4000\n');
     expect(config.mode).toBe('local');
     expect(config.upstream).toEqual({ url: 'http://127.0.0.1:4000', timeout_ms: 30000, connections: 128 });
-    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080, max_header_size: 16384 });
+    expect(config.listen).toMatchObject({ host: '0.0.0.0', port: 8080, max_header_size: 16384 });
     expect(config.session.ttl).toBe(8 * 3_600_000);
     expect(config.identity.headers.user).toBe('X-Forwarded-User');
     expect(config.shutdown.drain_timeout).toBe(10_000);
@@ -93,7 +99,7 @@ describe('loadConfig: ${ENV} substitution', () => {
   });
 
   it('reports an unset variable without a fallback, naming the key', () => {
-    expect(problemsOf(() => load('sso:\n  client_secret: ${NOT_SET}\nsession:\n  secrets: ["${ALSO_NOT_SET}"]\n'))).toEqual([
+    expect(problemsOf(() => load('mode: local\nsso:\n  client_secret: ${NOT_SET}\nsession:\n  secrets: ["${ALSO_NOT_SET}"]\n'))).toEqual([
       'sso.client_secret: environment variable NOT_SET is not set',
       'session.secrets.0: environment variable ALSO_NOT_SET is not set',
     ]);
@@ -140,7 +146,7 @@ describe('loadConfig: GATEHOUSE_* environment overrides', () => {
   });
 
   it('creates the enclosing section when the file does not have it', () => {
-    expect(load('mode: local\n', { GATEHOUSE_SESSION_REDIS_PREFIX: 'app1:' }).session.redis).toEqual({
+    expect(load('mode: local\n', { GATEHOUSE_SESSION_REDIS_PREFIX: 'app1:' }).session.redis).toMatchObject({
       url: 'redis://127.0.0.1:6379',
       prefix: 'app1:',
       cache_ttl: 5000,
@@ -174,9 +180,6 @@ describe('loadConfig: GATEHOUSE_* environment overrides', () => {
 });
 
 describe('loadConfig: secrets from files (GATEHOUSE_<KEY>_FILE)', () => {
-  const PEM_A = '-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----';
-  const PEM_B = '-----BEGIN EC PRIVATE KEY-----\nCCCC\n-----END EC PRIVATE KEY-----';
-
   it('reads a string secret without its trailing newline, and list secrets one per line or per PEM block', () => {
     const config = load('mode: local\n', {
       GATEHOUSE_SSO_CLIENT_SECRET_FILE: writeYaml('from-a-file\n'),
@@ -191,9 +194,8 @@ describe('loadConfig: secrets from files (GATEHOUSE_<KEY>_FILE)', () => {
   });
 
   it('reads a list file holding a JSON array or one JWK', () => {
-    const jwk = '{"kty":"EC","crv":"P-256","x":"x","y":"y","d":"d"}';
     expect(load('mode: local\n', { GATEHOUSE_SESSION_SECRETS_FILE: writeYaml(JSON.stringify([SECRET_A, SECRET_B])) }).session.secrets).toEqual([SECRET_A, SECRET_B]);
-    expect(load('mode: local\n', { GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE: writeYaml(`${jwk}\n`) }).identity.assertion.keys).toEqual([jwk]);
+    expect(load('mode: local\n', { GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE: writeYaml(`${JWK}\n`) }).identity.assertion.keys).toEqual([JWK]);
   });
 
   it('reads the file again at every load, so a rotated secret applies at the next SIGHUP', () => {
@@ -222,8 +224,16 @@ describe('loadConfig: secrets from files (GATEHOUSE_<KEY>_FILE)', () => {
     ]);
   });
 
-  it('offers _FILE only for secrets: GATEHOUSE_UPSTREAM_URL_FILE is not read', () => {
-    expect(load('mode: local\nupstream:\n  url: http://127.0.0.1:3000\n', { GATEHOUSE_UPSTREAM_URL_FILE: writeYaml('http://elsewhere:1') }).upstream.url).toBe('http://127.0.0.1:3000');
+  it('offers _FILE only for secrets: GATEHOUSE_UPSTREAM_URL_FILE is an unknown variable', () => {
+    expect(problemsOf(() => load('mode: local\n', { GATEHOUSE_UPSTREAM_URL_FILE: writeYaml('http://elsewhere:1') }))).toEqual([
+      'GATEHOUSE_UPSTREAM_URL_FILE: unknown environment variable; did you mean GATEHOUSE_UPSTREAM_URL (upstream.url)?',
+    ]);
+  });
+
+  it('does not ask for a ${GATEHOUSE_<KEY>} named in the file when GATEHOUSE_<KEY>_FILE replaces the value', () => {
+    const text = 'mode: local\nsession:\n  secrets: ["${GATEHOUSE_SESSION_SECRETS}"]\n';
+    expect(load(text, { GATEHOUSE_SESSION_SECRETS_FILE: writeYaml(`${SECRET_A}\n`) }).session.secrets).toEqual([SECRET_A]);
+    expect(problemsOf(() => load(text))).toEqual(['session.secrets.0: environment variable GATEHOUSE_SESSION_SECRETS is not set']);
   });
 });
 
@@ -234,7 +244,7 @@ describe('durations', () => {
     expect(ttl('90s')).toBe(90_000);
     expect(ttl('8h')).toBe(28_800_000);
     expect(ttl('1h30m')).toBe(5_400_000);
-    expect(ttl('500ms')).toBe(500);
+    expect(ttl('2500ms')).toBe(2500);
     expect(ttl('1d')).toBe(86_400_000);
     expect(ttl('1.5h')).toBe(5_400_000);
     expect(ttl(90)).toBe(90_000);
@@ -246,6 +256,18 @@ describe('durations', () => {
       expect(problemsOf(() => ttl(bad))).toEqual([`session.ttl: not a duration: ${JSON.stringify(bad)} (use e.g. 90s, 5m, 8h)`]);
     }
     expect(problemsOf(() => ttl(-1))).toEqual(['session.ttl: not a duration: -1 (use e.g. 90s, 5m, 8h)']);
+  });
+
+  it('refuses durations below the floor of their key, printed as written', () => {
+    expect(problemsOf(() => ttl('500ms'))).toEqual(['session.ttl: must be at least 2s (got 500ms)']);
+    expect(problemsOf(() => ttl(0))).toEqual(['session.ttl: must be at least 2s (got 0ms)']);
+    expect(problemsOf(() => validateConfig({ session: { idle_timeout: '999ms', refresh_interval: '0s' }, sso: { timeout: '100ms' }, identity: { assertion: { ttl: '1s' } } }))).toEqual([
+      'sso.timeout: must be at least 1s (got 100ms)',
+      'session.idle_timeout: must be at least 1s (got 999ms)',
+      'session.refresh_interval: must be at least 1s (got 0ms)',
+      'identity.assertion.ttl: must be at least 2s (got 1s)',
+    ]);
+    expect(validateConfig({ mode: 'local', session: { ttl: '2s', idle_timeout: '1s' }, shutdown: { drain_timeout: 0 } }).session.ttl).toBe(2000);
   });
 });
 
@@ -319,7 +341,7 @@ describe('validateConfig: problems', () => {
     expect(problemsOf(() => validateConfig({ ...cloud, session: redis }))).toEqual([
       'identity.assertion.keys: required when session.store is redis: every replica must sign with the same key (an EC P-256 private key, PEM or JWK)',
     ]);
-    expect(validateConfig({ ...cloud, session: redis, identity: { assertion: { keys: ['-----BEGIN PRIVATE KEY-----'] } } }).session.store).toBe('redis');
+    expect(validateConfig({ ...cloud, session: redis, identity: { assertion: { keys: [PEM_A] } } }).session.store).toBe('redis');
     expect(validateConfig({ ...cloud, session: redis, identity: { assertion: { enabled: false } } }).session.store).toBe('redis');
     expect(validateConfig({ ...cloud, session: { secrets: [SECRET_A] } }).identity.assertion.keys).toEqual([]);
   });
@@ -335,7 +357,7 @@ describe('maskSecrets', () => {
       mode: 'local',
       sso: { client_secret: 'top-secret' },
       session: { secrets: [SECRET_A, SECRET_B], redis: { url: 'redis://user:hunter2@redis:6379/0' } },
-      identity: { assertion: { keys: ['-----BEGIN PRIVATE KEY-----'] } },
+      identity: { assertion: { keys: [PEM_A] } },
     });
     const masked = maskSecrets(config) as Config;
     expect(masked.sso.client_secret).toBe('***');
@@ -344,5 +366,10 @@ describe('maskSecrets', () => {
     expect(masked.session.redis.url).toBe('redis://***@redis:6379/0');
     expect(masked.upstream).toEqual(config.upstream);
     expect(config.sso.client_secret).toBe('top-secret');
+  });
+
+  it('masks a Redis password holding @, + and = up to the last @', () => {
+    const config = validateConfig({ mode: 'local', session: { redis: { url: 'redis://:p+a=ss@w@rd@redis:6379' } } });
+    expect((maskSecrets(config) as Config).session.redis.url).toBe('redis://***@redis:6379');
   });
 });
