@@ -1,7 +1,7 @@
 // The example configs under config/ cannot drift: cloud.example.yaml names every schema key and loads; the
 // Kubernetes manifests keep their safety properties; the forward-auth examples copy every identity header.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,7 @@ describe('config/cloud.example.yaml', () => {
   it('loads as a valid cloud config once its ${ENV} secrets are set', () => {
     const { config } = loadConfig({
       path: join(CONFIG_DIR, 'cloud.example.yaml'),
-      env: { GATEHOUSE_SSO_CLIENT_SECRET: 'client-secret', GATEHOUSE_SESSION_SECRET: SESSION_SECRET, GATEHOUSE_ASSERTION_KEY: ASSERTION_KEY },
+      env: { GATEHOUSE_SSO_CLIENT_SECRET: 'client-secret', GATEHOUSE_SESSION_SECRETS: SESSION_SECRET, GATEHOUSE_IDENTITY_ASSERTION_KEYS: ASSERTION_KEY },
     });
     expect(resolveMode(config)).toBe('cloud');
     expect(config.session.secrets).toEqual([SESSION_SECRET]);
@@ -70,7 +70,7 @@ describe('config/cloud.example.yaml', () => {
     const defaults = validateConfig({ mode: 'local' });
     const example = loadConfig({
       path: join(CONFIG_DIR, 'cloud.example.yaml'),
-      env: { GATEHOUSE_SSO_CLIENT_SECRET: 'client-secret', GATEHOUSE_SESSION_SECRET: SESSION_SECRET, GATEHOUSE_ASSERTION_KEY: ASSERTION_KEY },
+      env: { GATEHOUSE_SSO_CLIENT_SECRET: 'client-secret', GATEHOUSE_SESSION_SECRETS: SESSION_SECRET, GATEHOUSE_IDENTITY_ASSERTION_KEYS: ASSERTION_KEY },
     }).config;
     const differing = CONFIG_KEYS.filter((key) => !mustSet.has(key.path.join('.')))
       .filter((key) => JSON.stringify(at(example, key.path).value) !== JSON.stringify(at(defaults, key.path).value))
@@ -132,25 +132,36 @@ describe('config/kubernetes', () => {
         expect((pod.volumes as Tree[]).find((v) => v.name === 'tmp')?.emptyDir).toBeDefined();
       });
 
-      it('takes every secret from the Secret, and its config loads with them', () => {
+      it('reads every secret from files of the mounted Secret (GATEHOUSE_<KEY>_FILE), and its config loads with them', () => {
         const secret = ofKind(docs, 'Secret')[0] as Tree;
         const data = secret.stringData as Record<string, string>;
+        // the mounted volume as the kubelet lays it out, under a temporary root: /etc/gatehouse/... -> <root>/etc/gatehouse/...
+        const root = mkdtempSync(join(tmp, 'pod-'));
+        const values: Record<string, string> = { 'assertion-keys': `${ASSERTION_KEY}\n`, 'session-secrets': `${SESSION_SECRET}\n`, 'client-secret': 'client-secret', 'redis-password': 'p/+=@:w0rd' };
+        const configMap = ofKind(docs, 'ConfigMap')[0] as Tree;
+        expect(gatehouse.args).toEqual(['start', '--config', '/etc/gatehouse/gatehouse.yaml']);
+        mkdirSync(join(root, 'etc/gatehouse/secrets'), { recursive: true });
+        writeFileSync(join(root, 'etc/gatehouse/gatehouse.yaml'), String(at(configMap, ['data', 'gatehouse.yaml']).value));
         const env: NodeJS.ProcessEnv = {};
         for (const entry of gatehouse.env as Tree[]) {
-          const ref = at(entry, ['valueFrom', 'secretKeyRef']).value as { name: string; key: string };
-          expect(ref.name).toBe(at(secret, ['metadata', 'name']).value);
-          expect(data[ref.key], ref.key).toBeDefined();
-          env[String(entry.name)] = ref.key === 'assertion-keys' ? ASSERTION_KEY : ref.key === 'session-secrets' ? SESSION_SECRET : 'secret-value';
+          expect(at(entry, ['valueFrom']).found, String(entry.name)).toBe(false);
+          const file = String(entry.value);
+          expect(file, String(entry.name)).toMatch(/^\/etc\/gatehouse\/secrets\/[a-z-]+$/);
+          const key = file.split('/').pop() as string;
+          expect(data[key], key).toBeDefined();
+          writeFileSync(join(root, file), values[key] ?? 'secret-value');
+          env[String(entry.name)] = join(root, file);
         }
-        expect(Object.keys(env)).toEqual(expect.arrayContaining(['GATEHOUSE_SSO_CLIENT_SECRET', 'GATEHOUSE_SESSION_SECRETS', 'GATEHOUSE_IDENTITY_ASSERTION_KEYS']));
-        const configMap = ofKind(docs, 'ConfigMap')[0] as Tree;
-        const path = join(tmp, `${replicas}.yaml`);
-        writeFileSync(path, String(at(configMap, ['data', 'gatehouse.yaml']).value));
-        expect(gatehouse.args).toEqual(['start', '--config', '/etc/gatehouse/gatehouse.yaml']);
-        const { config } = loadConfig({ path, env });
+        expect(Object.keys(env)).toEqual(
+          expect.arrayContaining(['GATEHOUSE_SSO_CLIENT_SECRET_FILE', 'GATEHOUSE_SESSION_SECRETS_FILE', 'GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE']),
+        );
+        const { config } = loadConfig({ path: join(root, 'etc/gatehouse/gatehouse.yaml'), env });
         expect(resolveMode(config)).toBe('cloud');
         expect(config.session.store).toBe(store);
+        expect(config.sso.client_secret).toBe('client-secret');
+        expect(config.session.secrets).toEqual([SESSION_SECRET]);
         expect(config.identity.assertion.keys).toEqual([ASSERTION_KEY]);
+        expect(config.session.redis.password).toBe(store === 'redis' ? 'p/+=@:w0rd' : '');
         expect(config.upstream.url).toBe('http://127.0.0.1:3000');
       });
     });
