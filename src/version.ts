@@ -1,6 +1,6 @@
 // What build this is: the package version and the git commit, read where they are (no git binary needed).
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface BuildInfo {
@@ -9,7 +9,15 @@ export interface BuildInfo {
   commit: string;
 }
 
-const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The nearest folder above this module with a package.json: the checkout from src/ (tests) and from dist/src/. */
+const PACKAGE_ROOT = packageRoot(fileURLToPath(new URL('.', import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
 
 export function buildInfo(root: string = PACKAGE_ROOT): BuildInfo {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; gitHead?: string };

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { UpstreamFailureKind } from '../proxy/forward.js';
+import { buildInfo, type BuildInfo } from '../version.js';
 
 const UPSTREAM_FAILURE_KINDS = ['refused', 'timeout', 'reset', 'protocol'] as const satisfies readonly UpstreamFailureKind[];
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -32,10 +33,16 @@ export class Metrics {
     collect: (): void => this.sessionsLive.set(this.sessionCount()),
   });
 
+  /** Always 1; the labels say which build runs (join on it: `* on(instance) group_left(version) gatehouse_build_info`). */
+  readonly buildInfo = new Gauge({ name: 'gatehouse_build_info', help: 'The running build: package version, git commit and Node.js version (value 1)', labelNames: ['version', 'commit', 'node_version'] as const, registers: [this.registry] });
+
   private readonly statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((label) => this.requests.labels(label));
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /** `build`: what gatehouse_build_info reports; read from package.json and the git checkout when not given. */
+  constructor(options: { defaultMetrics?: boolean; build?: BuildInfo } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+    const build = options.build ?? buildInfo();
+    this.buildInfo.labels(build.version, build.commit, process.versions.node).set(1);
     // Every known series is exported from the start, so rate() and alerts see 0 instead of no data.
     for (const child of this.statusClasses) child.inc(0);
     for (const kind of UPSTREAM_FAILURE_KINDS) this.upstreamErrors.labels(kind).inc(0);
