@@ -98,7 +98,10 @@ export class Logout {
     );
     if (wantsJson(headers.accept)) return sendJson(ctx.res, 403, { error: 'cross_site_logout', logout: this.logoutPath, method: 'POST' });
     if (ctx.req.method === 'POST' && session === undefined) return sendPage(ctx.res, { kind: 'signed-out', signInUrl: this.signInPath }, this.branding);
-    sendPage(ctx.res, { kind: 'confirm-sign-out', action: this.logoutPath, token: session ? this.token(session.record.key) : undefined, cancelUrl: '/' }, this.branding);
+    // the confirmed POST is answered with a redirect to the provider's end_session_endpoint: the page's CSP allows it
+    const providerOrigin = this.provider.endSessionUrl(undefined, this.signedOutUrl)?.origin;
+    const token = session ? this.token(session.record.key) : undefined;
+    sendPage(ctx.res, { kind: 'confirm-sign-out', action: this.logoutPath, token, cancelUrl: '/', providerOrigin }, this.branding);
   }
 
   /** HMAC of the session's store key under the newest session secret: only gatehouse's own page can show it. */

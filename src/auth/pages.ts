@@ -47,7 +47,7 @@ export type PageModel =
     }
   | { kind: 'signed-out'; signInUrl: string }
   /** A logout that did not come from the own origin: one button posts it again from here (`token` binds it to the session). */
-  | { kind: 'confirm-sign-out'; action: string; token?: string; cancelUrl: string }
+  | { kind: 'confirm-sign-out'; action: string; token?: string; cancelUrl: string; providerOrigin?: string }
   /** `wording` names a text of the page strings that replaces the status's default one. */
   | { kind: 'error'; status: number; requestId: string; wording?: NamedErrorText; retryUrl?: string };
 
@@ -65,7 +65,7 @@ export function renderPage(model: PageModel, branding: Branding, strings: PageSt
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      'content-security-policy': theme.contentSecurityPolicy,
+      'content-security-policy': content.form?.redirectsTo ? withFormTarget(theme.contentSecurityPolicy, content.form.redirectsTo) : theme.contentSecurityPolicy,
       ...PAGE_SECURITY_HEADERS,
     },
     body: htmlDocument(content, theme, strings),
@@ -134,7 +134,7 @@ interface PageContent {
   paragraphs: string[];
   links: PageLink[];
   /** A POST form shown before the links: its hidden fields and its (primary) submit button's label. */
-  form?: { action: string; fields: Readonly<Record<string, string>>; label: string };
+  form?: { action: string; fields: Readonly<Record<string, string>>; label: string; redirectsTo?: string };
   requestId?: string;
   /** The heading names the app already: the brand line (the title as text) is left out, so the title shows once. */
   headingNamesApp?: boolean;
@@ -234,7 +234,12 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
         status: 200,
         ...titled(strings.confirmSignOut.heading),
         paragraphs: [strings.confirmSignOut.explanation(appTitle)],
-        form: { action: model.action, fields: model.token === undefined ? {} : { confirm: model.token }, label: strings.confirmSignOut.signOut },
+        form: {
+          action: model.action,
+          fields: model.token === undefined ? {} : { confirm: model.token },
+          label: strings.confirmSignOut.signOut,
+          redirectsTo: model.providerOrigin,
+        },
         links: [{ label: strings.confirmSignOut.staySignedIn, href: model.cancelUrl, primary: false }],
       };
     case 'error': {
@@ -305,6 +310,15 @@ function actionLinks(links: PageLink[], strings: PageStrings): string {
   if (primary.length > 0 && secondary.length > 0) html.push(`<p class="or">${escapeHtml(strings.or)}</p>`);
   html.push(...secondary.map(anchor));
   return html.join('');
+}
+
+/**
+ * CSP `form-action` also governs the redirects after a submission: a form whose answer is a redirect to the
+ * provider (RP-initiated logout) needs the provider's origin next to 'self'. Only a plain http(s) origin goes in.
+ */
+function withFormTarget(csp: string, origin: string): string {
+  if (!/^https?:\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(origin)) return csp;
+  return csp.replace("form-action 'self'", `form-action 'self' ${origin}`);
 }
 
 function postForm(form: NonNullable<PageContent['form']>): string {

@@ -283,6 +283,30 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(await page.locator('input[name="login"]').isVisible()).toBe(true);
   });
 
+  it('a sign-out link on another site only shows "Sign out?"; its button signs out (the session lived until then)', async () => {
+    const page = await freshPage();
+    await signInInteractively(page, 'alice');
+    const elsewhere = 'http://elsewhere.example/';
+    await page.route(`${elsewhere}**`, (route) =>
+      route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>Elsewhere</title><a href="${stack.url}/.auth/logout">Win a prize</a>` }),
+    );
+    await page.goto(elsewhere);
+    const navigations = recordNavigations(page);
+    await page.getByRole('link', { name: 'Win a prize' }).click();
+    await page.waitForURL(`${stack.url}/.auth/logout`);
+    expect(shownPaths(navigations)).toEqual([['/.auth/logout', 200]]);
+    await expectProductPage(page, 'confirm-sign-out', 'Sign out?', ['h1', 'p', 'primary button', 'secondary button']);
+    expect(await page.locator('main p').first().innerText()).toBe(`This sign-out request did not come from ${TITLE} itself. Sign out only if you meant to; otherwise you stay signed in.`);
+    expect((await page.request.get(`${stack.url}/.auth/me`, { headers: { accept: 'application/json' } })).status()).toBe(200);
+
+    // The button posts from gatehouse's own (no-referrer) page: Sec-Fetch-Site same-origin, Origin null. The answer
+    // redirects to the provider, which the page's CSP form-action must name: Chromium checks it on redirects too.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL((url) => url.origin === stack.providerUrl);
+    expect(await page.locator('h1').innerText()).toBe('Sign out of the development provider?');
+    await waitForStatus(page, `${stack.url}/.auth/me`, 401);
+  });
+
   it('a user without an app role sees the no-access page', async () => {
     const page = await freshPage();
     const navigations = recordNavigations(page);

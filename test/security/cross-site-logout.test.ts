@@ -67,7 +67,9 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
-    expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; .*form-action 'self'; frame-ancestors 'none'/);
+    // the confirmed POST is redirected to the provider's end_session_endpoint, which CSP form-action must allow
+    expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; .*; form-action 'self' (\S+); frame-ancestors 'none'/);
+    expect(/form-action 'self' (\S+);/.exec(String(res.headers['content-security-policy']))?.[1]).toBe(new URL(stack.provider.issuer).origin);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(res.headers.location).toBeUndefined();
     expect(res.body).toContain('<h1>Sign out?</h1>');
@@ -258,6 +260,8 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
 
 describe('pending sign-in cookie on https: __Host-, so a sibling subdomain cannot plant one (login CSRF)', () => {
   const publicUrl = 'https://app.example.test';
+  /** What the TLS proxy in front passes on: the Host the browser asked for. */
+  const AT_PUBLIC_HOST = { ...NAVIGATION, host: 'app.example.test' };
   let stack: CloudStack;
   beforeAll(async () => {
     const provider = await startDevProvider({ port: 0, clients: [devClient(publicUrl)] });
@@ -271,12 +275,13 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
   /** The attacker's own sign-in up to the provider's redirect back: the pending cookie it got and the callback URL. */
   async function attackersSignIn(user: string): Promise<{ setCookie: string; name: string; value: string; callback: URL }> {
     const attacker = new BrowserClient();
-    const toProvider = await attacker.follow(`${stack.url}/.auth/start?rd=%2Fdeep&interactive=1`, {}, { stopAt: (next) => next.origin !== stack.url });
-    const setCookie = [toProvider.final.headers['set-cookie'] ?? []].flat().find((line) => line.includes('gatehouse_signin_')) ?? '';
+    const started = await attacker.navigate(`${stack.url}/.auth/start?rd=%2Fdeep&interactive=1`, { headers: { host: 'app.example.test' } });
+    expect(started.status).toBe(302);
+    const setCookie = [started.headers['set-cookie'] ?? []].flat().find((line) => line.includes('gatehouse_signin_')) ?? '';
     const pair = setCookie.split(';')[0] ?? '';
     const name = pair.slice(0, pair.indexOf('='));
     const value = pair.slice(pair.indexOf('=') + 1);
-    const page = await attacker.follow(toProvider.final.location as string);
+    const page = await attacker.follow(started.location as string);
     const atProvider = await signInAtProvider(attacker, page.final, { login: user }, 'skip-if-absent');
     const callback = new URL(atProvider.final.location as string);
     await attacker.close();
@@ -284,7 +289,7 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
   }
 
   it('is named __Host-gatehouse_signin_<state> with Path=/ and Secure, no Domain', async () => {
-    const res = await sendRequest(`${stack.url}/.auth/start?rd=%2F`, { headers: NAVIGATION });
+    const res = await sendRequest(`${stack.url}/.auth/start?rd=%2F`, { headers: AT_PUBLIC_HOST });
     expect(res.status).toBe(302);
     expect(setCookies(res)).toHaveLength(1);
     expect(setCookies(res)[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
@@ -296,14 +301,14 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
     const target = `${stack.url}${callback.pathname}${callback.search}`;
     // What a sibling subdomain can set with Domain=<parent>: __Secure- (needs only Secure) or no prefix at all.
     for (const planted of [`__Secure-${suffix}`, suffix]) {
-      const res = await sendRequest(target, { headers: { ...NAVIGATION, cookie: `${planted}=${value}` } });
+      const res = await sendRequest(target, { headers: { ...AT_PUBLIC_HOST, cookie: `${planted}=${value}` } });
       expect(res.status, planted).toBe(400);
       expect(res.body, planted).toContain('Sign-in expired');
       expect(setCookies(res).some((line) => line.startsWith('__Host-gatehouse_session=')), planted).toBe(false);
     }
     expect(name).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}$/);
     // The same code and cookie under its own name does sign in: the refusal above was the name, not the code.
-    const own = await sendRequest(target, { headers: { ...NAVIGATION, cookie: `${name}=${value}` } });
+    const own = await sendRequest(target, { headers: { ...AT_PUBLIC_HOST, cookie: `${name}=${value}` } });
     expect(own.status).toBe(302);
     expect(own.headers.location).toBe('/deep');
     expect(setCookies(own).filter((line) => line.startsWith('__Host-gatehouse_session='))).toHaveLength(1);
@@ -312,10 +317,10 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
 
   it('travels on every path now, but never reaches the app', async () => {
     const { name, value, callback } = await attackersSignIn('carol');
-    const signedIn = await sendRequest(`${stack.url}${callback.pathname}${callback.search}`, { headers: { ...NAVIGATION, cookie: `${name}=${value}` } });
+    const signedIn = await sendRequest(`${stack.url}${callback.pathname}${callback.search}`, { headers: { ...AT_PUBLIC_HOST, cookie: `${name}=${value}` } });
     const session = setCookies(signedIn).find((line) => line.startsWith('__Host-gatehouse_session='))?.split(';')[0] ?? '';
     expect(session).toMatch(/^__Host-gatehouse_session=\S+$/);
-    const res = await sendRequest(`${stack.url}/api/cookies`, { headers: { accept: 'application/json', cookie: `${session}; __Host-gatehouse_signin_ABCDEFGHIJKL=${value}; app=1` } });
+    const res = await sendRequest(`${stack.url}/api/cookies`, { headers: { accept: 'application/json', host: 'app.example.test', cookie: `${session}; __Host-gatehouse_signin_ABCDEFGHIJKL=${value}; app=1` } });
     expect(res.status).toBe(200);
     const seen = stack.upstream.requests.at(-1);
     expect(seen?.url).toBe('/api/cookies');

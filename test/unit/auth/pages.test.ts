@@ -611,4 +611,17 @@ describe('confirm-sign-out page', () => {
     );
     expect(renderPage({ kind: 'confirm-sign-out', action: '//evil.example/x', cancelUrl: '/' }, PLAIN).body).toContain('<form method="post" action="/">');
   });
+
+  it("the provider's origin joins form-action (the confirmed POST redirects there); anything but a plain origin is left out", () => {
+    const csp = (providerOrigin?: string): string =>
+      renderPage({ kind: 'confirm-sign-out', action: '/.auth/logout', cancelUrl: '/', providerOrigin }, PLAIN).headers['content-security-policy'] ?? '';
+    const plain = csp();
+    expect(plain).toContain("; form-action 'self'; frame-ancestors 'none'");
+    expect(csp('https://login.example.com')).toBe(plain.replace("form-action 'self'", "form-action 'self' https://login.example.com"));
+    expect(csp('http://127.0.0.1:9000')).toBe(plain.replace("form-action 'self'", "form-action 'self' http://127.0.0.1:9000"));
+    for (const hostile of ["https://a.example; script-src 'unsafe-inline'", 'https://a.example/path', 'javascript:alert(1)', "'none'", 'https://*.example', '']) {
+      expect(csp(hostile)).toBe(plain);
+    }
+    expect(renderPage(MODELS['signed-out'], PLAIN).headers['content-security-policy']).toBe(plain);
+  });
 });
