@@ -60,6 +60,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   let branding: Branding = brandingOf(config.pages);
   let prefix = `${config.routes.prefix}/`;
   let accessLog = config.log.access;
+  let accessUser = config.log.access_user;
   let filterCookie = boundCookieFilter(initialAccess);
   const accessLogger = accessLoggerOf(logger);
   const upgradedSockets = new Set<Duplex>();
@@ -79,6 +80,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     branding = brandingOf(next.pages);
     prefix = `${next.routes.prefix}/`;
     accessLog = next.log.access;
+    accessUser = next.log.access_user;
     filterCookie = boundCookieFilter(nextAccess);
   };
 
@@ -86,6 +88,23 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   const logAccess = (fields: Record<string, unknown>): void => {
     if (accessLog && logger.isLevelEnabled('info')) accessLogger.info(fields, 'request');
   };
+  /**
+   * Who asked, for the access line: `remote` is the client address (the first address trust_proxy does not vouch
+   * for, reading X-Forwarded-For from the right), `peer` the socket's address when that differs, `ua` the
+   * User-Agent (cut at 256 characters), `sub` the forwarded user's subject, only with log.access_user.
+   */
+  const who = (req: IncomingMessage, peer: string, user: string | undefined): Record<string, string> => {
+    const remote = clientAddress(peer, req.headers['x-forwarded-for'], trust);
+    const fields: Record<string, string> = { remote };
+    if (remote !== peer) fields.peer = peer;
+    const ua = req.headers['user-agent'];
+    if (ua) fields.ua = ua.length > 256 ? ua.slice(0, 256) : ua;
+    if (user !== undefined) fields.sub = user;
+    return fields;
+  };
+  /** The sub of an admission that forwards a signed-in user (its first identity header is the user header), for log.access_user. */
+  const userOf = (admission: Admission): string | undefined =>
+    accessUser && admission !== null && admission[0] === current.identity.headers.user ? admission[1] : undefined;
 
   const trustPeer = (remoteAddress: string): boolean => {
     const trusted = trust(remoteAddress, 0);
@@ -131,6 +150,8 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     const requestId = requestIdOf(req);
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
+    const peer = socket.remoteAddress ?? '';
+    let user: string | undefined;
     metrics.inFlight.inc();
     let logged = false;
     const done = (): void => {
@@ -140,7 +161,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       const seconds = (performance.now() - started) / 1000;
       const status = res.headersSent ? res.statusCode : 499;
       metrics.countRequest(status, seconds);
-      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, ms: Math.round(seconds * 10_000) / 10, bytes: socket.bytesWritten - bytesBefore });
+      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, ms: Math.round(seconds * 10_000) / 10, bytes: socket.bytesWritten - bytesBefore, ...who(req, peer, user) });
     };
     res.once('finish', done).once('close', done);
     if (draining) res.setHeader('connection', 'close');
@@ -164,9 +185,13 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
         if (routed) routed.catch((error: unknown) => failInternally(ctx, error));
         return;
       }
+      const admitted = (value: Admission): void => {
+        user = userOf(value);
+        onAdmission(ctx, value);
+      };
       const admission = access.admit(ctx);
-      if (admission !== null && 'then' in admission) admission.then((value) => onAdmission(ctx, value), (error: unknown) => failInternally(ctx, error));
-      else onAdmission(ctx, admission);
+      if (admission !== null && 'then' in admission) admission.then(admitted, (error: unknown) => failInternally(ctx, error));
+      else admitted(admission);
     } catch (error) {
       failInternally(ctx, error);
     }
@@ -182,10 +207,12 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const started = performance.now();
     const requestId = requestIdOf(req);
+    const peer = req.socket.remoteAddress ?? '';
+    let user: string | undefined;
     // an upgrade counts as a request like any other: 101 once the app accepted it, or the refusal's status
     const answered = (status: number): void => {
       metrics.countRequest(status, (performance.now() - started) / 1000);
-      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true });
+      logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true, ...who(req, peer, user) });
     };
     const refuse = (status: number, reason: string): void => {
       const body = JSON.stringify({ error: ERROR_CODES[status] ?? 'unauthenticated', request_id: requestId });
@@ -203,6 +230,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     };
     const proceed = (admission: Admission): void => {
       if (admission === null) return refuse(401, 'Unauthorized');
+      user = userOf(admission);
       const headers = buildUpstreamHeaders(req.rawHeaders, headerOptions(req, requestId), admission);
       const abort = new AbortController();
       socket.once('close', () => abort.abort());
@@ -266,6 +294,21 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   return { server, drain, reconfigure };
+}
+
+/**
+ * The client's address as trust_proxy sees it (proxy-addr's rule): from the peer leftwards through X-Forwarded-For,
+ * the first address not in trust_proxy; the leftmost one when every hop is trusted.
+ */
+function clientAddress(peer: string, forwardedFor: string | string[] | undefined, trust: (address: string, hop: number) => boolean): string {
+  if (forwardedFor === undefined || !trust(peer, 0)) return peer;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  let address = peer;
+  for (let i = hops.length - 1, hop = 1; i >= 0; i--, hop++) {
+    address = (hops[i] as string).trim();
+    if (!trust(address, hop)) break;
+  }
+  return address;
 }
 
 /** The client's X-Request-Id when well-formed (kept end to end), else a new UUID. */

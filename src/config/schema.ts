@@ -228,7 +228,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),
-        access: z.boolean().default(true).describe('One access log line per request'),
+        access: z.boolean().default(true).describe('One access log line per request: method, path without query, status, duration, bytes, client address, user agent'),
+        access_user: z.boolean().default(false).describe('Add the forwarded user\'s sub to access lines (personal data, hence off by default)'),
       })
       .prefault({}),
   })

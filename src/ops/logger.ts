@@ -58,7 +58,8 @@ const accessLoggers = new WeakMap<Logger, Logger>();
 /**
  * A logger for the per-request access line only: same destination and line shape as `logger`, without the
  * redaction pass, which costs on every line although an access line never carries a field it censors
- * (request id, method, path without query, status, duration, bytes). Callers check `logger.isLevelEnabled`
+ * (request id, method, path without query, status, duration, bytes, client address, user agent, and with
+ * log.access_user the user's sub). Callers check `logger.isLevelEnabled`
  * so a level change on `logger` (config reload) applies.
  */
 export function accessLoggerOf(logger: Logger): Logger {
