@@ -7,9 +7,10 @@ import { parse as parseCookieHeader } from 'cookie';
 import proxyAddr from 'proxy-addr';
 import type { AccessControl, Admission, RequestContext, UpgradeContext } from './auth/access.js';
 import { brandingOf, renderErrorJson, renderPage, wantsJson, type Branding } from './auth/pages.js';
-import { normalizeRequestPath } from './auth/request-path.js';
 import type { Config } from './config/schema.js';
 import { GatehouseError } from './errors.js';
+import { hasBody } from './http/body.js';
+import { requestTargetOf } from './http/request-target.js';
 import { compileIdentityHeaderTest } from './identity/strip.js';
 import { accessLoggerOf, type Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
@@ -37,6 +38,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ERROR_CODES: Readonly<Record<number, string>> = {
   400: 'bad_request',
   404: 'not_found',
+  408: 'request_timeout',
   500: 'internal_error',
   502: 'upstream_unreachable',
   503: 'unavailable',
@@ -132,6 +134,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   const forward = (ctx: RequestContext, identity: readonly string[]): void => {
+    if (expectsContinue.has(ctx.req)) continueRequest(ctx.req, ctx.res);
     const headers = buildUpstreamHeaders(ctx.req.rawHeaders, headerOptions(ctx.req, ctx.requestId), identity);
     upstream.forward(ctx.req, ctx.res, headers, (failure: UpstreamFailure) => {
       metrics.upstreamErrors.labels(failure.kind).inc();
@@ -143,6 +146,45 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
 
   const onAdmission = (ctx: RequestContext, admission: Admission): void => {
     if (admission !== null) forward(ctx, admission);
+  };
+
+  // Requests whose `Expect: 100-continue` gatehouse answers only once it admits them (a refusal goes out instead,
+  // with `Connection: close`: the body the client holds back is never read).
+  const expectsContinue = new WeakSet<IncomingMessage>();
+  const onCheckContinue = (req: IncomingMessage, res: ServerResponse): void => {
+    expectsContinue.add(req);
+    res.setHeader('connection', 'close');
+    handle(req, res);
+  };
+  const continueRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    expectsContinue.delete(req);
+    if (!draining) res.removeHeader('connection');
+    res.writeContinue();
+  };
+
+  // A request body is read with a bound on each pause (listen.body_timeout), whoever reads it: the app, or gatehouse
+  // itself (its own POST routes, or discarding the body of a refused request). Responses are not cut by it.
+  const watchBody = (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
+    req.setTimeout(current.listen.body_timeout, () => {
+      metrics.clientTimeouts.labels('body').inc();
+      logger.info({ reqId: requestId, timeoutMs: current.listen.body_timeout }, 'request body stalled, connection closed');
+      if (res.headersSent) return void req.socket.destroy();
+      res.setHeader('connection', 'close');
+      sendError({ req, res, requestId }, 408);
+    });
+    req.once('end', () => req.setTimeout(0));
+    // Answered before the body arrived whole (a refusal, or an app answering early): the half-close lets the
+    // client read the answer, and whatever it still holds open is cut after one more body_timeout.
+    res.once('finish', () => {
+      if (req.complete) return;
+      const socket = req.socket;
+      socket.end();
+      const cut = setTimeout(() => {
+        metrics.clientTimeouts.labels('body').inc();
+        socket.destroy();
+      }, current.listen.body_timeout).unref();
+      socket.once('close', () => clearTimeout(cut));
+    });
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -166,22 +208,27 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     res.once('finish', done).once('close', done);
     if (draining) res.setHeader('connection', 'close');
 
-    const normalized = normalizeRequestPath(req.url ?? '/');
-    if (!normalized.ok) {
-      metrics.rejectedRequests.labels(normalized.reason).inc();
+    if (hasBody(req) && !req.complete) watchBody(req, res, requestId);
+
+    const target = requestTargetOf(req);
+    if (!target.ok) {
+      metrics.rejectedRequests.labels(target.reason).inc();
       sendError({ req, res, requestId }, 400);
       return;
     }
+    // From here on the request-target is the canonical one: what every decision reads is what the app receives.
+    req.url = target.target;
     const ctx: RequestContext = {
       req,
       res,
       requestId,
-      path: normalized.path,
+      path: target.path,
       cookies: lazyCookies(req),
     };
     try {
-      if (normalized.path.startsWith(prefix)) {
-        const routed = access.handleRoute(ctx, normalized.path.slice(prefix.length - 1));
+      if (target.path.startsWith(prefix)) {
+        if (expectsContinue.has(req)) continueRequest(req, res);
+        const routed = access.handleRoute(ctx, target.path.slice(prefix.length - 1));
         if (routed) routed.catch((error: unknown) => failInternally(ctx, error));
         return;
       }
@@ -220,12 +267,19 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       answered(status);
     };
     socket.on('error', () => socket.destroy());
-    const normalized = normalizeRequestPath(req.url ?? '/');
-    if (!normalized.ok || draining) return refuse(normalized.ok ? 503 : 400, normalized.ok ? 'Service Unavailable' : 'Bad Request');
+    // RFC 6455: a WebSocket handshake is a GET. Other methods, and other protocols (h2c would hand the client a
+    // tunnel to the app past every later decision), are refused.
+    const target = requestTargetOf(req);
+    if (!target.ok || req.method !== 'GET' || !isWebSocketUpgrade(req.headers.upgrade)) {
+      metrics.rejectedRequests.labels(target.ok ? 'upgrade-not-websocket-get' : target.reason).inc();
+      return refuse(400, 'Bad Request');
+    }
+    if (draining) return refuse(503, 'Service Unavailable');
+    req.url = target.target;
     const ctx: UpgradeContext = {
       req,
       requestId,
-      path: normalized.path,
+      path: target.path,
       cookies: lazyCookies(req),
     };
     const proceed = (admission: Admission): void => {
@@ -250,7 +304,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
         },
       );
     };
-    if (normalized.path.startsWith(prefix)) return refuse(404, 'Not Found');
+    if (target.path.startsWith(prefix)) return refuse(404, 'Not Found');
     try {
       const admission = access.admitUpgrade(ctx);
       if (admission !== null && 'then' in admission) admission.then(proceed, () => refuse(503, 'Service Unavailable'));
@@ -260,23 +314,34 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     }
   };
 
+  // requestTimeout 0: a long upload that keeps moving is not cut; a stalled one is, by listen.body_timeout.
+  const headerTimeout = config.listen.header_timeout;
   const server = createServer(
-    { maxHeaderSize: config.listen.max_header_size, keepAliveTimeout: 5_000, headersTimeout: 30_000, requestTimeout: 0 },
+    {
+      maxHeaderSize: config.listen.max_header_size,
+      keepAliveTimeout: 5_000,
+      headersTimeout: headerTimeout,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, Math.floor(headerTimeout / 4))),
+    },
     handle,
   );
+  server.on('checkContinue', onCheckContinue);
   server.on('upgrade', handleUpgrade);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     // A client that hung up (mid-body included) sent nothing malformed; its request, if any, is logged as 499.
     if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) return void socket.destroy();
     const overflow = error.code === 'HPE_HEADER_OVERFLOW';
-    const status = overflow ? 431 : 400;
+    const stalled = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = overflow ? 431 : stalled ? 408 : 400;
     const requestId = randomUUID();
-    metrics.rejectedRequests.labels(overflow ? 'header-overflow' : 'malformed').inc();
+    if (stalled) metrics.clientTimeouts.labels('headers').inc();
+    else metrics.rejectedRequests.labels(overflow ? 'header-overflow' : 'malformed').inc();
     metrics.countRequest(status, 0);
     // the request could not be parsed, so its method and path are unknown: the parser's code says why
     logAccess({ reqId: requestId, status, refused: error.code, remote: socket.remoteAddress });
-    const reason = overflow ? 'Request Header Fields Too Large' : 'Bad Request';
-    const body = overflow ? 'request headers too large\n' : 'bad request\n';
+    const reason = overflow ? 'Request Header Fields Too Large' : stalled ? 'Request Timeout' : 'Bad Request';
+    const body = overflow ? 'request headers too large\n' : stalled ? 'request headers not received in time\n' : 'bad request\n';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
   });
 
@@ -294,6 +359,10 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   return { server, drain, reconfigure };
+}
+
+function isWebSocketUpgrade(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
 }
 
 /**

@@ -1,7 +1,9 @@
 // The gate in cloud mode: public and local-login paths pass, a valid session gets identity headers,
 // navigations go to the sign-on page, everything else unauthenticated gets 401 JSON.
 // On a public path a signed-in user still gets identity headers (helpful for apps); an anonymous one passes without.
+import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/schema.js';
+import { hasBody } from '../http/body.js';
 import type { Admission, RequestContext, UpgradeContext } from './access.js';
 import type { Branding } from './pages.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
@@ -34,7 +36,7 @@ export class Gate {
   private passesWithoutSso(ctx: UpgradeContext): boolean {
     if (this.localLoginPath?.(ctx.path)) return true;
     if (this.localSessionCookie && ctx.cookies()[this.localSessionCookie]) return true;
-    return ctx.req.method === 'OPTIONS' && this.config.cors_preflight === 'pass';
+    return this.config.cors_preflight === 'pass' && isCorsPreflight(ctx.req);
   }
 
   admit(ctx: RequestContext): Admission | Promise<Admission> {
@@ -86,4 +88,19 @@ export class Gate {
       this.branding,
     );
   }
+}
+
+/**
+ * A real CORS preflight (Fetch standard): OPTIONS with `Origin` and `Access-Control-Request-Method`, no body and
+ * no `Upgrade`. Anything else sent as OPTIONS is gated like GET.
+ */
+function isCorsPreflight(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  return (
+    req.method === 'OPTIONS' &&
+    headers.origin !== undefined &&
+    headers['access-control-request-method'] !== undefined &&
+    headers.upgrade === undefined &&
+    !hasBody(req)
+  );
 }

@@ -1,18 +1,18 @@
 // Path rules (public paths, local-login paths): compiles a list of patterns once
-// into a predicate over the normalized request path (see request-path.ts), the only
-// path any decision reads. Matching is case-sensitive and never sees the query.
+// into a predicate over the canonical request path (see http/request-target.ts), the only
+// path any decision reads and the one the app receives. Matching is case-sensitive and never sees the query.
 //
 // A pattern is either
 // - exact: `/healthz` matches `/healthz` only (not `/healthz/`, not `/healthz/x`);
 // - a prefix, ending in `/`: `/public/` matches `/public/` and everything below it,
 //   and also `/public` itself, as oauth2-proxy users expect. `/` matches every path.
 //
-// Patterns are normalized like request paths at compile time (`/a/../b` is `/b`,
-// `/a%20b` is `/a b`). A pattern that does not start with `/`, has a `?`, `#` or `*`
+// Patterns are put in canonical form like request paths at compile time (`/a b` and `/a%20b` are `/a%20b`,
+// `/%7euser` is `/~user`; `/a/../b` is refused). A pattern that does not start with `/`, has a `?`, `#` or `*`
 // (no queries, no globs), or that normalization refuses, throws PathPatternError
 // naming it; the config layer reports it.
 
-import { normalizeRequestPath } from './request-path.js';
+import { canonicalTarget } from '../http/request-target.js';
 
 export type PathMatcher = (normalizedPath: string) => boolean;
 
@@ -64,9 +64,9 @@ function normalizePattern(pattern: string): string {
   if (NOT_A_PLAIN_PATH.test(pattern)) {
     throw new PathPatternError(pattern, 'must be a plain path: no ?, # or * (a prefix ends in /)');
   }
-  const normalized = normalizeRequestPath(pattern);
-  if (!normalized.ok) throw new PathPatternError(pattern, `is not a valid path (${normalized.reason})`);
-  return normalized.path;
+  const canonical = canonicalTarget(pattern);
+  if (!canonical.ok) throw new PathPatternError(pattern, `is not a valid path (${canonical.reason})`);
+  return canonical.path;
 }
 
 /** Drops duplicates and prefixes already covered by a shorter one. */

@@ -50,6 +50,8 @@ const listenSchema = z.strictObject({
   host: checked(bindHostProblem).default('0.0.0.0').describe('Address the proxy listens on'),
   port: port.default(8080).describe('Port the proxy listens on'),
   max_header_size: z.number().int().min(1024).default(16384).describe('Largest request head accepted, in bytes; larger gets 431'),
+  header_timeout: duration('60s').describe('Longest time a client may take to send the request head; then 408 and the connection is closed (nginx client_header_timeout)'),
+  body_timeout: duration('60s').describe('Longest pause between two reads of a request body; then 408 and the connection is closed (nginx client_body_timeout). Responses and WebSockets are not cut'),
 });
 
 const opsSchema = z.strictObject({

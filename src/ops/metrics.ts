@@ -15,6 +15,7 @@ export class Metrics {
   readonly upstreamErrors = new Counter({ name: 'gatehouse_upstream_errors_total', help: 'Failed requests to the app, by kind', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly upstreamDuration = new LatencyHistogram('gatehouse_upstream_response_seconds', 'Time until the app answered with headers', LATENCY_BUCKETS, this.registry);
   readonly rejectedRequests = new Counter({ name: 'gatehouse_rejected_requests_total', help: 'Requests refused before routing, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly clientTimeouts = new Counter({ name: 'gatehouse_client_timeouts_total', help: 'Connections cut because the client stalled, by phase (headers, body)', labelNames: ['phase'] as const, registers: [this.registry] });
 
   readonly signInsStarted = new Counter({ name: 'gatehouse_sign_ins_started_total', help: 'Sign-ins sent to the provider, by whether prompt=none was tried', labelNames: ['silent'] as const, registers: [this.registry] });
   readonly signInsCompleted = new Counter({ name: 'gatehouse_sign_ins_completed_total', help: 'Sign-ins that created a session', labelNames: ['silent'] as const, registers: [this.registry] });
@@ -46,6 +47,7 @@ export class Metrics {
     // Every known series is exported from the start, so rate() and alerts see 0 instead of no data.
     for (const child of this.statusClasses) child.inc(0);
     for (const kind of UPSTREAM_FAILURE_KINDS) this.upstreamErrors.labels(kind).inc(0);
+    for (const phase of ['headers', 'body']) this.clientTimeouts.labels(phase).inc(0);
   }
 
   observeSessions(count: () => number): void {

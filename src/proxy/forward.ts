@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { hasBody } from '../http/body.js';
 import { filterResponseHeaders } from './headers.js';
 
 export type UpstreamFailureKind = 'refused' | 'timeout' | 'reset' | 'protocol';
@@ -64,8 +65,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     res.once('close', this.onClientClose);
   }
 
+  // Also when the response was finished by someone else (gatehouse's 408 for a stalled upload): the app's
+  // request must not outlive the client's.
   private readonly onClientClose = (): void => {
-    if (this.res.writableFinished) return;
     this.clientGone = true;
     this.controller?.abort(new ClientGoneError());
   };
@@ -126,9 +128,8 @@ export class Upstream {
    * upstream request. `onFailure` is called once when the app cannot be reached or fails mid-way.
    */
   forward(req: IncomingMessage, res: ServerResponse, headers: string[], onFailure: (failure: UpstreamFailure) => void): void {
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     this.pool.dispatch(
-      { path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body: hasBody ? req : null },
+      { path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body: hasBody(req) ? req : null },
       new ResponseRelay(res, this.onResponseHeaders, onFailure),
     );
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePathMatcher, PathPatternError } from '../../../src/auth/path-matcher.js';
-import { normalizeRequestPath } from '../../../src/auth/request-path.js';
+import { canonicalTarget } from '../../../src/http/request-target.js';
 
 describe('compilePathMatcher', () => {
   it('matches an exact pattern only on that path, case-sensitively', () => {
@@ -49,13 +49,13 @@ describe('compilePathMatcher', () => {
     expect(matches('/statics')).toBe(false);
   });
 
-  it('normalizes patterns like request paths', () => {
-    const matches = compilePathMatcher(['//public//', '/a/../b', '/caf%C3%A9/', '/x/.']);
+  it('puts patterns in canonical form like request paths', () => {
+    const matches = compilePathMatcher(['//public//', '/café/', '/%7euser/', '/a b']);
     expect(matches('/public/x')).toBe(true);
-    expect(matches('/b')).toBe(true);
-    expect(matches('/a/../b')).toBe(false);
-    expect(matches('/café/menu')).toBe(true);
-    expect(matches('/x/y')).toBe(true);
+    expect(matches('/caf%C3%A9/menu')).toBe(true);
+    expect(matches('/café/menu')).toBe(false);
+    expect(matches('/~user/x')).toBe(true);
+    expect(matches('/a%20b')).toBe(true);
   });
 
   it.each([
@@ -68,6 +68,8 @@ describe('compilePathMatcher', () => {
     ['/a%2fb', 'is not a valid path (encoded-slash)'],
     ['/a\\b', 'is not a valid path (backslash)'],
     ['/a%zz', 'is not a valid path (invalid-percent)'],
+    ['/a/../b', 'is not a valid path (dot-segment)'],
+    ['/x/.', 'is not a valid path (dot-segment)'],
   ])('refuses the pattern %j, naming it', (pattern, problem) => {
     let thrown: unknown;
     try {
@@ -83,36 +85,39 @@ describe('compilePathMatcher', () => {
     expect(error.message).toBe(`path pattern ${JSON.stringify(pattern)} ${problem}`);
   });
 
-  describe('on normalized request paths (peers\' advisories)', () => {
+  describe('on canonical request paths (peers\' advisories)', () => {
     const matches = compilePathMatcher(['/public/', '/healthz']);
     const decide = (target: string): boolean | string => {
-      const path = normalizeRequestPath(target);
+      const path = canonicalTarget(target, 'gate.example');
       return path.ok ? matches(path.path) : path.reason;
     };
 
     it.each<[string, boolean | string]>([
       ['/public/app.js', true],
       ['/public', true],
-      ['/public;jsessionid=1', true],
-      ['/public/../admin', false],
-      ['/public/%2e%2e/admin', false],
-      ['/public/..;/admin', false],
+      ['/public;jsessionid=1', false],
+      ['/public/x;jsessionid=1', true],
+      ['/public/../admin', 'dot-segment'],
+      ['/public/%2e%2e/admin', 'dot-segment'],
+      ['/public/..;/admin', 'dot-segment'],
       ['/public%2fadmin', 'encoded-slash'],
       ['/public%5c..%5cadmin', 'backslash'],
       ['/admin?x=/public/', false],
       ['/admin?/public/', false],
-      ['/admin#/public/', false],
+      ['/admin#/public/', 'fragment'],
       ['/admin%23/public/', false],
       ['/admin%3f/public/', false],
-      ['/admin/%2e%2e/public/x', true],
+      ['/admin/%2e%2e/public/x', 'dot-segment'],
+      ['/%70ublic/x', true],
       ['//public/x', true],
       ['/healthz', true],
       ['/healthz?probe=1', true],
-      ['/healthz/../admin', false],
+      ['/healthz/../admin', 'dot-segment'],
       ['/healthz/admin', false],
       ['/admin/healthz', false],
       ['/HEALTHZ', false],
-      ['http://evil/public/x', true],
+      ['http://evil/public/x', 'foreign-authority'],
+      ['http://gate.example/public/x', true],
       ['*', 'not-origin-form'],
     ])('%j → %j', (target, expected) => {
       expect(decide(target)).toBe(expected);
