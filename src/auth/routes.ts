@@ -8,7 +8,7 @@ import { FORWARD_AUTH_METHODS, ForwardAuth } from './forward-auth.js';
 import { Logout } from './logout.js';
 import type { Branding } from './pages.js';
 import type { Provider } from './provider.js';
-import { sendJson, sendPage } from './respond.js';
+import { isNavigation, sendJson, sendPage } from './respond.js';
 import type { Sessions } from './sessions.js';
 import type { SignIn } from './sign-in.js';
 
@@ -47,13 +47,20 @@ export class AuthRoutes {
 
   handle(ctx: RequestContext, route: string): Promise<void> | void {
     const entry = this.routes.get(route);
-    if (!entry) return sendJson(ctx.res, 404, { error: 'not_found' });
+    if (!entry) return this.refuse(ctx, 404, 'not_found');
     if (!entry.methods.includes(ctx.req.method ?? 'GET')) {
-      return sendJson(ctx.res, 405, { error: 'method_not_allowed' }, { allow: entry.methods.join(', ') });
+      ctx.res.setHeader('allow', entry.methods.join(', '));
+      return this.refuse(ctx, 405, 'method_not_allowed');
     }
     const url = ctx.req.url ?? '/';
     const q = url.indexOf('?');
     return entry.handler(ctx, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+  }
+
+  /** An unknown route or method: gatehouse's error page for a browser navigation, `{"error": code}` JSON otherwise. */
+  private refuse(ctx: RequestContext, status: 404 | 405, code: string): void {
+    if (isNavigation(ctx.req)) return sendPage(ctx.res, { kind: 'error', status, requestId: ctx.requestId }, this.branding);
+    sendJson(ctx.res, status, { error: code });
   }
 
   private signedOut(ctx: RequestContext): void {

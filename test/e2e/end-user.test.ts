@@ -399,6 +399,21 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(await page.locator('main').innerText()).toContain('Signed in with a local account: erin');
   });
 
+  it('an unknown /.auth route shows the "Page not found" page to a browser, not raw JSON', async () => {
+    const page = await freshPage();
+    const response = await page.goto(`${stack.url}/.auth/no-such-route`);
+    expect(response?.status()).toBe(404);
+    expect(response?.headers()['content-type']).toBe('text/html; charset=utf-8');
+    // a page without actions: branded, readable and unscrolled at both widths
+    expect(await page.locator('h1').innerText()).toBe('Page not found');
+    const report = await inspectAccessibility(page);
+    expect(report.logo).toEqual({ alt: TITLE, loaded: true });
+    expectReadableContrast(report, ['h1', 'p', 'footer p', 'request id']);
+    expect((await screenshotPage(page, 'not-found')).horizontalOverflow).toBe(0);
+    expect(await page.locator('main').innerText()).toContain('There is no page at this address.');
+    expect(await page.locator('footer').innerText()).toMatch(/^Request ID: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
   it('the request id on an error page stays on one line at 1280 and 375 px; a long client-sent id wraps inside the card', async () => {
     const page = await freshPage();
     expect((await page.goto(`${stack.url}/.auth/callback?state=forged&code=forged`))?.status()).toBe(400);
