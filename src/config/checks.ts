@@ -2,6 +2,7 @@
 // trust_proxy entries, path patterns, assertion keys, colours. Each returns the problem (the text after
 // "<key>: ") or undefined; a problem never echoes a secret, even from a URL that does not parse.
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import { compilePathMatcher, PathPatternError } from '../auth/path-matcher.js';
@@ -9,9 +10,15 @@ import { compilePathMatcher, PathPatternError } from '../auth/path-matcher.js';
 /** Hosts (as URL.hostname spells them) where plain http is accepted for development. */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
-/** The URL text with everything between `//` and the last `@` replaced, whether or not it parses. */
+/**
+ * The URL text with its credentials replaced by ***. In a URL that parses they end at the last @ of the authority;
+ * in one that does not (a password with / or #), at the last @ of the text, so no part of the password shows.
+ */
 export function maskUrlCredentials(text: string): string {
-  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:)?\/\/.*@/s, (_match, scheme: string | undefined) => `${scheme ?? ''}//***@`);
+  const url = parseUrl(text);
+  if (url && url.username === '' && url.password === '') return text;
+  const credentials = url ? /^([A-Za-z][A-Za-z0-9+.-]*:)?\/\/[^/?#\\]*@/s : /^([A-Za-z][A-Za-z0-9+.-]*:)?\/\/.*@/s;
+  return text.replace(credentials, (_match, scheme: string | undefined) => `${scheme ?? ''}//***@`);
 }
 
 function parseUrl(text: string): URL | undefined {
@@ -144,4 +151,15 @@ export function assertionKeyProblem(value: string): string | undefined {
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return undefined;
   const kind = key.asymmetricKeyType === 'ec' ? `an EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key` : `an ${key.asymmetricKeyType ?? 'unknown'} key`;
   return `is ${kind}; ES256 needs an EC P-256 private key`;
+}
+
+/** A PEM file the Redis store reads at start (session.redis.tls.*): the same lines the store would throw. */
+export function pemFileProblem(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  return text.includes('-----BEGIN ') ? undefined : `${file} holds no PEM block`;
 }

@@ -8,6 +8,7 @@ import {
   issuerProblem,
   logoUrlProblem,
   pathPatternProblem,
+  pemFileProblem,
   publicUrlProblem,
   redisUrlProblem,
   trustProxyProblem,
@@ -257,6 +258,12 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['sso', 'client_secret'], message: `required with client_auth ${config.sso.client_auth}` });
     }
     if (config.roles.source === 'url' && !config.roles.url) ctx.addIssue({ code: 'custom', path: ['roles', 'url'], message: 'required when roles.source is url' });
+    if (config.session.store === 'redis') {
+      for (const [key, file] of Object.entries(config.session.redis.tls)) {
+        const problem = file ? pemFileProblem(file) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: ['session', 'redis', 'tls', key], message: problem });
+      }
+    }
     const { assertion } = config.identity;
     if (config.session.store === 'redis' && assertion.enabled && assertion.keys.length === 0) {
       ctx.addIssue({

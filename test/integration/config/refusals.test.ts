@@ -18,6 +18,8 @@ const pem = (type: 'rsa' | 'ec', options: Tree): string =>
 const RSA_PEM = pem('rsa', { modulusLength: 2048 });
 const P384_PEM = pem('ec', { namedCurve: 'P-384' });
 const PUBLIC_PEM = (generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string).trim();
+const P256_PEM = pem('ec', { namedCurve: 'P-256' });
+const NOT_PEM = yaml.write('a CA certificate belongs here\n');
 const PLACEHOLDER_PEM = '-----BEGIN PRIVATE KEY-----\nCHANGE-ME\n-----END PRIVATE KEY-----';
 const PUBLIC_JWK = JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' });
 
@@ -107,6 +109,16 @@ const ROWS: Row[] = [
   },
   { what: 'an http:// Redis URL', config: { session: { redis: { url: 'http://redis:6379' } } }, line: 'session.redis.url: must start with redis:// or rediss:// (got "http:")' },
   { what: 'a Redis URL without a host', config: { session: { redis: { url: 'redis:///0' } } }, line: 'session.redis.url: has no host: "redis:///0"' },
+  {
+    what: 'an unreadable Redis CA file',
+    config: { session: { store: 'redis', redis: { url: 'rediss://127.0.0.1:1', tls: { ca_file: '/nonexistent/ca.pem' } } }, identity: { assertion: { keys: [P256_PEM] } } },
+    line: 'session.redis.tls.ca_file: cannot read /nonexistent/ca.pem (ENOENT)',
+  },
+  {
+    what: 'a Redis CA file that is not PEM',
+    config: { session: { store: 'redis', redis: { url: 'rediss://127.0.0.1:1', tls: { ca_file: NOT_PEM } } }, identity: { assertion: { keys: [P256_PEM] } } },
+    line: `session.redis.tls.ca_file: ${NOT_PEM} holds no PEM block`,
+  },
   { what: 'a public path without /', config: { public_paths: ['public/'] }, line: 'public_paths.0: "public/" must start with /' },
   {
     what: 'a local-login path with a query',
