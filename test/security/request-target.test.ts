@@ -1,7 +1,7 @@
 // What gatehouse decides on is what the app receives (issue: path, method, host). Every request here is written
 // byte for byte on a raw socket, as an attacker would, against gatehouse in front of a recording app: the test
 // asserts gatehouse's answer and exactly what reached the app (the request-target, the method, or nothing).
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { rawRequest, type RawResponse } from '../helpers/gatehouse-process.js';
@@ -202,7 +202,9 @@ describe('bounded time for every client', () => {
   beforeAll(async () => {
     stack = await startCloudStack({ config: { ...CONFIG, listen: { header_timeout: '1s', body_timeout: '1s' } } });
   });
+  const held: Socket[] = [];
   afterAll(async () => {
+    for (const socket of held) socket.destroy();
     await stack.close();
   });
   const host = (): string => new URL(stack.url).host;
@@ -217,10 +219,10 @@ describe('bounded time for every client', () => {
       let raw = '';
       socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
       socket.once('error', reject);
-      socket.once('end', () => {
-        resolve({ raw, ms: Date.now() - started });
-        socket.destroy();
-      });
+      // gatehouse's side ended; the client's stays open until gatehouse cuts it (then it is destroyed below)
+      socket.once('end', () => resolve({ raw, ms: Date.now() - started }));
+      socket.once('close', () => socket.destroy());
+      held.push(socket);
     });
   const counted = (phase: string, value: number): Promise<number> =>
     waitFor(async () => (await metricValue(stack.gatehouse, 'gatehouse_client_timeouts_total', { phase })) === value, 5_000);

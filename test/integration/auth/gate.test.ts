@@ -113,7 +113,9 @@ describe('gate in cloud mode', () => {
   });
 
   it('path tricks against public_paths never reach the upstream unauthenticated', async () => {
-    const protectedPaths = [
+    const protectedPaths = ['/PUBLIC/x', '/public;x/admin', '/admin?/public/', '/admin%23/public/', '/admin%3F/public/', '/admin/public/', '/%61dmin/public/'];
+    // dot segments in any spelling are refused, never resolved (the app could read them another way)
+    const refusedPaths = [
       '/public/../admin',
       '/public/%2e%2e/admin',
       '/public/%2E%2E/admin',
@@ -121,13 +123,14 @@ describe('gate in cloud mode', () => {
       '/public/x/../../admin',
       '/public;x/../admin',
       '/public/..;/admin',
-      '/PUBLIC/x',
-      '/admin?/public/',
-      '/admin%23/public/',
-      '/admin%3F/public/',
-      '/admin/public/',
+      '/public%2fadmin',
+      '/public%2Fadmin',
+      '/public/..%2fadmin',
+      '/public/%5c../admin',
+      '/public\\..\\admin',
+      '/public/%00/../admin',
+      '/public/%zz',
     ];
-    const refusedPaths = ['/public%2fadmin', '/public%2Fadmin', '/public/..%2fadmin', '/public/%5c../admin', '/public\\..\\admin', '/public/%00/../admin', '/public/%zz'];
     const before = stack.upstream.requests.length;
     for (const path of protectedPaths) {
       const response = await rawRequest(stack.url, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
@@ -141,7 +144,7 @@ describe('gate in cloud mode', () => {
 
     const doubled = await rawRequest(stack.url, 'GET //public/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(doubled.status).toBe(200);
-    expect(stack.upstream.requests.at(-1)?.url).toBe('//public/x');
+    expect(stack.upstream.requests.at(-1)?.url).toBe('/public/x');
   });
 });
 
