@@ -96,8 +96,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
    * User-Agent (cut at 256 characters), `sub` the forwarded user's subject, only with log.access_user.
    */
   const who = (req: IncomingMessage, peer: string, user: string | undefined): Record<string, string> => {
-    // proxy-addr reads the socket's address, cached by the read of `peer` at the request's start
-    const remote = proxyAddr(req, trust) ?? peer;
+    const remote = clientAddress(peer, req.headers['x-forwarded-for'], trust);
     const fields: Record<string, string> = { remote };
     if (remote !== peer) fields.peer = peer;
     const ua = req.headers['user-agent'];
@@ -364,6 +363,23 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
 
 function isWebSocketUpgrade(upgrade: string | undefined): boolean {
   return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
+}
+
+/**
+ * The client's address as trust_proxy sees it (proxy-addr's rule): from the peer leftwards through X-Forwarded-For,
+ * the first address not in trust_proxy; the leftmost one when every hop is trusted. Not proxy-addr itself: it reads
+ * `req.connection`, which can be null when the access line is written (a TypeError seen in the browser tests);
+ * `peer` is read at the request's start.
+ */
+function clientAddress(peer: string, forwardedFor: string | string[] | undefined, trust: (address: string, hop: number) => boolean): string {
+  if (forwardedFor === undefined || !trust(peer, 0)) return peer;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  let address = peer;
+  for (let i = hops.length - 1, hop = 1; i >= 0; i--, hop++) {
+    address = (hops[i] as string).trim();
+    if (!trust(address, hop)) break;
+  }
+  return address;
 }
 
 /** The client's X-Request-Id when well-formed (kept end to end), else a new UUID. */

@@ -1,5 +1,6 @@
 // Who asked, on access lines: the client address (through trusted proxies only), the peer when it differs, the
 // user agent, and the forwarded user's sub only with log.access_user.
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
@@ -40,6 +41,21 @@ describe('access line: client address and user agent', () => {
     expect(line).toMatchObject({ method: 'GET', path: '/page', status: 200, remote: '127.0.0.1', ua: 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0' });
     expect(line).not.toHaveProperty('peer');
     expect(line).not.toHaveProperty('sub');
+  });
+
+  it('keep-alive: every request on one connection, and one the client abandons, is logged with its client', async () => {
+    const pool = new Pool(direct.url, { connections: 1, pipelining: 1 });
+    try {
+      for (const id of ['ka-1', 'ka-2', 'ka-3']) {
+        const res = await pool.request({ method: 'GET', path: `/keep/${id}`, headers: { 'x-request-id': id, 'user-agent': 'keep-alive/1' } });
+        await res.body.text();
+        expect(res.statusCode).toBe(200);
+      }
+    } finally {
+      await pool.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const id of ['ka-1', 'ka-2', 'ka-3']) expect(accessLine(direct, id)).toMatchObject({ status: 200, remote: '127.0.0.1', ua: 'keep-alive/1' });
   });
 
   it('X-Forwarded-For from a peer outside trust_proxy is not believed', async () => {
