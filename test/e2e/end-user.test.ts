@@ -399,6 +399,24 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(await page.locator('main').innerText()).toContain('Signed in with a local account: erin');
   });
 
+  it('opened on another name of the listener (localhost instead of public_url\'s 127.0.0.1), the browser is sent to public_url first and the sign-in works', async () => {
+    const page = await freshPage();
+    const navigations = recordNavigations(page);
+    const otherName = stack.url.replace('127.0.0.1', 'localhost');
+    await page.goto(`${otherName}${DEEP_LINK}`);
+    expect(shownPaths(navigations).slice(0, 3)).toEqual([
+      [DEEP_LINK, 302],
+      [DEEP_LINK, 302],
+      [`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`, 200],
+    ]);
+    expect(navigations.responses.map((response) => new URL(response.url).origin)).toEqual([otherName, stack.url, stack.url]);
+    await page.getByRole('link', { name: PROVIDER_BUTTON }).click();
+    await loginAtProvider(page, 'alice');
+    await page.getByRole('button', { name: 'Authorize' }).click();
+    await page.waitForURL(`${stack.url}${DEEP_LINK}`);
+    expect(await page.locator('main').innerText()).toContain(`${PROTECTED_MARKER} Alice Example`);
+  });
+
   it('an unknown /.auth route shows the "Page not found" page to a browser, not raw JSON', async () => {
     const page = await freshPage();
     const response = await page.goto(`${stack.url}/.auth/no-such-route`);
