@@ -34,6 +34,7 @@ export interface ProxyServer {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const NO_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
 
 const ERROR_CODES: Readonly<Record<number, string>> = {
   400: 'bad_request',
@@ -96,6 +97,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
    * User-Agent (cut at 256 characters), `sub` the forwarded user's subject, only with log.access_user.
    */
   const who = (req: IncomingMessage, peer: string, user: string | undefined): Record<string, string> => {
+    if (!accessLog) return NO_FIELDS;
     const remote = clientAddress(peer, req.headers['x-forwarded-for'], trust);
     const fields: Record<string, string> = { remote };
     if (remote !== peer) fields.peer = peer;
