@@ -41,7 +41,8 @@ describe('unknown /.auth routes', () => {
   });
 
   it('any other client gets the JSON as before: Accept JSON, fetch(), no Accept at all', async () => {
-    for (const headers of [{ accept: 'application/json' }, { accept: 'text/html', 'sec-fetch-mode': 'cors' }, {}]) {
+    const clients: Array<Record<string, string>> = [{ accept: 'application/json' }, { accept: 'text/html', 'sec-fetch-mode': 'cors' }, {}];
+    for (const headers of clients) {
       const res = await sendRequest(`${cloud.url}/.auth/nothing-here`, { headers });
       expect(res.status).toBe(404);
       expect(res.headers['content-type']).toBe('application/json');
