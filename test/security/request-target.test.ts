@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { rawRequest, type RawResponse } from '../helpers/gatehouse-process.js';
 import { metricValue, waitFor } from '../helpers/session-requests.js';
+import { startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 
 const CONFIG = {
   public_paths: ['/public/', '/healthz'],
@@ -199,13 +200,25 @@ describe('methods mean what they say', () => {
 
 describe('bounded time for every client', () => {
   let stack: CloudStack;
+  let upstream: RecordingUpstream;
   beforeAll(async () => {
-    stack = await startCloudStack({ config: { ...CONFIG, listen: { header_timeout: '1s', body_timeout: '1s' } } });
+    // an app that answers /public/slow-response after 2.5 s, longer than body_timeout
+    upstream = await startUpstream((req, res, recorded) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        recorded.body = Buffer.concat(chunks);
+        const delay = req.url === '/public/slow-response' ? 2_500 : 0;
+        setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'), delay);
+      });
+    });
+    stack = await startCloudStack({ upstream, config: { ...CONFIG, listen: { header_timeout: '1s', body_timeout: '1s' } } });
   });
   const held: Socket[] = [];
   afterAll(async () => {
     for (const socket of held) socket.destroy();
     await stack.close();
+    await upstream.close();
   });
   const host = (): string => new URL(stack.url).host;
 
@@ -268,7 +281,13 @@ describe('bounded time for every client', () => {
     await counted('body', before + 1);
   });
 
-  it('an upload that keeps moving is not cut, however long it takes in all; nor is a slow response', async () => {
+  it('a response the app takes longer than body_timeout to start is not cut', async () => {
+    const response = await request(stack, `POST /public/slow-response HTTP/1.1\r\nHost: ${host()}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n`, 'hi');
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('ok');
+  });
+
+  it('an upload that keeps moving is not cut, however long it takes in all', async () => {
     const requestsBefore = stack.upstream.requests.length;
     const chunks = ['a', 'b', 'c', 'd'];
     const response = await new Promise<string>((resolve, reject) => {
