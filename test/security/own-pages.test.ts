@@ -114,13 +114,18 @@ describe("gatehouse's own pages", () => {
     expect(res.body).not.toMatch(/eyJ[\w-]{10,}/);
   });
 
-  it('404 and 405 under /.auth are JSON with no-store, no stack trace', async () => {
+  it('404 and 405 under /.auth: the error page for a navigation, JSON for an API client; no-store, no stack trace', async () => {
     for (const [path, status] of [['/.auth/nope', 404], ['/.auth/backchannel-logout', 405]] as const) {
       const res = await page(path, '');
       expect(res.status).toBe(status);
-      expect(res.headers['content-type']).toBe('application/json');
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).not.toMatch(STACK_TRACE);
+      const api = await sendRequest(`${stack.url}${path}`, { headers: { accept: 'application/json' } });
+      expect(api.status).toBe(status);
+      expect(api.headers['content-type']).toBe('application/json');
+      expect(api.headers['cache-control']).toBe('no-store');
+      expect(api.body).not.toMatch(STACK_TRACE);
     }
   });
 });
