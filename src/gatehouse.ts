@@ -51,9 +51,9 @@ function urlFor(host: string, port: number): string {
 
 async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; metrics: Metrics; readiness: Readiness }, previous?: AccessControl): Promise<AccessControl> {
   if (mode === 'local') {
-    if (!previous) {
-      const why = config.mode === 'local' ? 'mode is local' : 'mode is auto and sso.issuer / sso.client_id are not set';
-      deps.logger.info({ mode }, `single sign-on inactive: ${why}; requests pass through, identity headers are stripped`);
+    // Under mode auto the CLI says so in a warn line naming why (it knows which file keys and variables it read).
+    if (!previous && config.mode === 'local') {
+      deps.logger.info({ mode }, 'single sign-on inactive: mode is local; requests pass through, identity headers are stripped');
     }
     return createLocalAccess(config);
   }

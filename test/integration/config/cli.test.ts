@@ -190,6 +190,8 @@ describe('gatehouse start in mode auto without SSO settings', () => {
           'mode auto is local: no sso.* key and no GATEHOUSE_SSO_* variable is set: single sign-on is off and every request passes through to the app (set sso.issuer and sso.client_id for SSO, or mode: local to say this is meant)',
         ],
       ]);
+      // and only that line says so (no second, info-level line about the same decision)
+      expect(gatehouse.logs.filter((line) => String(line.msg).includes('single sign-on')).length).toBe(1);
     } finally {
       await gatehouse.dispose();
     }
