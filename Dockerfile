@@ -20,6 +20,10 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force && rm -rf /root/.npm /tmp/*
+# .git is not in the image: `docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)` records the commit that
+# `gatehouse version` and gatehouse_build_info report (package.json gitHead, as npm sets it for a published package).
+ARG GIT_COMMIT=""
+RUN if [ -n "$GIT_COMMIT" ]; then npm pkg set "gitHead=$GIT_COMMIT"; fi
 COPY --from=build /src/dist/src ./dist/src
 COPY config ./config
 COPY docker/healthcheck.js ./docker/healthcheck.js
