@@ -1,5 +1,8 @@
 // `npm run bench [-- --write]`: every row against the same upstream, rounds alternating targets, one markdown table
-// (printed; written to bench/RESULTS.md with --write). Env: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 2).
+// (printed; written to bench/RESULTS.md with --write). Env: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 2),
+// BENCH_SCENARIOS (a regular expression: only the scenarios whose name matches), BENCH_COMPARE_MAIN (another
+// build's dist/src/main.js: adds its gatehouse-local and gatehouse-cloud as rows "…@compare" beside this build's,
+// so two builds are compared in one run).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -15,6 +18,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 if (!(SECONDS > 0) || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
   throw new Error(`BENCH_SECONDS must be a positive number and BENCH_ROUNDS a positive integer (got ${process.env.BENCH_SECONDS}, ${process.env.BENCH_ROUNDS})`);
 }
+const ONLY_SCENARIOS = process.env.BENCH_SCENARIOS ? new RegExp(process.env.BENCH_SCENARIOS) : undefined;
+const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
 const SERIAL_SECONDS = Math.max(1, Math.min(3, SECONDS / 2));
 const WARM_UP_SECONDS = 1;
 const CONNECTIONS = 50;
@@ -36,10 +41,11 @@ const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
 
 const FIXED = 'GET /fixed (1 KiB)';
 const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis'];
+const COMPARE_ROWS = COMPARE_MAIN ? ['gatehouse-local@compare', 'gatehouse-cloud@compare'] : [];
 
 /** @type {Scenario[]} */
 const SCENARIOS = [
-  { name: FIXED, kind: 'http', path: '/fixed', bodyBytes: 1024, signedIn: true, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'gatehouse-local', ...CLOUD_ROWS] },
+  { name: FIXED, kind: 'http', path: '/fixed', bodyBytes: 1024, signedIn: true, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS] },
   { name: 'GET /fixed anonymous navigation (302)', kind: 'http', path: '/fixed', bodyBytes: 0, status: 302, headers: { accept: 'text/html' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
   { name: 'GET /fixed anonymous API (401)', kind: 'http', path: '/fixed', bodyBytes: 50, status: 401, headers: { accept: 'application/json' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
   { name: 'GET /100k (100 KiB)', kind: 'http', path: '/100k', bodyBytes: 100 * 1024, signedIn: true, targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'] },
@@ -126,12 +132,19 @@ async function main() {
   const loadBefore = machineLoad();
   const upstream = await startUpstream();
   const gatehouse = gatehouseTarget(upstream);
+  const compareLocal = COMPARE_MAIN
+    ? [gatehouseTarget(upstream, { name: 'gatehouse-local@compare', main: COMPARE_MAIN, note: `gatehouse-local@compare: as gatehouse-local, built from ${COMPARE_MAIN}` })]
+    : [];
+  const compareCloud = COMPARE_MAIN
+    ? [{ name: 'gatehouse-cloud@compare', main: COMPARE_MAIN, note: `gatehouse-cloud@compare: as gatehouse-cloud, built from ${COMPARE_MAIN}` }]
+    : [];
   const cloud = await cloudTargets(upstream, [
     { name: 'gatehouse-cloud', note: 'gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider\'s login and consent forms; the anonymous rows send no cookie' },
     { name: 'gatehouse-cloud-no-assertion', assertion: false, note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false' },
     { name: 'gatehouse-cloud-redis', redis: true, note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s' },
+    ...compareCloud,
   ]);
-  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), gatehouse, ...cloud.targets];
+  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), gatehouse, ...compareLocal, ...cloud.targets];
   const targets = [];
   try {
     await cloud.startProvider();
@@ -139,12 +152,15 @@ async function main() {
       if (await target.start()) targets.push(target);
     }
     const byName = new Map(targets.map((t) => [t.name, t]));
-    const plan = SCENARIOS.map((scenario) => ({ scenario, targets: scenario.targets.flatMap((name) => byName.get(name) ?? []) }));
+    const plan = SCENARIOS.filter((scenario) => !ONLY_SCENARIOS || ONLY_SCENARIOS.test(scenario.name)).map((scenario) => ({
+      scenario,
+      targets: scenario.targets.flatMap((name) => byName.get(name) ?? []),
+    }));
 
     const { rows, answered } = await runPlan(plan);
 
     const notes = candidates.map((t) => `- ${t.note}`);
-    for (const target of [gatehouse, ...cloud.targets]) {
+    for (const target of [gatehouse, ...compareLocal, ...cloud.targets]) {
       if (!answered.has(target.name)) continue;
       const lines = target.accessLogLines().toLocaleString('en-US');
       const counted = (answered.get(target.name) ?? 0).toLocaleString('en-US');
