@@ -29,6 +29,16 @@ export interface RecordingUpstream {
   close(): Promise<void>;
 }
 
+/** For handlers that answer once the whole body arrived: records it as `recorded.body`, then calls `respond`. */
+export function afterBody(recorded: RecordedRequest, respond: () => void): void {
+  const chunks: Buffer[] = [];
+  recorded.req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  recorded.req.on('end', () => {
+    recorded.body = Buffer.concat(chunks);
+    respond();
+  });
+}
+
 export async function startUpstream(handler?: UpstreamHandler): Promise<RecordingUpstream> {
   const requests: RecordedRequest[] = [];
   const waiters: Array<{ n: number; resolve: (r: RecordedRequest) => void }> = [];
@@ -39,12 +49,7 @@ export async function startUpstream(handler?: UpstreamHandler): Promise<Recordin
     requests.push(recorded);
     for (const waiter of waiters.filter((w) => w.n === requests.length)) waiter.resolve(recorded);
     if (handler) return handler(req, res, recorded);
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      recorded.body = Buffer.concat(chunks);
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
+    afterBody(recorded, () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { rawRequest, type RawResponse } from '../helpers/gatehouse-process.js';
 import { metricValue, waitFor } from '../helpers/session-requests.js';
-import { startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { afterBody, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 
 const CONFIG = {
   public_paths: ['/public/', '/healthz'],
@@ -203,15 +203,12 @@ describe('bounded time for every client', () => {
   let upstream: RecordingUpstream;
   beforeAll(async () => {
     // an app that answers /public/slow-response after 2.5 s, longer than body_timeout
-    upstream = await startUpstream((req, res, recorded) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        recorded.body = Buffer.concat(chunks);
+    upstream = await startUpstream((req, res, recorded) =>
+      afterBody(recorded, () => {
         const delay = req.url === '/public/slow-response' ? 2_500 : 0;
         setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'), delay);
-      });
-    });
+      }),
+    );
     stack = await startCloudStack({ upstream, config: { ...CONFIG, listen: { header_timeout: '1s', body_timeout: '1s' } } });
   });
   const held: Socket[] = [];

@@ -4,7 +4,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, sendRequest, startChildGatehouse, startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { closedPort, eventually, headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { afterBody, closedPort, eventually, headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MiB = 1024 * 1024;
@@ -18,11 +18,8 @@ describe('forwarding to the app', () => {
   let gatehouse: TestGatehouse;
 
   beforeAll(async () => {
-    upstream = await startUpstream((req, res, recorded) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        recorded.body = Buffer.concat(chunks);
+    upstream = await startUpstream((req, res, recorded) =>
+      afterBody(recorded, () => {
         if (req.url === '/cookies') {
           res.setHeader('set-cookie', ['a=1; Path=/; HttpOnly', 'b=2; Path=/; Secure']);
           res.setHeader('x-app', 'yes');
@@ -32,8 +29,8 @@ describe('forwarding to the app', () => {
           return;
         }
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
-      });
-    });
+      }),
+    );
     gatehouse = await startTestGatehouse({ upstream: { url: upstream.url } });
   });
 
