@@ -11,6 +11,7 @@ import {
   pemFileProblem,
   publicUrlProblem,
   redisUrlProblem,
+  sentinelNodeProblem,
   trustProxyProblem,
 } from './checks.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -86,8 +87,10 @@ const ssoSchema = z.strictObject({
     .describe('ID token signature algorithms accepted'),
 });
 
+const REDIS_URL_DEFAULT = 'redis://127.0.0.1:6379';
+
 const redisSchema = z.strictObject({
-  url: checked(redisUrlProblem).default('redis://127.0.0.1:6379').describe('Redis URL (redis:// or rediss://)'),
+  url: checked(redisUrlProblem).default(REDIS_URL_DEFAULT).describe('Redis URL of one node (redis:// or rediss://); leave unset with sentinel or cluster'),
   username: z.string().default('').describe('Redis ACL user; empty: the default user'),
   password: z.string().default('').describe('Redis password, any bytes, no URL-encoding; empty: none'),
   tls: z
@@ -97,12 +100,44 @@ const redisSchema = z.strictObject({
       key_file: z.string().default('').describe('PEM private key of cert_file'),
     })
     .prefault({}),
+  sentinel: z
+    .strictObject({
+      name: z.string().default('').describe('Name of the primary the sentinels watch (sentinel monitor <name>); with nodes'),
+      nodes: z.array(checked(sentinelNodeProblem)).default([]).describe('Sentinels as host:port (a few suffice; the rest are discovered); set instead of url for a primary with failover'),
+      tls: z.boolean().default(false).describe('TLS to the primary and replicas the sentinels name (then tls.* apply)'),
+    })
+    .prefault({}),
+  cluster: z
+    .strictObject({
+      nodes: z.array(checked(redisUrlProblem)).default([]).describe('Some nodes of a Redis Cluster as redis:// or rediss:// URLs (the rest are discovered); set instead of url'),
+    })
+    .prefault({}),
   prefix: z.string().default('gatehouse:').describe('Prefix of every Redis key and channel'),
   cache_ttl: duration('5s').describe('How long a replica keeps a session in its local cache in front of Redis'),
 }).superRefine((redis, ctx) => {
   const { ca_file, cert_file, key_file } = redis.tls;
-  if ((ca_file || cert_file || key_file) && !/^rediss:\/\//i.test(redis.url)) {
-    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs a rediss:// url' });
+  const sentinel = redis.sentinel.nodes.length > 0 || redis.sentinel.name !== '';
+  const cluster = redis.cluster.nodes.length > 0;
+  // url has a default, so "set" means changed from it
+  const url = redis.url !== REDIS_URL_DEFAULT;
+  const chosen = [url && 'url', sentinel && 'sentinel', cluster && 'cluster'].filter((key) => key !== false);
+  if (chosen.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [chosen[1] as string], message: `set exactly one of session.redis.url, session.redis.sentinel, session.redis.cluster (got ${chosen.join(' and ')})` });
+  }
+  if (sentinel && redis.sentinel.name === '') ctx.addIssue({ code: 'custom', path: ['sentinel', 'name'], message: 'names the primary the sentinels watch; required with sentinel.nodes' });
+  if (sentinel && redis.sentinel.nodes.length === 0) ctx.addIssue({ code: 'custom', path: ['sentinel', 'nodes'], message: 'needs at least one sentinel host:port' });
+  if (cluster && new Set(redis.cluster.nodes.map((node) => /^rediss:/i.test(node))).size > 1) {
+    ctx.addIssue({ code: 'custom', path: ['cluster', 'nodes'], message: 'mixes redis:// and rediss://; every node of a cluster speaks the same' });
+  }
+  if (cluster && /[{}]/.test(redis.prefix)) {
+    ctx.addIssue({ code: 'custom', path: ['prefix'], message: 'must not contain { or } with cluster: gatehouse puts its own {hash tags} after the prefix' });
+  }
+  for (const [i, node] of redis.cluster.nodes.entries()) {
+    if (/^[a-z]+:\/\/[^/?#]*@/i.test(node)) ctx.addIssue({ code: 'custom', path: ['cluster', 'nodes', i], message: 'carries credentials; set session.redis.username/password (they apply to every node)' });
+  }
+  const tlsOn = sentinel ? redis.sentinel.tls : cluster ? /^rediss:/i.test(redis.cluster.nodes[0] ?? '') : /^rediss:\/\//i.test(redis.url);
+  if ((ca_file || cert_file || key_file) && !tlsOn) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: sentinel ? 'needs session.redis.sentinel.tls: true' : cluster ? 'needs rediss:// cluster nodes' : 'needs a rediss:// url' });
   }
   if (Boolean(cert_file) !== Boolean(key_file)) ctx.addIssue({ code: 'custom', path: ['tls', cert_file ? 'key_file' : 'cert_file'], message: 'cert_file and key_file go together' });
   if ((redis.username || redis.password) && /^[a-z]+:\/\/[^/?#]*@/i.test(redis.url)) {
@@ -138,7 +173,7 @@ const rolesSchema = z.strictObject({
   map: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}).describe('Provider role → app role(s); empty: provider roles pass unchanged'),
   pass_unmapped: z.boolean().default(false).describe('With a non-empty map, keep provider roles that have no mapping'),
   default: z.array(z.string()).default([]).describe('App roles every signed-in user gets'),
-  required: z.boolean().default(false).describe('A user with no app role gets the 403 no-access page'),
+  required: z.boolean().default(false).describe('A user with no app role gets the 403 no-access page on every path no access rule matches (shorthand for access.default refusing users without a role)'),
   access_contact: z.string().default('').describe('Who grants access, shown on the no-access page'),
 });
 
@@ -162,6 +197,7 @@ const identitySchema = z.strictObject({
       keys: z.array(checked(assertionKeyProblem)).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only; required with session.store redis)'),
     })
     .prefault({}),
+  pass_access_token: z.boolean().default(false).describe('Send the session\'s current access token (renewed at refresh) as X-Forwarded-Access-Token'),
 });
 
 const localLoginSchema = z.strictObject({
@@ -176,6 +212,47 @@ const localLoginSchema = z.strictObject({
     .describe('Query parameter that carries the page the user asked for (a same-origin path, checked like rd) to the app\'s own login; empty: none'),
 });
 
+const ruleAllowSchema = z
+  .strictObject({
+    roles: z.array(z.string().min(1)).default([]).describe('App roles (after roles.map); any one grants'),
+    emails: z.array(z.string().min(1)).default([]).describe('Email addresses (compared case-insensitively); any one grants'),
+    email_domains: z.array(z.string().min(1)).default([]).describe('Email domains; grants only when the provider says email_verified: true'),
+    claims: z
+      .record(z.string().min(1), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1))
+      .default({})
+      .describe('Dotted claim path → accepted values (e.g. groups: [finance]); a value in the claim (or the claim itself) grants'),
+  })
+  .superRefine((allow, ctx) => {
+    if (!allow.roles.length && !allow.emails.length && !allow.email_domains.length && !Object.keys(allow.claims).length) {
+      ctx.addIssue({ code: 'custom', message: 'names nobody: give roles, emails, email_domains or claims (or allow: anonymous)' });
+    }
+  });
+
+const accessRuleSchema = z.strictObject({
+  path: checked(pathPatternProblem).describe('Canonical path: exact, or a prefix ending in /'),
+  methods: z
+    .array(z.string().regex(/^[A-Za-z]+$/, 'must be an HTTP method like GET').transform((method) => method.toUpperCase()))
+    .min(1)
+    .optional()
+    .describe('Methods the rule covers; absent: every method'),
+  allow: z.union([z.literal('anonymous'), ruleAllowSchema]).describe('anonymous, or who is allowed (any one of roles, emails, email_domains, claims)'),
+});
+
+const accessSchema = z.strictObject({
+  rules: z.array(accessRuleSchema).default([]).describe('Ordered access rules, first match wins, matched on the canonical path (public_paths come first as anonymous rules)'),
+  default: z.enum(['signed_in', 'deny']).default('signed_in').describe('When no rule matches: signed_in (any signed-in user, or any with an app role under roles.required) or deny'),
+});
+
+const bearerSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe('Admit API clients with Authorization: Bearer <access token> of the provider, without a cookie'),
+  audiences: z.array(z.string().min(1)).default([]).describe('Accepted aud values; a token must name one (required when enabled)'),
+  require_typ: z.boolean().default(false).describe('Demand the JWT header typ at+jwt (RFC 9068)'),
+  introspection: z.boolean().default(false).describe('Check opaque (non-JWT) tokens at the provider\'s introspection endpoint (RFC 7662)'),
+  cache_ttl: duration('60s').describe('A verified token is trusted this long at most without a new check (never past its exp)'),
+  leeway: duration('30s').describe('Clock skew allowed on exp, nbf and iat'),
+  pass_token: z.boolean().default(false).describe('Forward the Authorization header to the app (otherwise it is removed while bearer is enabled)'),
+});
+
 /** Keys the cloud-mode check reads; it still runs beside type errors elsewhere, so one run reports every problem. */
 const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [
   ['mode'],
@@ -186,6 +263,7 @@ const CLOUD_CHECK_READS: ReadonlyArray<readonly string[]> = [
   ['roles', 'source'],
   ['roles', 'url'],
   ['identity', 'assertion'],
+  ['bearer'],
 ];
 
 /** An issue that leaves a value the cloud check reads malformed (the key itself, or an enclosing object, failed). */
@@ -214,7 +292,9 @@ export const configSchema = z
     roles: rolesSchema.prefault({}),
     identity: identitySchema.prefault({}),
     local_login: localLoginSchema.prefault({}),
-    public_paths: z.array(checked(pathPatternProblem)).default([]).describe('Paths that pass without SSO: exact, or prefixes ending in /'),
+    access: accessSchema.prefault({}),
+    bearer: bearerSchema.prefault({}),
+    public_paths: z.array(checked(pathPatternProblem)).default([]).describe('Paths that pass without SSO: exact, or prefixes ending in /; shorthand for access rules with allow: anonymous placed first'),
     cors_preflight: z.enum(['reject', 'pass']).default('reject').describe('pass forwards unauthenticated OPTIONS preflights to the app'),
     routes: z
       .strictObject({ prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+$/, 'must be one path segment like /.auth').default('/.auth').describe('Prefix of gatehouse\'s own routes') })
@@ -256,6 +336,9 @@ export const configSchema = z
     });
     if (config.sso.client_auth !== 'none' && !config.sso.client_secret) {
       ctx.addIssue({ code: 'custom', path: ['sso', 'client_secret'], message: `required with client_auth ${config.sso.client_auth}` });
+    }
+    if (config.bearer.enabled && config.bearer.audiences.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['bearer', 'audiences'], message: 'required when bearer.enabled: the aud values of access tokens meant for this app' });
     }
     if (config.roles.source === 'url' && !config.roles.url) ctx.addIssue({ code: 'custom', path: ['roles', 'url'], message: 'required when roles.source is url' });
     if (config.session.store === 'redis') {

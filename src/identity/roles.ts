@@ -106,6 +106,11 @@ export async function fetchUrlRoles(url: string, accessToken: string, fetchImpl:
   return roles;
 }
 
+/** The value at a dotted claim path (keys containing dots found as in readClaimRoles); undefined when absent. */
+export function claimAt(claims: Readonly<Record<string, unknown>>, claimPath: string): unknown {
+  return lookup(claims, claimPath.split('.'), 0);
+}
+
 function lookup(value: unknown, segments: readonly string[], start: number): unknown {
   if (start === segments.length) return value;
   if (!isObject(value)) return undefined;
