@@ -20,8 +20,30 @@ export interface SignInEvents {
   silentFallback?(providerError: string): void;
 }
 
-/** Provider answers to prompt=none that mean "ask the user": fall back to the interactive flow, no error shown. */
-const INTERACTION_NEEDED = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+/**
+ * Error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: the label of the fallback metric. Any other
+ * code (a provider's own, or garbage in the callback URL) counts as `other`, so the label set stays bounded.
+ */
+const KNOWN_ERRORS = new Set([
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'account_selection_required',
+  'invalid_request',
+  'unauthorized_client',
+  'access_denied',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
+]);
+/** Longest error_description kept in a log line. */
+const DESCRIPTION_MAX = 200;
 const RETURNING_COOKIE = 'gatehouse_returning';
 const RETURNING_MAX_AGE = 30 * 24 * 3600;
 
@@ -85,13 +107,15 @@ export class SignIn {
     if (!pending) {
       this.deps.events?.failed?.('state');
       this.deps.logger.info({ reqId: ctx.requestId }, 'sign-in callback without a matching pending sign-in (expired, replayed or forged state)');
-      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInExpired', retryUrl: `${this.prefix}/login` }, 'sign_in_expired', this.branding, clear);
+      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInExpired', retryUrl: this.retryUrl('/') }, 'sign_in_expired', this.branding, clear);
     }
     const providerError = single(query, 'error');
-    if (providerError !== null) return this.providerRefused(ctx, providerError, pending, clear);
+    if (providerError !== null) return this.providerRefused(ctx, providerError, query, pending, clear);
+    // a failed silent attempt also drops the returning hint
+    const clearOnFailure = pending.silent ? [...clear, this.returningCookie(0)] : clear;
     if (single(query, 'code') === null) {
       this.deps.events?.failed?.('provider_error');
-      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.loginUrl(pending.returnTo) }, 'bad_callback', this.branding, clear);
+      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'bad_callback', this.branding, clearOnFailure);
     }
     const callbackUrl = new URL(this.provider.callbackUrl);
     callbackUrl.search = new URL(ctx.req.url ?? '/', 'http://callback.invalid').search;
@@ -106,29 +130,37 @@ export class SignIn {
       const code = error instanceof GatehouseError ? error.code : undefined;
       const reason: SignInFailure = code === 'GH_PROVIDER_UNAVAILABLE' ? 'provider_unavailable' : code === 'GH_STORE_UNAVAILABLE' ? 'store_unavailable' : code === 'GH_PROVIDER_ERROR' ? 'provider_error' : 'token_invalid';
       this.deps.events?.failed?.(reason);
-      this.deps.logger.warn({ reqId: ctx.requestId, reason, err: describeError(error) }, 'sign-in failed');
-      if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clear);
-      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(reason, error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.loginUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clear);
+      this.deps.logger.warn({ reqId: ctx.requestId, reason, silent: pending.silent, err: describeError(error) }, 'sign-in failed');
+      if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clearOnFailure);
+      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(reason, error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clearOnFailure);
     }
   }
 
-  private providerRefused(ctx: RequestContext, providerError: string, pending: { silent: boolean; returnTo: string }, clear: string[]): void {
-    if (pending.silent && INTERACTION_NEEDED.has(providerError)) {
-      this.deps.events?.silentFallback?.(providerError);
-      return redirect(ctx.res, this.startUrl(pending.returnTo, true), clear);
+  /**
+   * The provider answered the authorization request with an error. A silent attempt (prompt=none) falls back once to
+   * an interactive one whatever the error: providers answer prompt=none with more than the four interaction codes
+   * (e.g. invalid_request when they want id_token_hint), and the fallback is interactive, so it cannot loop. The
+   * returning hint is dropped, so the next visit shows the sign-on page instead of trying silently again.
+   */
+  private providerRefused(ctx: RequestContext, providerError: string, query: URLSearchParams, pending: { silent: boolean; returnTo: string }, clear: string[]): void {
+    const logged = { reqId: ctx.requestId, silent: pending.silent, providerError: sanitized(providerError, 64), providerErrorDescription: describedBy(query) };
+    if (pending.silent) {
+      this.deps.events?.silentFallback?.(KNOWN_ERRORS.has(providerError) ? providerError : 'other');
+      this.deps.logger.info(logged, 'provider refused the silent sign-in: falling back to an interactive one');
+      return redirect(ctx.res, this.startUrl(pending.returnTo, true), [...clear, this.returningCookie(0)]);
     }
     if (providerError === 'access_denied') {
       this.deps.events?.failed?.('declined');
-      this.deps.logger.info({ reqId: ctx.requestId }, 'user declined consent at the provider');
+      this.deps.logger.info(logged, 'user declined consent at the provider');
       return sendPage(ctx.res, { kind: 'declined', retryUrl: this.startUrl(pending.returnTo, true), ...this.localLogin(pending.returnTo) }, this.branding, clear);
     }
     this.deps.events?.failed?.('provider_error');
-    this.deps.logger.warn({ reqId: ctx.requestId, providerError: providerError.slice(0, 64) }, 'provider answered the sign-in with an error');
-    sendError(ctx.req, ctx.res, { kind: 'error', status: 502, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.loginUrl(pending.returnTo) }, 'provider_error', this.branding, clear);
+    this.deps.logger.warn(logged, 'provider answered the sign-in with an error');
+    sendError(ctx.req, ctx.res, { kind: 'error', status: 502, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'provider_error', this.branding, clear);
   }
 
   private unavailable(ctx: RequestContext, reason: SignInFailure, returnTo: string, setCookies?: string[]): void {
-    sendError(ctx.req, ctx.res, { kind: 'error', status: 503, requestId: ctx.requestId, retryUrl: this.loginUrl(returnTo) }, reason, this.branding, setCookies);
+    sendError(ctx.req, ctx.res, { kind: 'error', status: 503, requestId: ctx.requestId, retryUrl: this.retryUrl(returnTo) }, reason, this.branding, setCookies);
   }
 
   /** The hint that makes the next sign-in silent; cleared at logout. */
@@ -140,8 +172,9 @@ export class SignIn {
     return `${this.prefix}/start?rd=${encodeURIComponent(returnTo)}${interactive ? '&interactive=1' : ''}`;
   }
 
-  private loginUrl(returnTo: string): string {
-    return `${this.prefix}/login?rd=${encodeURIComponent(returnTo)}`;
+  /** "Try again" on an error page: always an interactive start, so a returning user's retry cannot be silent and fail again. */
+  private retryUrl(returnTo: string): string {
+    return this.startUrl(returnTo, true);
   }
 
   /**
@@ -165,6 +198,23 @@ export class SignIn {
 function failureStatus(reason: SignInFailure, error: unknown): number {
   if (reason === 'token_invalid') return 401;
   return (error as { oauthError?: unknown }).oauthError === 'invalid_grant' ? 400 : 502;
+}
+
+/**
+ * A provider-supplied string fit for a log line: printable ASCII only (RFC 6749 allows nothing else in error and
+ * error_description), anything that looks like a token or code (a long run of base64url/JWT characters) replaced,
+ * and cut at `max` characters.
+ */
+function sanitized(value: string, max: number): string {
+  const printable = value.slice(0, max * 4).replace(/[^\x20-\x7e]/g, '?');
+  const masked = printable.replace(/[A-Za-z0-9_.~+/=-]{32,}/g, '[redacted]');
+  return masked.length > max ? `${masked.slice(0, max)}…` : masked;
+}
+
+/** The callback's error_description, sanitized, or undefined when absent. */
+function describedBy(query: URLSearchParams): string | undefined {
+  const description = single(query, 'error_description');
+  return description === null ? undefined : sanitized(description, DESCRIPTION_MAX);
 }
 
 /** A parameter that must appear at most once; a duplicated one counts as absent. */

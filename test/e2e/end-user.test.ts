@@ -328,7 +328,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     const body = await page.locator('main').innerText();
     expect(body).toContain('This sign-in link has expired or was already used. Please sign in again.');
     expect(body).toMatch(/Request ID: \S{6,}/);
-    expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe('/.auth/login');
+    expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe('/.auth/start?rd=%2F&interactive=1');
   });
 
   it('the provider going down before the code is exchanged shows "Sign-in is temporarily unavailable" with a request ID', async () => {
@@ -362,7 +362,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     const box = (await requestId.boundingBox()) ?? { x: Number.NaN, width: Number.NaN };
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(VIEWPORTS.phone.width);
-    expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe(`/.auth/login?rd=${encodeURIComponent(DEEP_LINK)}`);
+    expect(await page.getByRole('link', { name: 'Try again' }).getAttribute('href')).toBe(`/.auth/start?rd=${encodeURIComponent(DEEP_LINK)}&interactive=1`);
   });
   it('the sign-on page at 375 and 1280 px names the app once and offers the local account with its configured label and the deep link', async () => {
     for (const [target, label, name] of [

@@ -85,6 +85,10 @@ export interface MisbehavingProviderOptions {
   idTokenClaims?: Record<string, unknown>;
   /** When set, an authorization request with prompt=none is answered with this error (e.g. consent_required) instead of a code. */
   promptNoneError?: string;
+  /** error_description sent with promptNoneError (none by default). */
+  promptNoneErrorDescription?: string;
+  /** When set, every authorization request (silent or not) is answered with this error instead of a code. */
+  authorizationError?: AuthorizationError;
   /** Lifetime in seconds of access and ID tokens (expires_in and exp); 300 by default. */
   tokenLifetime?: number;
   /** Issue a refresh token with the code grant and accept grant_type=refresh_token (off by default: unsupported_grant_type). */
@@ -97,9 +101,19 @@ export interface MisbehavingProviderOptions {
   advertiseIssParameter?: boolean;
 }
 
+/** An error answer to the authorization request (redirected back with state and iss, RFC 6749 §4.1.2.1). */
+export interface AuthorizationError {
+  error: string;
+  description?: string;
+}
+
 export interface MisbehavingProvider {
   issuer: string;
   scenario: Scenario;
+  /** The error answering prompt=none requests right now (assignable at any time; undefined: a code as usual). */
+  promptNoneError: AuthorizationError | undefined;
+  /** The error answering every authorization request right now (assignable; wins over promptNoneError). */
+  authorizationError: AuthorizationError | undefined;
   /** Every token request, with the client authentication method it used. */
   tokenRequests: TokenRequestRecord[];
   /** Authorization headers seen at userinfo. */
@@ -153,6 +167,8 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     userinfoAuthorizations: [],
     issued: [],
     garbage: { ...options.garbage },
+    promptNoneError: options.promptNoneError === undefined ? undefined : { error: options.promptNoneError, description: options.promptNoneErrorDescription },
+    authorizationError: options.authorizationError,
     refreshIdToken: options.refreshIdToken ?? 'valid',
     jwksFetches: () => jwksFetches,
     rotateSigningKey(key) {
@@ -197,9 +213,11 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     if (query.get('response_type') !== 'code' || query.get('code_challenge_method') !== 'S256' || !query.get('code_challenge')) {
       return json(res, 400, { error: 'invalid_request', error_description: 'response_type code with PKCE S256 is required' });
     }
-    if (options.promptNoneError !== undefined && query.get('prompt') === 'none') {
+    const refusal = provider.authorizationError ?? (query.get('prompt') === 'none' ? provider.promptNoneError : undefined);
+    if (refusal !== undefined) {
       const refused = new URL(redirectUri);
-      refused.searchParams.set('error', options.promptNoneError);
+      refused.searchParams.set('error', refusal.error);
+      if (refusal.description !== undefined) refused.searchParams.set('error_description', refusal.description);
       const state = query.get('state');
       if (state !== null) refused.searchParams.set('state', state);
       refused.searchParams.set('iss', issuer);

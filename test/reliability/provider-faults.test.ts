@@ -72,7 +72,7 @@ describe('provider down or hanging after start (sso.timeout 1s)', () => {
     expect(during.status).toBe(200);
     const { res, ms } = await pending;
     expect(res.status).toBe(503);
-    expect(res.body).toContain('/.auth/login?rd=%2Fdeep');
+    expect(res.body).toContain('href="/.auth/start?rd=%2Fdeep&amp;interactive=1"');
     expect(ms).toBeGreaterThanOrEqual(SSO_TIMEOUT_MS - 50);
     expect(ms).toBeLessThan(SSO_TIMEOUT_MS + 700);
     expect(held.size).toBeGreaterThan(0);

@@ -16,7 +16,9 @@ import { headerValues } from '../helpers/upstream.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
-const RETRY_LINK = `/.auth/login?rd=${encodeURIComponent(RETURN_PATH)}`;
+/** The error page's "Try again": an interactive start (issue 15). */
+const RETRY_LINK = `/.auth/start?rd=${encodeURIComponent(RETURN_PATH)}&amp;interactive=1`;
+const LOGIN_PAGE = `/.auth/login?rd=${encodeURIComponent(RETURN_PATH)}`;
 
 const NOT_JSON: GarbageAnswer = { status: 200, contentType: 'application/json', body: '{"access_token": "abc", not json' };
 const HTML_PAGE: GarbageAnswer = { status: 200, contentType: 'text/html; charset=utf-8', body: '<!doctype html><title>Maintenance</title><p>Back soon</p>' };
@@ -105,7 +107,7 @@ describe('the provider answers garbage after discovery', () => {
     expect(me.status).toBe(401);
     const page = await client.navigate(`${run.url}${RETURN_PATH}`);
     expect(page.status).toBe(302);
-    expect(page.location).toBe(`${run.url}${RETRY_LINK}`);
+    expect(page.location).toBe(`${run.url}${LOGIN_PAGE}`);
     expect(run.upstream.requests).toHaveLength(forwarded);
   }
 

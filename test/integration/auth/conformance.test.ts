@@ -142,7 +142,7 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     expect(callback.status).toBe(status);
     expect(callback.headers['content-type']).toMatch(/^text\/html/);
     expect(callback.body).toContain('Sign-in failed');
-    expect(callback.body).toContain(`/.auth/login?rd=${encodeURIComponent(RETURN_PATH)}`);
+    expect(callback.body).toContain(`href="/.auth/start?rd=${encodeURIComponent(RETURN_PATH)}&amp;interactive=1"`);
     expect(client.cookie(run.url, SESSION_COOKIE)).toBeUndefined();
     expect(failure).toMatch(reason);
     for (const secret of run.provider.issued) {

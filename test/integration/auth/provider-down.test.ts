@@ -62,7 +62,7 @@ describe('provider down', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['set-cookie']).toBeUndefined();
     expect(page.body).toMatch(/<code>[0-9a-f-]{36}<\/code>/);
-    expect(page.body).toContain('href="/.auth/login?rd=%2Fx"');
+    expect(page.body).toContain('href="/.auth/start?rd=%2Fx&amp;interactive=1"');
 
     const json = await sendRequest(`${url}/.auth/start`, { headers: { accept: 'application/json' } });
     expect(json.status).toBe(503);
@@ -96,7 +96,7 @@ describe('provider down', () => {
     const failed = await bob.navigate(callback);
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(failed.status).toBe(503);
-    expect(failed.body).toContain('href="/.auth/login?rd=%2Fbob"');
+    expect(failed.body).toContain('href="/.auth/start?rd=%2Fbob&amp;interactive=1"');
     const cookies = ([] as string[]).concat(failed.headers['set-cookie'] ?? []);
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatch(/^gatehouse_signin_[A-Za-z0-9_-]{12}=; Path=\/\.auth\/; Max-Age=0;/);
