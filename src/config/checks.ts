@@ -89,6 +89,13 @@ export function redisUrlProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** session.redis.sentinel.nodes: host:port (a name or an IP; [v6]:port). */
+export function sentinelNodeProblem(value: string): string | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) return `must be host:port, like sentinel-0:26379 (got ${JSON.stringify(value)})`;
+  return undefined;
+}
+
 /** listen.host / ops.host: an IP address to bind (or localhost). */
 export function bindHostProblem(value: string): string | undefined {
   if (isIP(value) !== 0 || value === 'localhost') return undefined;

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { type MemoryEvictReason, MemoryStore } from './memory-store.js';
+import type { RedisTarget } from './redis-connection.js';
 import { RedisStore, type RedisStoreErrorKind, type RedisTlsOptions } from './redis-store.js';
 import type { Sealer } from './sealer.js';
 import type { SessionStore } from './types.js';
@@ -43,6 +44,19 @@ export function readRedisTls(tls: Config['session']['redis']['tls']): RedisTlsOp
   return options;
 }
 
+/** session.redis.url, .sentinel or .cluster (the schema lets exactly one be set; url is the default). */
+export function redisTarget(redis: Config['session']['redis']): RedisTarget {
+  if (redis.sentinel.nodes.length > 0) {
+    const nodes = redis.sentinel.nodes.map((node) => {
+      const colon = node.lastIndexOf(':');
+      return { host: node.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(node.slice(colon + 1)) };
+    });
+    return { kind: 'sentinel', name: redis.sentinel.name, nodes, tls: redis.sentinel.tls };
+  }
+  if (redis.cluster.nodes.length > 0) return { kind: 'cluster', urls: redis.cluster.nodes };
+  return { kind: 'node', url: redis.url };
+}
+
 /** For redis, resolves once connected or after the first failed attempt (the store then keeps reconnecting). */
 export async function createSessionStore(config: Config, deps: SessionStoreDeps): Promise<ReadySessionStore> {
   const session = config.session;
@@ -55,7 +69,7 @@ export async function createSessionStore(config: Config, deps: SessionStoreDeps)
     });
   }
   const store = new RedisStore({
-    url: session.redis.url,
+    target: redisTarget(session.redis),
     username: session.redis.username,
     password: session.redis.password,
     tls: readRedisTls(session.redis.tls),

@@ -2,9 +2,10 @@
 // eviction of that cache on every replica over pub/sub, and a short cross-replica lock for single-flight refresh.
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { createClient } from 'redis';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
+import { NodeConnection, type RedisConnection, type RedisConnectionOptions, type RedisTarget } from './redis-connection.js';
+import { ClusterConnection, SentinelConnection } from './redis-topologies.js';
 import type { Sealer } from './sealer.js';
 import { SingleFlight } from './single-flight.js';
 import type { SessionRecord, SessionStore } from './types.js';
@@ -19,7 +20,9 @@ export interface RedisTlsOptions {
 }
 
 export interface RedisStoreOptions {
-  url: string;
+  /** One node (`url`), a Sentinel-watched primary, or a Cluster; `url` alone is short for one node. */
+  target?: RedisTarget;
+  url?: string;
   /** ACL user and password beside the URL, taken as they are (no URL-encoding); never logged. */
   username?: string;
   password?: string;
@@ -46,41 +49,31 @@ export interface RedisStoreOptions {
 const SEAL_PURPOSE = 'session-store';
 const TOUCH_FLUSH_DELAY_MS = 1000;
 const MAX_TOUCH_INTERVAL_MS = 30_000;
-const MAX_RECONNECT_DELAY_MS = 5000;
 /** Deletes the lock only if it still holds our token (it may have expired and been taken by another replica). */
 const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /** Adds a session to a sid/sub index and keeps the index alive at least as long as that session (works on Redis < 7). */
 const INDEX_ADD = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
 
-interface ClientOptions {
-  url: string;
-  username?: string;
-  password?: string;
-  tls?: RedisTlsOptions;
-  commandTimeoutMs: number;
+function targetOf(options: RedisStoreOptions): RedisTarget {
+  if (options.target) return options.target;
+  if (options.url) return { kind: 'node', url: options.url };
+  throw new Error('RedisStore needs a target or a url');
 }
 
-function createRedisClient({ url, username, password, tls, commandTimeoutMs }: ClientOptions) {
-  return createClient({
-    url,
-    // empty means unset: node-redis would otherwise send AUTH with an empty password
-    ...(username ? { username } : {}),
-    ...(password ? { password } : {}),
-    // fail fast while disconnected instead of queueing: the caller answers 503 and the local cache keeps serving
-    disableOfflineQueue: true,
-    commandOptions: { timeout: commandTimeoutMs },
-    socket: {
-      // the URL's scheme decides TLS (rediss://); these only add trust anchors and a client certificate
-      ...(tls?.ca ? { ca: tls.ca } : {}),
-      ...(tls?.cert ? { cert: tls.cert } : {}),
-      ...(tls?.key ? { key: tls.key } : {}),
-      connectTimeout: commandTimeoutMs,
-      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100),
-    },
-  });
+function connect(options: RedisStoreOptions, hooks: Pick<RedisConnectionOptions, 'channel' | 'onMessage' | 'onError' | 'onReadyChange'>): RedisConnection {
+  const target = targetOf(options);
+  const shared: RedisConnectionOptions = {
+    target,
+    username: options.username,
+    password: options.password,
+    tls: options.tls,
+    commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+    ...hooks,
+  };
+  if (target.kind === 'sentinel') return new SentinelConnection(target, shared);
+  if (target.kind === 'cluster') return new ClusterConnection(target.urls, shared);
+  return new NodeConnection(target.url, shared);
 }
-
-type RedisClient = ReturnType<typeof createRedisClient>;
 
 /**
  * `peek` reads only the in-process cache; `get` falls back to Redis and throws GH_STORE_UNAVAILABLE when Redis cannot
@@ -88,8 +81,9 @@ type RedisClient = ReturnType<typeof createRedisClient>;
  * replica gets undefined at once, and should re-read the record (`get`) after a short wait, when the holder has stored it.
  */
 export class RedisStore implements SessionStore {
-  private readonly client: RedisClient;
-  private readonly subscriber: RedisClient;
+  private readonly redis: RedisConnection;
+  /** Wraps the session part of keys in a {hash tag} on a cluster, so a session's keys share one slot. */
+  private readonly tag: (part: string) => string;
   private readonly cache: LRUCache<string, SessionRecord>;
   private readonly prefix: string;
   private readonly channel: string;
@@ -110,11 +104,9 @@ export class RedisStore implements SessionStore {
   private touchTimer: NodeJS.Timeout | undefined;
   /** Counts eviction messages, so a load that raced with one is not cached. */
   private evictions = 0;
-  private subscribed = false;
-  private subscriberLost = false;
   private isReady = false;
   private closed = false;
-  private settleConnect: (() => void) | undefined;
+  private connecting = false;
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix;
@@ -128,21 +120,13 @@ export class RedisStore implements SessionStore {
     this.onError = options.onError;
     this.onReadyChange = options.onReadyChange;
     this.cache = new LRUCache<string, SessionRecord>({ max: options.cacheMax ?? 10_000, ttl: Math.max(1, options.cacheTtlMs) });
-    this.client = createRedisClient({
-      url: options.url,
-      username: options.username,
-      password: options.password,
-      tls: options.tls,
-      commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+    this.tag = targetOf(options).kind === 'cluster' ? (part) => `{${part}}` : (part) => part;
+    this.redis = connect(options, {
+      channel: this.channel,
+      onMessage: (message) => this.evicted(message),
+      onError: (error) => this.connectionFailed(error),
+      onReadyChange: (ready, resync) => this.readyChanged(ready, resync),
     });
-    this.subscriber = this.client.duplicate();
-    this.client.on('error', (error: Error) => this.connectionFailed(error));
-    this.client.on('ready', () => this.updateReady());
-    this.subscriber.on('error', (error: Error) => {
-      if (this.subscribed) this.subscriberLost = true;
-      this.connectionFailed(error);
-    });
-    this.subscriber.on('ready', () => this.subscriberReady());
   }
 
   /** Redis answers and evictions from other replicas arrive. */
@@ -159,14 +143,10 @@ export class RedisStore implements SessionStore {
    * Starts both connections; resolves once connected or after the first failure. It never rejects: the store then
    * stays not ready and keeps reconnecting with capped exponential backoff until `close`.
    */
-  connect(): Promise<void> {
-    const settled = new Promise<void>((resolve) => {
-      this.settleConnect = resolve;
-    });
-    // the returned promises settle only when connected (or closed); failures arrive as 'error' events
-    this.client.connect().catch(() => undefined);
-    this.subscriber.connect().catch(() => undefined);
-    return settled;
+  async connect(): Promise<void> {
+    this.connecting = true;
+    await this.redis.connect();
+    this.connecting = false;
   }
 
   peek(key: string): SessionRecord | undefined {
@@ -183,7 +163,9 @@ export class RedisStore implements SessionStore {
     if (cached !== undefined) return cached;
     const evictionsBefore = this.evictions;
     const sessionKey = this.sessionKey(key);
-    const [sealed, ttl] = await this.command(() => Promise.all([this.client.get(sessionKey), this.client.pTTL(sessionKey)]));
+    const [sealed, ttl] = await this.command(() =>
+      Promise.all([this.redis.send(sessionKey, ['GET', sessionKey]) as Promise<string | null>, this.redis.send(sessionKey, ['PTTL', sessionKey]).then(Number)]),
+    );
     if (sealed === null || ttl === -2) return undefined;
     const record = this.sealer.unseal<SessionRecord>(sealed, SEAL_PURPOSE);
     const now = this.now();
@@ -215,11 +197,17 @@ export class RedisStore implements SessionStore {
     if (ttl <= 0) return this.delete(record.key);
     const sealed = this.sealer.seal(record, SEAL_PURPOSE);
     const indexTtl = String(record.expiresAt - now);
-    const transaction = this.client.multi().set(this.sessionKey(record.key), sealed, { expiration: { type: 'PX', value: ttl } });
-    if (record.sid !== undefined) transaction.eval(INDEX_ADD, { keys: [this.sidKey(record.sid)], arguments: [record.key, indexTtl] });
-    transaction.eval(INDEX_ADD, { keys: [this.subKey(record.claims.sub)], arguments: [record.key, indexTtl] });
-    transaction.publish(this.channel, this.evictMessage([record.key]));
-    await this.command(() => transaction.exec());
+    const indexes = [this.subKey(record.claims.sub), ...(record.sid === undefined ? [] : [this.sidKey(record.sid)])];
+    const sessionKey = this.sessionKey(record.key);
+    // The indexes live in other hash slots than the session (on a cluster, other nodes), so they are written first:
+    // a session that exists is always found by a logout by sid or sub; an index entry without its session is harmless.
+    await this.command(() => Promise.all(indexes.map((index) => this.redis.send(index, ['EVAL', INDEX_ADD, '1', index, record.key, indexTtl]))));
+    await this.command(() =>
+      this.redis.transaction(sessionKey, [
+        ['SET', sessionKey, sealed, 'PX', String(ttl)],
+        ['PUBLISH', this.channel, this.evictMessage([record.key])],
+      ]),
+    );
     this.cache.set(record.key, record);
     // the TTL just written covers idle time from lastSeenAt on
     this.extendedAt.set(record, record.lastSeenAt);
@@ -240,7 +228,8 @@ export class RedisStore implements SessionStore {
 
   async delete(key: string): Promise<void> {
     this.cache.delete(key);
-    await this.command(() => this.client.multi().del(this.sessionKey(key)).publish(this.channel, this.evictMessage([key])).exec());
+    const sessionKey = this.sessionKey(key);
+    await this.command(() => this.redis.transaction(sessionKey, [['DEL', sessionKey], ['PUBLISH', this.channel, this.evictMessage([key])]]));
   }
 
   deleteBySid(sid: string): Promise<number> {
@@ -253,25 +242,22 @@ export class RedisStore implements SessionStore {
 
   withLock<T>(key: string, task: () => Promise<T>): Promise<T | undefined> {
     return this.flights.run(key, async (): Promise<T | undefined> => {
-      const lockKey = `${this.prefix}lock:${key}`;
+      const lockKey = `${this.prefix}lock:${this.tag(key)}`;
       const token = randomBytes(16).toString('base64url');
-      const acquired = await this.command(() =>
-        this.client.set(lockKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.lockTtlMs } }),
-      );
+      const acquired = await this.command(() => this.redis.send(lockKey, ['SET', lockKey, token, 'NX', 'PX', String(this.lockTtlMs)]));
       if (acquired === null) return undefined;
       try {
         return await task();
       } finally {
-        await this.client.eval(RELEASE_LOCK, { keys: [lockKey], arguments: [token] }).catch((error: unknown) => this.commandFailed(error));
+        await this.redis.send(lockKey, ['EVAL', RELEASE_LOCK, '1', lockKey, token]).catch((error: unknown) => this.commandFailed(error));
       }
     });
   }
 
   /** SET NX with a TTL: the first replica to claim an id wins, every later claim (on any replica) is refused. */
   async claimOnce(id: string, ttlMs: number): Promise<boolean> {
-    const claimed = await this.command(() =>
-      this.client.set(`${this.prefix}once:${id}`, '1', { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }),
-    );
+    const onceKey = `${this.prefix}once:${id}`;
+    const claimed = await this.command(() => this.redis.send(onceKey, ['SET', onceKey, '1', 'NX', 'PX', String(Math.max(1, Math.ceil(ttlMs)))]));
     return claimed !== null;
   }
 
@@ -282,30 +268,18 @@ export class RedisStore implements SessionStore {
     this.touchTimer = undefined;
     await this.flushTouches();
     this.closed = true;
-    this.updateReady();
     this.cache.clear();
-    for (const client of [this.subscriber, this.client]) {
-      try {
-        client.destroy();
-      } catch {
-        // already closed
-      }
-    }
+    await this.redis.close();
   }
 
   private async deleteIndexed(indexKey: string): Promise<number> {
-    const keys = await this.command(() => this.client.sMembers(indexKey));
+    const keys = (await this.command(() => this.redis.send(indexKey, ['SMEMBERS', indexKey]))) as string[];
     if (keys.length === 0) return 0;
     for (const key of keys) this.cache.delete(key);
-    const replies = await this.command(() =>
-      this.client
-        .multi()
-        .del(keys.map((key) => this.sessionKey(key)))
-        .sRem(indexKey, keys)
-        .publish(this.channel, this.evictMessage(keys))
-        .exec(),
-    );
-    return Number(replies[0]);
+    // one DEL per session: on a cluster each lives in its own slot
+    const deleted = await this.command(() => Promise.all(keys.map((key) => this.redis.send(this.sessionKey(key), ['DEL', this.sessionKey(key)]))));
+    await this.command(() => this.redis.transaction(indexKey, [['SREM', indexKey, ...keys], ['PUBLISH', this.channel, this.evictMessage(keys)]]));
+    return deleted.reduce<number>((sum, count) => sum + Number(count), 0);
   }
 
   private async flushTouches(): Promise<void> {
@@ -314,18 +288,18 @@ export class RedisStore implements SessionStore {
     const records = [...this.pendingTouches.values()];
     this.pendingTouches.clear();
     // while disconnected the extensions are dropped; the next touch after the interval tries again
-    if (!this.client.isReady) return;
+    if (!this.redis.canSend) return;
     const now = this.now();
     const extensions = records
       .map((record) => [this.sessionKey(record.key), this.remainingMs(record, now)] as const)
       .filter(([, ttl]) => ttl > 0)
-      .map(([sessionKey, ttl]) => this.client.pExpire(sessionKey, ttl).catch((error: unknown) => this.commandFailed(error)));
+      .map(([sessionKey, ttl]) => this.redis.send(sessionKey, ['PEXPIRE', sessionKey, String(ttl)]).catch((error: unknown) => this.commandFailed(error)));
     await Promise.all(extensions);
   }
 
   /** Runs a Redis command; any failure becomes GH_STORE_UNAVAILABLE (the caller answers 503). */
   private async command<T>(run: () => Promise<T>): Promise<T> {
-    if (!this.client.isReady) throw new GatehouseError('GH_STORE_UNAVAILABLE', 'session store (Redis) is not connected');
+    if (!this.redis.canSend) throw new GatehouseError('GH_STORE_UNAVAILABLE', 'session store (Redis) is not connected');
     try {
       return await run();
     } catch (error) {
@@ -339,27 +313,11 @@ export class RedisStore implements SessionStore {
     this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) command failed');
   }
 
-  private connectionFailed(error: Error): void {
+  private connectionFailed(error: unknown): void {
     this.onError?.('connection');
-    if (this.isReady || this.settleConnect !== undefined) {
-      this.logger.warn({ err: error.message }, 'session store (Redis) unavailable; reconnecting');
+    if (this.isReady || this.connecting) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) unavailable; reconnecting');
     }
-    this.updateReady();
-    this.settle();
-  }
-
-  private subscriberReady(): void {
-    if (this.subscribed) {
-      this.updateReady();
-      return;
-    }
-    this.subscriber
-      .subscribe(this.channel, (message: string) => this.evicted(message))
-      .then(() => {
-        this.subscribed = true;
-        this.updateReady();
-      })
-      .catch((error: unknown) => this.commandFailed(error));
   }
 
   private evicted(message: string): void {
@@ -369,27 +327,18 @@ export class RedisStore implements SessionStore {
     for (let i = 1; i < keys.length; i++) this.cache.delete(keys[i] as string);
   }
 
-  private updateReady(): void {
-    const ready = !this.closed && this.client.isReady && this.subscriber.isReady && this.subscribed;
-    if (ready === this.isReady) return;
+  private readyChanged(ready: boolean, resync: boolean): void {
+    if (ready === this.isReady || (ready && this.closed)) return;
     this.isReady = ready;
     if (ready) {
-      if (this.subscriberLost) {
-        // evictions published while the subscriber was down were missed: forget everything cached, but only now
-        // that both connections are back, so cached sessions keep being served until Redis can answer for them
-        this.subscriberLost = false;
+      // evictions published while the subscription was down were missed: forget everything cached
+      if (resync) {
+        this.evictions++;
         this.cache.clear();
       }
       this.logger.info('session store (Redis) connected');
-      this.settle();
     }
     this.onReadyChange?.(ready);
-  }
-
-  private settle(): void {
-    const settle = this.settleConnect;
-    this.settleConnect = undefined;
-    settle?.();
   }
 
   /** Time until the session ends by ttl or idle timeout, whichever comes first. */
@@ -402,7 +351,7 @@ export class RedisStore implements SessionStore {
   }
 
   private sessionKey(key: string): string {
-    return `${this.prefix}s:${key}`;
+    return `${this.prefix}s:${this.tag(key)}`;
   }
 
   private sidKey(sid: string): string {

@@ -1,0 +1,187 @@
+// The Redis store on Sentinel and on Cluster, two store instances standing for two replicas, against real
+// redis-server processes of the test's own: shared sessions, evictions on every instance, logout by sid and sub across
+// hash slots, the refresh lock, one-time claims; on a cluster, a session's keys share one slot.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createCluster } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../../src/config/schema.js';
+import { createLogger } from '../../../src/ops/logger.js';
+import { createSessionStore, redisTarget } from '../../../src/session/create-store.js';
+import type { RedisTarget } from '../../../src/session/redis-connection.js';
+import { RedisStore } from '../../../src/session/redis-store.js';
+import { Sealer } from '../../../src/session/sealer.js';
+import type { SessionRecord } from '../../../src/session/types.js';
+import { hasCommand, SENTINEL_NAME, startCluster, startSentinelSet, type SentinelSet, type TestCluster } from '../../helpers/redis-server.js';
+
+const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
+const PREFIX = 'gh-topo:';
+const logger = createLogger({ level: 'silent', sync: true });
+const sealer = new Sealer(['redis-topologies-test-secret-0123456789ab']);
+
+function record(now: number, extra: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    key: randomBytes(32).toString('base64url'),
+    claims: { sub: `user-${randomBytes(4).toString('hex')}` },
+    roles: [],
+    sid: `sid-${randomBytes(4).toString('hex')}`,
+    idToken: 'id-token',
+    tokensExpireAt: now + 3600_000,
+    createdAt: now,
+    expiresAt: now + 3600_000,
+    lastSeenAt: now,
+    refreshAt: now + 300_000,
+    ...extra,
+  };
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The behaviour both topologies must show, given two connected stores on the same Redis. */
+function sharedBehaviour(stores: () => [RedisStore, RedisStore]) {
+  it('a session set on one instance is read on the other; a delete evicts it from the other\'s cache', async () => {
+    const [a, b] = stores();
+    const session = record(Date.now());
+    await a.set(session);
+    expect((await b.get(session.key))?.claims.sub).toBe(session.claims.sub);
+    // a read that raced with the set's own eviction message is not cached; the next one is
+    await waitFor(async () => (await b.get(session.key)) !== undefined && b.peek(session.key) !== undefined, 1000);
+    await a.delete(session.key);
+    await waitFor(() => b.peek(session.key) === undefined, 1000);
+    expect(await b.get(session.key)).toBeUndefined();
+  });
+
+  it('deleteBySid and deleteBySub end sessions that live in different slots, on every instance', async () => {
+    const [a, b] = stores();
+    const now = Date.now();
+    const sub = `user-${randomBytes(4).toString('hex')}`;
+    const sessions = Array.from({ length: 6 }, () => record(now, { claims: { sub } }));
+    for (const session of sessions) await a.set(session);
+    for (const session of sessions) expect(await b.get(session.key)).toBeDefined();
+    expect(await b.deleteBySid(sessions[0]?.sid as string)).toBe(1);
+    await waitFor(() => a.peek(sessions[0]?.key as string) === undefined, 1000);
+    expect(await a.deleteBySub(sub)).toBe(5);
+    await waitFor(() => sessions.every((session) => b.peek(session.key) === undefined), 1000);
+    for (const session of sessions) expect(await b.get(session.key)).toBeUndefined();
+  });
+
+  it('the refresh lock runs a task once across both instances; the other gets undefined at once', async () => {
+    const [a, b] = stores();
+    const key = randomBytes(32).toString('base64url');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let runs = 0;
+    const first = a.withLock(key, async () => {
+      runs++;
+      await held;
+      return 'a';
+    });
+    await waitFor(() => runs === 1, 2000);
+    expect(await b.withLock(key, async () => 'b')).toBeUndefined();
+    release();
+    expect(await first).toBe('a');
+    expect(await b.withLock(key, async () => 'b')).toBe('b');
+  });
+
+  it('a one-time id is claimed once across both instances', async () => {
+    const [a, b] = stores();
+    const id = randomBytes(8).toString('hex');
+    expect(await a.claimOnce(id, 60_000)).toBe(true);
+    expect(await b.claimOnce(id, 60_000)).toBe(false);
+  });
+}
+
+function openStores(target: RedisTarget): [RedisStore, RedisStore] {
+  const open = () => new RedisStore({ target, prefix: PREFIX, cacheTtlMs: 60_000, idleTimeoutMs: 3600_000, sealer, logger });
+  return [open(), open()];
+}
+
+describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel (primary, replica, three sentinels)' : 'Redis store on Sentinel: SKIPPED, redis-server or redis-cli missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-'));
+  let set: SentinelSet;
+  let pair: [RedisStore, RedisStore];
+
+  beforeAll(async () => {
+    set = await startSentinelSet(dir);
+    const config = configSchema.parse({ session: { store: 'redis', redis: { sentinel: { name: SENTINEL_NAME, nodes: set.nodes } } } });
+    pair = openStores(redisTarget(config.session.redis));
+    await Promise.all(pair.map((store) => store.connect()));
+    expect(pair.map((store) => store.ready)).toEqual([true, true]);
+  }, 40_000);
+  afterAll(async () => {
+    await Promise.all((pair ?? []).map((store) => store.close()));
+    await set?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  sharedBehaviour(() => pair);
+});
+
+describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Cluster (three primaries)' : 'Redis store on Cluster: SKIPPED, redis-server or redis-cli missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
+  let cluster: TestCluster;
+  let pair: [RedisStore, RedisStore];
+  const extra: RedisStore[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster(dir);
+    const config = configSchema.parse({ session: { store: 'redis', redis: { cluster: { nodes: cluster.urls } } } });
+    pair = openStores(redisTarget(config.session.redis));
+    await Promise.all(pair.map((store) => store.connect()));
+    expect(pair.map((store) => store.ready)).toEqual([true, true]);
+  }, 40_000);
+  afterEach(async () => {
+    await Promise.all(extra.splice(0).map((store) => store.close()));
+  });
+  afterAll(async () => {
+    await Promise.all((pair ?? []).map((store) => store.close()));
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  sharedBehaviour(() => pair);
+
+  it('keeps a session and its lock in one hash slot ({hash tag}); sessions spread over the nodes', async () => {
+    const raw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
+    await raw.connect();
+    try {
+      const now = Date.now();
+      const sessions = Array.from({ length: 12 }, () => record(now));
+      for (const session of sessions) await pair[0].set(session);
+      const slots = new Set<number>();
+      for (const session of sessions) {
+        const sessionKey = `${PREFIX}s:{${session.key}}`;
+        expect(await raw.exists(sessionKey)).toBe(1);
+        const slot = await raw.clusterKeySlot(sessionKey);
+        expect(await raw.clusterKeySlot(`${PREFIX}lock:{${session.key}}`)).toBe(slot);
+        slots.add(slot);
+      }
+      expect(slots.size).toBe(12);
+      const perNode = await Promise.all(raw.masters.map(async (master) => (await raw.nodeClient(master)).dbSize()));
+      expect(perNode).toHaveLength(3);
+      for (const keys of perNode) expect(keys).toBeGreaterThan(0);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('createSessionStore builds a ready cluster store from config', async () => {
+    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) } } } });
+    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+    extra.push(store);
+    expect(store.ready).toBe(true);
+    const session = record(Date.now());
+    await store.set(session);
+    expect((await pair[1].get(session.key))?.claims.sub).toBe(session.claims.sub);
+  });
+});
