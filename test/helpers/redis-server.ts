@@ -1,7 +1,7 @@
-// A redis-server of a test's own (password, ACL user, TLS), on a loopback port, without persistence; and test
-// certificates made with openssl. Tests that need one skip with the reason when the binary is missing.
+// A redis-server of a test's own (password, ACL user, TLS), on a loopback port, without persistence; a Sentinel set
+// (primary, replica, three sentinels) and a three-primary Cluster; and test certificates made with openssl. Tests that need one skip with the reason when the binary is missing.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 
@@ -18,7 +18,10 @@ export function hasCommand(name: string, versionArgs: string[]): boolean {
 export interface RedisServer {
   readonly port: number;
   readonly pid: number;
+  /** SIGTERM (a clean shutdown: an append-only file is flushed), then SIGKILL after 2 s. */
   stop(): Promise<void>;
+  /** SIGKILL: the process dies as in a crash. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -26,12 +29,15 @@ export interface RedisServer {
  * accepts connections. `tlsPort`: listen with TLS on that port only (`--port 0 --tls-port N`); the caller passes
  * the certificate flags. Stop it with `stop()` (SIGTERM to its PID, then SIGKILL after 2 s).
  */
-export async function startRedisServer(args: string[], options: { tls?: boolean } = {}): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedisServer(args: string[], options: { tls?: boolean; port?: number } = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
   const listen = options.tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
-  const child: ChildProcess = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnRedis([...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], port, 'Ready to accept connections');
+}
+
+/** Starts `redis-server <args>` and resolves once its output shows `readyLine`. */
+async function spawnRedis(args: string[], port: number, readyLine: string): Promise<RedisServer> {
+  const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`redis-server did not start within 5 s:\n${output}`)), 5000);
@@ -42,7 +48,7 @@ export async function startRedisServer(args: string[], options: { tls?: boolean 
     };
     const onData = (data: Buffer) => {
       output += data.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(readyLine)) {
         clearTimeout(timer);
         resolve();
       }
@@ -57,20 +63,148 @@ export async function startRedisServer(args: string[], options: { tls?: boolean 
   child.stdout?.resume();
   child.stderr?.resume();
   const pid = child.pid as number;
-  return {
-    port,
-    pid,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        process.kill(pid, 'SIGTERM');
-      }),
-  };
+  const signal = (first: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const force = setTimeout(() => process.kill(pid, 'SIGKILL'), 2000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      process.kill(pid, first);
+    });
+  return { port, pid, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
+
+/** Runs `redis-cli <args>` and returns its output. */
+export function redisCli(args: string[]): string {
+  return execFileSync('redis-cli', args, { encoding: 'utf8', timeout: 20_000 });
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const SENTINEL_NAME = 'gatehouse-test';
+
+export interface SentinelSet {
+  primary: RedisServer;
+  replica: RedisServer;
+  sentinels: RedisServer[];
+  /** `session.redis.sentinel.nodes` */
+  nodes: string[];
+  /** The primary's port as the sentinels name it now. */
+  primaryPort(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A primary, its replica, and three sentinels (quorum 2) watching it, in `dir`: the primary is judged down after
+ * 1 s without an answer, and a failover is retried after 3 s.
+ */
+export async function startSentinelSet(dir: string): Promise<SentinelSet> {
+  const started: RedisServer[] = [];
+  try {
+    const primary = await startRedisServer(['--dir', dir, '--dbfilename', 'primary.rdb']);
+    started.push(primary);
+    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', '--replicaof', '127.0.0.1', String(primary.port)]);
+    started.push(replica);
+    await until('replica in sync', () => /master_link_status:up/.test(redisCli(['-p', String(replica.port), 'info', 'replication'])), 10_000);
+    const sentinels: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const file = join(dir, `sentinel-${i}.conf`);
+      writeFileSync(
+        file,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${primary.port} 2`,
+          `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`,
+          `sentinel failover-timeout ${SENTINEL_NAME} 3000`,
+          `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
+          '',
+        ].join('\n'),
+      );
+      const sentinel = await spawnRedis([file, '--sentinel'], port, '+monitor master');
+      started.push(sentinel);
+      sentinels.push(sentinel);
+    }
+    const ask = (sentinel: RedisServer, what: string) => redisCli(['-p', String(sentinel.port), 'sentinel', what, SENTINEL_NAME]);
+    // a failover needs every sentinel to know the replica and the other sentinels (hello messages every 2 s)
+    await until('sentinels know each other and the replica', () => sentinels.every((s) => /num-other-sentinels\n2\n/.test(ask(s, 'master')) && /num-slaves\n1\n/.test(ask(s, 'master'))), 15_000);
+    const primaryPort = () => Number(redisCli(['-p', String((sentinels[0] as RedisServer).port), 'sentinel', 'get-master-addr-by-name', SENTINEL_NAME]).trim().split('\n')[1]);
+    return {
+      primary,
+      replica,
+      sentinels,
+      nodes: sentinels.map((s) => `127.0.0.1:${s.port}`),
+      primaryPort,
+      stop: () => stopAll(started),
+    };
+  } catch (error) {
+    await stopAll(started);
+    throw error;
+  }
+}
+
+async function stopAll(servers: RedisServer[]): Promise<void> {
+  await Promise.all(servers.map((server) => server.kill()));
+}
+
+export interface TestCluster {
+  nodes: RedisServer[];
+  /** `session.redis.cluster.nodes` */
+  urls: string[];
+  /** Stops node `index` cleanly and starts it again on the same port with its data (append-only file) and nodes.conf. */
+  restart(index: number): Promise<void>;
+  /** Every node says cluster_state:ok. */
+  healthy(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Three primaries, no replicas, each with an append-only file in its own folder of `dir`. */
+export async function startCluster(dir: string): Promise<TestCluster> {
+  const nodes: RedisServer[] = [];
+  const argsOf: string[][] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const nodeDir = join(dir, `node-${i}`);
+      mkdirSync(nodeDir, { recursive: true });
+      const args = ['--dir', nodeDir, '--appendonly', 'yes', '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-port', String(await freePort()), '--cluster-node-timeout', '2000'];
+      argsOf.push(args);
+      nodes.push(await startRedisServer(args));
+    }
+    redisCli(['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const healthy = () => {
+      try {
+        return nodes.every((node) => /cluster_state:ok/.test(redisCli(['-p', String(node.port), 'cluster', 'info'])));
+      } catch {
+        return false;
+      }
+    };
+    await until('cluster state ok', healthy, 15_000);
+    return {
+      nodes,
+      urls: nodes.map((node) => `redis://127.0.0.1:${node.port}`),
+      healthy,
+      async restart(index) {
+        const node = nodes[index] as RedisServer;
+        await node.stop();
+        nodes[index] = await startRedisServer(argsOf[index] as string[], { port: node.port });
+        await until('cluster state ok after restart', healthy, 15_000);
+      },
+      stop: () => stopAll(nodes),
+    };
+  } catch (error) {
+    await stopAll(nodes);
+    throw error;
+  }
 }
 
 export interface TestCertificates {
