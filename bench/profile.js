@@ -2,10 +2,11 @@
 // loaded with autocannon -c 50 on /fixed; prints the top self-time functions of the gatehouse process.
 // Env: PROFILE_SECONDS (default 5), PROFILE_TOP (default 20), PROFILE_ASSERTION (default on; "off" disables it).
 // --keep copies the .cpuprofile to bench/ (git-ignored) for Chrome DevTools or speedscope.
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cloudTargets } from './lib/cloud-targets.js';
+import { eachSample, monotonicMicros, readProfile, shortPath } from './lib/cpu-profile.js';
 import { measureThroughput } from './lib/load.js';
 import { makeTempDir } from './lib/processes.js';
 import { startUpstream } from './lib/targets.js';
@@ -16,55 +17,24 @@ const ASSERTION = process.env.PROFILE_ASSERTION !== 'off';
 const CONNECTIONS = 50;
 
 /**
- * @typedef {object} ProfileNode
- * @property {number} id
- * @property {{ functionName: string, url: string, lineNumber: number }} callFrame
- */
-
-/**
- * Self time per function (name + file + line), from the samples taken within `window` (monotonic µs: V8's
- * profile clock and process.hrtime are both CLOCK_MONOTONIC on Linux).
- * @param {{ nodes: ProfileNode[], startTime: number, samples: number[], timeDeltas: number[] }} profile
+ * Self time per function (name + file + line), from the samples taken within `window`.
+ * @param {import('./lib/cpu-profile.js').Profile} profile
  * @param {{ from: number, to: number }} window
- * @returns {{ total: number, functions: { name: string, where: string, micros: number }[] }}
  */
 function selfTimes(profile, window) {
-  /** @type {Map<number, ProfileNode>} */
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   /** @type {Map<string, { name: string, where: string, micros: number }>} */
   const byFunction = new Map();
   let total = 0;
-  let at = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    at += profile.timeDeltas[i] ?? 0;
-    if (at < window.from || at > window.to) continue;
-    // a sample's delta is the time until the next sample: it belongs to the sample that precedes it
-    const micros = profile.timeDeltas[i + 1] ?? 0;
-    const node = byId.get(/** @type {number} */ (profile.samples[i]));
-    if (!node) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
+  const scope = eachSample(profile, window, (leaf, micros) => {
+    const { functionName, url, lineNumber } = leaf.callFrame;
     const where = url ? `${shortPath(url)}:${lineNumber + 1}` : '';
     const key = `${functionName}\0${where}`;
     const entry = byFunction.get(key) ?? { name: functionName || '(anonymous)', where, micros: 0 };
     entry.micros += micros;
     byFunction.set(key, entry);
     total += micros;
-  }
-  return { total, functions: [...byFunction.values()].sort((a, b) => b.micros - a.micros) };
-}
-
-/** process.hrtime in µs: the same clock as the profile's timestamps. */
-function monotonicMicros() {
-  return Number(process.hrtime.bigint() / 1000n);
-}
-
-/** Where a function lives: gatehouse's own files relative to the repo, packages by name, node internals as is. */
-function shortPath(url) {
-  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
-  const modules = path.lastIndexOf('/node_modules/');
-  if (modules !== -1) return path.slice(modules + '/node_modules/'.length);
-  const dist = path.indexOf('/dist/');
-  return dist !== -1 ? path.slice(dist + 1) : path;
+  });
+  return { scope, total, functions: [...byFunction.values()].sort((a, b) => b.micros - a.micros) };
 }
 
 /** Share of self time by owner: gatehouse's code, each package, node internals, V8/GC. */
@@ -104,15 +74,7 @@ async function main() {
     await cloud.stopProvider();
     await upstream.stop();
   }
-  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`gatehouse wrote no .cpuprofile into ${dir}`);
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  let scope = 'the measured seconds only';
-  let { total, functions } = selfTimes(profile, window);
-  if (total === 0) {
-    scope = 'whole profile, start-up and warm-up included: the clocks did not line up';
-    ({ total, functions } = selfTimes(profile, { from: 0, to: Infinity }));
-  }
+  const { scope, total, functions } = selfTimes(readProfile(dir), window);
   const width = Math.max(...functions.slice(0, TOP).map((f) => f.name.length), 8);
   const lines = [
     `signed-in GET /fixed, -c ${CONNECTIONS}, ${SECONDS} s: ${Math.round(measured.rps).toLocaleString('en-US')} req/s, ${measured.cpuPer1k.toFixed(1)} CPU-ms / 1k requests, ${measured.failures} failed`,
@@ -124,6 +86,7 @@ async function main() {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (keep) {
     const kept = fileURLToPath(new URL(`gatehouse-${Date.now()}.cpuprofile`, import.meta.url));
+    const file = /** @type {string} */ (readdirSync(dir).find((name) => name.endsWith('.cpuprofile')));
     copyFileSync(join(dir, file), kept);
     console.error(`bench: kept ${kept}`);
   }
