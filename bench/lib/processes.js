@@ -1,6 +1,6 @@
 // Child processes of the bench: spawning, waiting until they listen, CPU and RSS from /proc, and stopping every one on exit or Ctrl-C.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,11 +115,47 @@ export async function waitForPort(port, timeoutMs = 10000) {
   }
 }
 
-/** CPU time (user + system, all threads) a process has used so far, in milliseconds. */
+/** Fields of /proc/<pid>/stat after the command name (index 0 is field 3, the state), or undefined once it is gone. */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live descendants of `pid` (children, their children, …), found by each process's ppid. */
+function descendants(pid) {
+  /** @type {Map<number, number[]>} */
+  const childrenOf = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = Number(statFields(name)?.[1]);
+    childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(name)]);
+  }
+  const found = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const children = childrenOf.get(/** @type {number} */ (queue.pop())) ?? [];
+    found.push(...children);
+    queue.push(...children);
+  }
+  return found;
+}
+
+/**
+ * CPU time (user + system, all threads) a process and its descendants have used so far, in milliseconds: a server
+ * with worker processes (Apache's children) counts whole. Children already reaped count through the parent's cutime
+ * and cstime, so the sum does not drop when one exits.
+ */
 export function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const own = statFields(pid);
+  if (!own) throw new Error(`process ${pid} is gone`);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const child of descendants(pid)) {
+    const fields = statFields(child);
+    if (fields) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
