@@ -1,0 +1,140 @@
+// Two gatehouse replicas sharing sessions through a Redis topology of the test's own (Sentinel or Cluster): sign-in,
+// logout and back-channel logout across the replicas, and signed-in load through a disruption of Redis (a failover,
+// a node restart) with every outcome recorded against the moment the disruption was over.
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { expect } from 'vitest';
+import { BrowserClient } from './browser-client.js';
+import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from './cloud-stack.js';
+import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
+import { freePort } from './ports.js';
+import { apiWith, SESSION_COOKIE, waitFor } from './session-requests.js';
+import { headerValues } from './upstream.js';
+
+const KID = 'topology-test';
+
+export interface TwoReplicas {
+  stack: CloudStack;
+  a: TestGatehouse;
+  b: TestGatehouse;
+  /** Signs `user` in through A; the Cookie header value of the session. */
+  signIn(user: string): Promise<{ client: BrowserClient; cookie: string }>;
+  /** A logout token for `sub` (no sid) signed with the provider's key. */
+  logoutToken(sub: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A stack (provider, upstream, replica A) and replica B, both with session.redis = `redis`. */
+export async function startTwoReplicas(redis: Record<string, unknown>): Promise<TwoReplicas> {
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  const providerKey: CryptoKey = pair.privateKey;
+  const jwk = { ...(await exportJWK(pair.privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
+  const session = { secrets: [SESSION_SECRET], store: 'redis', redis };
+  const stack = await startCloudStack({ providerJwks: { keys: [jwk] }, config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } } });
+  const b = await startTestGatehouse({
+    ...stack.tree,
+    listen: { host: '127.0.0.1', port: await freePort() },
+    sso: { issuer: stack.provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
+  });
+  await waitUntilReady(b);
+  return {
+    stack,
+    a: stack.gatehouse,
+    b,
+    async signIn(user) {
+      const client = new BrowserClient();
+      await stack.signIn(client, '/', user);
+      return { client, cookie: `${SESSION_COOKIE}=${client.cookie(stack.url, SESSION_COOKIE) as string}` };
+    },
+    logoutToken: (sub) =>
+      new SignJWT({ sub, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })
+        .setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'logout+jwt' })
+        .setIssuer(stack.provider.issuer)
+        .setAudience(CLIENT_ID)
+        .setIssuedAt()
+        .setJti(randomBytes(12).toString('hex'))
+        .sign(providerKey),
+    async close() {
+      await b.shutdown();
+      await stack.close();
+    },
+  };
+}
+
+/** The user the app saw on the last forwarded request. */
+export function lastUser(stack: CloudStack): string | undefined {
+  return headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')[0];
+}
+
+/** Sessions made on A work on B; logout through B ends them on A; a back-channel logout by sub through B ends all. */
+export async function checkAcrossReplicas(replicas: TwoReplicas): Promise<void> {
+  const { stack, a, b } = replicas;
+  const carol = await replicas.signIn('carol');
+  expect((await apiWith(`${a.url}/api/on-a`, carol.cookie)).status).toBe(200);
+  expect((await apiWith(`${b.url}/api/on-b`, carol.cookie)).status).toBe(200);
+  expect(lastUser(stack)).toBe('carol');
+  const logout = await carol.client.navigate(`${b.url}/.auth/logout`, { headers: { 'sec-fetch-site': 'same-origin' } });
+  expect(logout.status).toBe(302);
+  await waitFor(async () => (await apiWith(`${a.url}/api/on-a`, carol.cookie)).status === 401, 1000, 10);
+  expect((await apiWith(`${b.url}/api/on-b`, carol.cookie)).status).toBe(401);
+
+  // two sessions of one user (two slots on a cluster), both cached on A; a logout token by sub posted to B
+  const first = await replicas.signIn('bob');
+  const second = await replicas.signIn('bob');
+  for (const { cookie } of [first, second]) expect((await apiWith(`${a.url}/api/bob`, cookie)).status).toBe(200);
+  const token = await replicas.logoutToken('bob');
+  const posted = await fetch(`${b.url}/.auth/backchannel-logout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ logout_token: token }),
+  });
+  expect(posted.status).toBe(200);
+  expect(await posted.json()).toEqual({ ended: 2 });
+  for (const { cookie } of [first, second]) {
+    await waitFor(async () => (await apiWith(`${a.url}/api/bob`, cookie)).status === 401, 1000, 10);
+  }
+}
+
+export interface LoadOutcome {
+  /** performance.now() when the request was sent */
+  sentAt: number;
+  status: number;
+  user: string | undefined;
+}
+
+/**
+ * Signed-in requests from `workers` parallel loops, alternating replicas and sessions, until `done` resolves and
+ * `after` more requests were sent after it; returns every outcome and when `done` resolved.
+ */
+export async function loadThrough(
+  replicas: TwoReplicas,
+  sessions: { user: string; cookie: string }[],
+  done: Promise<void>,
+  options: { workers?: number; after?: number } = {},
+): Promise<{ outcomes: LoadOutcome[]; doneAt: number }> {
+  const outcomes: LoadOutcome[] = [];
+  let doneAt = Number.POSITIVE_INFINITY;
+  const finished = done.then(() => {
+    doneAt = performance.now();
+  });
+  let failed = false;
+  done.catch(() => {
+    failed = true;
+  });
+  let sentAfter = 0;
+  const after = options.after ?? 200;
+  let n = 0;
+  const worker = async () => {
+    while (sentAfter < after && !failed) {
+      const i = n++;
+      const target = i % 2 === 0 ? replicas.a : replicas.b;
+      const session = sessions[i % sessions.length] as { user: string; cookie: string };
+      const sentAt = performance.now();
+      if (sentAt > doneAt) sentAfter++;
+      const res = await apiWith(`${target.url}/api/load-${i}`, session.cookie);
+      outcomes.push({ sentAt, status: res.status, user: res.status === 200 ? session.user : undefined });
+    }
+  };
+  await Promise.all([finished, ...Array.from({ length: options.workers ?? 4 }, worker)]);
+  return { outcomes, doneAt };
+}

@@ -1,0 +1,58 @@
+// Two gatehouse replicas on a Redis Cluster (three primaries, real redis-server processes of this test, append-only
+// files): sessions, logout and back-channel logout across replicas and hash slots; then one node is restarted under
+// signed-in load: no session is lost, and once the cluster is whole again (every node says cluster_state:ok and both
+// replicas are ready) no signed-in request fails.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCommand, redisCli, startCluster, type TestCluster } from '../../helpers/redis-server.js';
+import { checkAcrossReplicas, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
+import { apiWith, waitFor } from '../../helpers/session-requests.js';
+
+const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
+const TITLE = haveRedis ? 'two replicas on Redis Cluster (three primaries)' : 'two replicas on Redis Cluster: SKIPPED, redis-server or redis-cli is not installed';
+
+describe.skipIf(!haveRedis)(TITLE, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-e2e-'));
+  let cluster: TestCluster;
+  let replicas: TwoReplicas;
+
+  beforeAll(async () => {
+    cluster = await startCluster(dir);
+    // a short local cache, so requests after the restart read the sessions from the cluster
+    replicas = await startTwoReplicas({ cluster: { nodes: cluster.urls.slice(0, 2) }, cache_ttl: '200ms' });
+  }, 60_000);
+  afterAll(async () => {
+    await replicas?.close();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sessions, logout and back-channel logout work across the two replicas', async () => {
+    await checkAcrossReplicas(replicas);
+  });
+
+  it('a node restarted under load: no session is lost, no 5xx once the cluster is whole again', async () => {
+    const sessions = [];
+    // sessions until the node to restart holds some (the session keys spread over the slots)
+    const onNode = () => redisCli(['-p', String(cluster.nodes[1]?.port), '--scan', '--pattern', 'gatehouse:s:*']).split('\n').filter(Boolean).length;
+    while (sessions.length < 4 || onNode() < 2) sessions.push({ user: 'alice', ...(await replicas.signIn('alice')) });
+    const restart = (async () => {
+      await cluster.restart(1);
+      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, 10_000, 10);
+    })();
+    const { outcomes, doneAt } = await loadThrough(replicas, sessions, restart, { after: 200 });
+    await restart;
+
+    const after = outcomes.filter((outcome) => outcome.sentAt > doneAt);
+    expect(after.length).toBeGreaterThanOrEqual(200);
+    expect(after.filter((outcome) => outcome.status !== 200)).toEqual([]);
+    expect([...new Set(outcomes.map((outcome) => outcome.status))].filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    for (const { cookie } of sessions) {
+      expect((await apiWith(`${replicas.a.url}/api/after`, cookie)).status).toBe(200);
+      expect((await apiWith(`${replicas.b.url}/api/after`, cookie)).status).toBe(200);
+    }
+    await checkAcrossReplicas(replicas);
+  }, 60_000);
+});

@@ -1,0 +1,63 @@
+// Two gatehouse replicas on Redis behind Sentinel (a primary, its replica, three sentinels, all real redis-server
+// processes of this test): sessions, logout and back-channel logout across replicas; then the primary is killed under
+// signed-in load and the sentinels promote the replica: no session is lost, and once the failover is over (the
+// sentinels name the new primary and both replicas are ready) no signed-in request fails.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCommand, SENTINEL_NAME, startSentinelSet, type SentinelSet } from '../../helpers/redis-server.js';
+import { checkAcrossReplicas, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
+import { apiWith, waitFor } from '../../helpers/session-requests.js';
+
+const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
+const TITLE = haveRedis
+  ? 'two replicas on Redis Sentinel (primary, replica, three sentinels)'
+  : 'two replicas on Redis Sentinel: SKIPPED, redis-server or redis-cli is not installed';
+
+describe.skipIf(!haveRedis)(TITLE, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-e2e-'));
+  let set: SentinelSet;
+  let replicas: TwoReplicas;
+
+  beforeAll(async () => {
+    set = await startSentinelSet(dir);
+    // a short local cache, so requests after the failover read the sessions from the new primary
+    replicas = await startTwoReplicas({ sentinel: { name: SENTINEL_NAME, nodes: set.nodes }, cache_ttl: '200ms' });
+  }, 60_000);
+  afterAll(async () => {
+    await replicas?.close();
+    await set?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sessions, logout and back-channel logout work across the two replicas', async () => {
+    await checkAcrossReplicas(replicas);
+  });
+
+  it('primary killed under load: the replica is promoted, no session is lost, no 5xx once the failover is over', async () => {
+    const sessions = [];
+    for (const user of ['alice', 'alice']) sessions.push({ user, ...(await replicas.signIn(user)) });
+    const oldPrimary = set.primary.port;
+    expect(set.primaryPort()).toBe(oldPrimary);
+    const failover = (async () => {
+      await set.primary.kill();
+      await waitFor(() => set.primaryPort() === set.replica.port, 20_000, 50);
+      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, 10_000, 10);
+    })();
+    const { outcomes, doneAt } = await loadThrough(replicas, sessions, failover, { after: 200 });
+    await failover;
+
+    const after = outcomes.filter((outcome) => outcome.sentAt > doneAt);
+    expect(after.length).toBeGreaterThanOrEqual(200);
+    expect(after.filter((outcome) => outcome.status !== 200)).toEqual([]);
+    // during the failover: served (200) or refused as unavailable (503), never an error of gatehouse's own
+    expect([...new Set(outcomes.map((outcome) => outcome.status))].filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    for (const { cookie } of sessions) {
+      expect((await apiWith(`${replicas.a.url}/api/after`, cookie)).status).toBe(200);
+      expect((await apiWith(`${replicas.b.url}/api/after`, cookie)).status).toBe(200);
+    }
+    // sign-in, logout and back-channel logout on the promoted primary
+    await checkAcrossReplicas(replicas);
+  }, 60_000);
+});
