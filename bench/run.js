@@ -6,10 +6,12 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { apacheClient, apacheTarget } from './lib/apache-target.js';
 import { cloudTargets } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
+import { freePort } from './lib/processes.js';
 import { machineHeader, machineLoad, resultsTable, targetChecks } from './lib/report.js';
 import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } from './lib/targets.js';
 
@@ -34,7 +36,7 @@ const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
  * @property {number} [bodyBytes] expected body size, checked once before measuring
  * @property {number} [status] expected status of every answer (default 200)
  * @property {Record<string, string>} [headers] sent with every request
- * @property {boolean} [signedIn] a target that has a session (the cloud rows) sends its session cookie
+ * @property {boolean} [signedIn] a target that has a session (the cloud rows, apache-openidc) sends its session cookie
  * @property {string} [baseline] scenario whose direct row the ratio is taken against (default: this one)
  * @property {string[]} targets names of the targets it runs against; ratios are taken against the one named direct
  */
@@ -45,7 +47,7 @@ const COMPARE_ROWS = COMPARE_MAIN ? ['gatehouse-local@compare', 'gatehouse-cloud
 
 /** @type {Scenario[]} */
 const SCENARIOS = [
-  { name: FIXED, kind: 'http', path: '/fixed', bodyBytes: 1024, signedIn: true, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS] },
+  { name: FIXED, kind: 'http', path: '/fixed', bodyBytes: 1024, signedIn: true, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'apache-openidc', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS] },
   { name: 'GET /fixed anonymous navigation (302)', kind: 'http', path: '/fixed', bodyBytes: 0, status: 302, headers: { accept: 'text/html' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
   { name: 'GET /fixed anonymous API (401)', kind: 'http', path: '/fixed', bodyBytes: 50, status: 401, headers: { accept: 'application/json' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
   { name: 'GET /100k (100 KiB)', kind: 'http', path: '/100k', bodyBytes: 100 * 1024, signedIn: true, targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'] },
@@ -138,13 +140,16 @@ async function main() {
   const compareCloud = COMPARE_MAIN
     ? [{ name: 'gatehouse-cloud@compare', main: COMPARE_MAIN, note: `gatehouse-cloud@compare: as gatehouse-cloud, built from ${COMPARE_MAIN}` }]
     : [];
+  // The OIDC peer's client is registered at the dev provider with the gatehouse rows', so its port is chosen now.
+  const apachePort = await freePort();
   const cloud = await cloudTargets(upstream, [
     { name: 'gatehouse-cloud', note: 'gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider\'s login and consent forms; the anonymous rows send no cookie' },
     { name: 'gatehouse-cloud-no-assertion', assertion: false, note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false' },
     { name: 'gatehouse-cloud-redis', redis: true, note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s' },
     ...compareCloud,
-  ]);
-  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), gatehouse, ...compareLocal, ...cloud.targets];
+  ], [apacheClient(apachePort)]);
+  const apache = apacheTarget(upstream, { port: apachePort, issuer: () => cloud.issuer });
+  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), apache, gatehouse, ...compareLocal, ...cloud.targets];
   const targets = [];
   try {
     await cloud.startProvider();
@@ -160,7 +165,7 @@ async function main() {
     const { rows, answered } = await runPlan(plan);
 
     const notes = candidates.map((t) => `- ${t.note}`);
-    for (const target of [gatehouse, ...compareLocal, ...cloud.targets]) {
+    for (const target of [apache, gatehouse, ...compareLocal, ...cloud.targets]) {
       if (!answered.has(target.name)) continue;
       const lines = target.accessLogLines().toLocaleString('en-US');
       const counted = (answered.get(target.name) ?? 0).toLocaleString('en-US');
@@ -169,7 +174,7 @@ async function main() {
     const settings = [
       `- each cell: median of ${ROUNDS} round(s), targets alternated A B A B; throughput: autocannon -c ${CONNECTIONS} for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up;` +
         ` c1: one keep-alive connection, one request at a time for ${SERIAL_SECONDS} s (undici Client, microseconds)`,
-      '- CPU-ms / 1k: user + system CPU of the proxy process (direct: of the upstream) per 1,000 requests or messages, from /proc/<pid>/stat',
+      '- CPU-ms / 1k: user + system CPU of the proxy process and its children (apache-openidc: the parent and its worker children; direct: the upstream) per 1,000 requests or messages, from /proc/<pid>/stat',
       '- load generator, upstream and proxy share the machine; compare ratios within one run, not absolute numbers across machines',
       `- machine load before: ${loadBefore}; after: ${machineLoad()} (the after value includes the bench's own load)`,
     ];

@@ -15,7 +15,7 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 /** Configured, as production runs (required with the Redis store): every target signs with the same ES256 key. */
 const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 /** The signed-in user: alice has the admin role, so the roles header is not empty. */
-const USER = 'alice';
+export const SIGNED_IN_USER = 'alice';
 
 /**
  * @typedef {import('./targets.js').Target & { headers?: Record<string, string>, accessLogLines: () => number }} CloudTarget
@@ -78,8 +78,10 @@ async function clearRedisPrefix(prefix) {
  * starting the rows and `stopProvider` after stopping them.
  * @param {import('./targets.js').Upstream} upstream
  * @param {CloudRowSpec[]} specs
+ * @param {import('../../src/demo/dev-provider.js').DevClient[]} [peerClients] other rows' clients (an OIDC peer
+ *   such as mod_auth_openidc), registered at the same provider; `issuer` is the provider's once started
  */
-export async function cloudTargets(upstream, specs) {
+export async function cloudTargets(upstream, specs, peerClients = []) {
   const ports = await Promise.all(specs.map(() => freePort()));
   /** @type {{ close: () => Promise<void> } | undefined} */
   let provider;
@@ -121,7 +123,7 @@ export async function cloudTargets(upstream, specs) {
         await child.start();
         target.url = child.url;
         target.pid = child.pid;
-        target.headers = { cookie: await signInWhenReady(child.url) };
+        target.headers = { cookie: await signInWhenReady({ gatehouseUrl: child.url, user: SIGNED_IN_USER }) };
         return true;
       },
       stop: () => child.stop(),
@@ -132,10 +134,13 @@ export async function cloudTargets(upstream, specs) {
 
   return {
     targets,
+    get issuer() {
+      return issuer;
+    },
     async startProvider() {
       /** @type {{ startDevProvider: (o: object) => Promise<{ issuer: string, close: () => Promise<void> }> }} */
       const { startDevProvider } = await import(DEV_PROVIDER);
-      const started = await startDevProvider({ port: 0, clients: specs.map((spec, i) => clientFor(`http://127.0.0.1:${ports[i]}`, `bench-${spec.name}`)) });
+      const started = await startDevProvider({ port: 0, clients: [...specs.map((spec, i) => clientFor(`http://127.0.0.1:${ports[i]}`, `bench-${spec.name}`)), ...peerClients] });
       provider = started;
       issuer = started.issuer;
     },
@@ -146,12 +151,15 @@ export async function cloudTargets(upstream, specs) {
   };
 }
 
-/** gatehouse listens before provider discovery finishes; /start answers 503 until then. */
-async function signInWhenReady(url, timeoutMs = 10_000) {
+/**
+ * gatehouse listens before provider discovery finishes (/start answers 503 until then), so sign-in is retried.
+ * @param {Parameters<typeof signIn>[0]} options
+ */
+export async function signInWhenReady(options, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await signIn({ gatehouseUrl: url, user: USER });
+      return await signIn(options);
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,5 +1,6 @@
-// A real sign-in for the bench: gatehouse's /start, the dev provider's login and consent forms, the callback,
-// all with plain undici requests and a small cookie jar; yields the Cookie header a signed-in browser sends.
+// A real sign-in for the bench: a protected URL of the app (gatehouse's /start, or any path a peer such as
+// mod_auth_openidc protects), the dev provider's login and consent forms, the app's callback, all with plain undici
+// requests and a small cookie jar; yields the Cookie header a signed-in browser sends.
 import { URLSearchParams } from 'node:url';
 import { request } from 'undici';
 
@@ -52,16 +53,21 @@ function providerForm(html, baseUrl) {
 }
 
 /**
- * Signs `user` in at gatehouse (`gatehouseUrl`) through the dev provider and returns the Cookie header value the
- * browser then sends to gatehouse (the session cookie and gatehouse's "returning" marker).
- * @param {{ gatehouseUrl: string, user: string, landing?: string }} options
+ * Signs `user` in through the dev provider and returns the Cookie header value the browser then sends to the app.
+ * Either `gatehouseUrl` (starts at gatehouse's /.auth/start, expects its gatehouse_session cookie) or `startUrl`
+ * (any protected URL of the app; `sessionCookie` names the cookie the app sets once signed in).
+ * Done when the app redirects to `landing` on its own origin.
+ * @param {{ user: string, landing?: string } & ({ gatehouseUrl: string } | { startUrl: string, sessionCookie: string })} options
  * @returns {Promise<string>}
  */
-export async function signIn({ gatehouseUrl, user, landing = '/fixed' }) {
+export async function signIn(options) {
+  const { user, landing = '/fixed' } = options;
+  const [startUrl, sessionCookie] =
+    'gatehouseUrl' in options ? [`${options.gatehouseUrl}/.auth/start?rd=${encodeURIComponent(landing)}`, 'gatehouse_session'] : [options.startUrl, options.sessionCookie];
   const jar = new CookieJar();
-  const gatehouseOrigin = new URL(gatehouseUrl).origin;
+  const appOrigin = new URL(startUrl).origin;
   /** @type {{ url: string, method: string, form?: Record<string, string> }} */
-  let next = { url: `${gatehouseUrl}/.auth/start?rd=${encodeURIComponent(landing)}`, method: 'GET' };
+  let next = { url: startUrl, method: 'GET' };
   for (let step = 0; step < MAX_STEPS; step++) {
     const origin = new URL(next.url).origin;
     /** @type {Record<string, string>} */
@@ -73,15 +79,15 @@ export async function signIn({ gatehouseUrl, user, landing = '/fixed' }) {
     const location = response.headers.location;
     if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
       const target = new URL(location, next.url);
-      if (target.origin === gatehouseOrigin && target.pathname === landing) {
-        const cookie = jar.header(gatehouseOrigin);
-        if (!cookie.includes('gatehouse_session=')) throw new Error(`sign-in of ${user} landed without a session cookie`);
+      if (target.origin === appOrigin && target.pathname === landing) {
+        const cookie = jar.header(appOrigin);
+        if (!cookie.split('; ').some((pair) => pair.startsWith(`${sessionCookie}=`))) throw new Error(`sign-in of ${user} landed without a ${sessionCookie} cookie`);
         return cookie;
       }
       next = { url: target.href, method: 'GET' };
       continue;
     }
-    if (response.statusCode !== 200 || origin === gatehouseOrigin) throw new Error(`sign-in of ${user}: unexpected ${response.statusCode} at ${next.url}: ${body.slice(0, 300)}`);
+    if (response.statusCode !== 200 || origin === appOrigin) throw new Error(`sign-in of ${user}: unexpected ${response.statusCode} at ${next.url}: ${body.slice(0, 300)}`);
     const form = providerForm(body, next.url);
     next = { url: form.action, method: 'POST', form: form.fields.prompt === 'login' ? { ...form.fields, login: user, password: 'bench' } : form.fields };
   }
