@@ -7,6 +7,8 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from './access.js';
 import { wantsJson, type Branding } from './pages.js';
+import { Sealer } from '../session/sealer.js';
+import { LogoutStates } from './logout-state.js';
 import type { Provider } from './provider.js';
 import { redirect, sendJson, sendPage } from './respond.js';
 import type { ResolvedSession, Sessions } from './sessions.js';
@@ -17,6 +19,8 @@ export const CONFIRM_FIELD = 'confirm';
 /** The confirmation form carries one short field; a bigger body is not read. */
 const MAX_FORM_BYTES = 4096;
 const TOKEN_DOMAIN = 'logout-confirm:';
+/** How long the logout state waits for the browser to come back from the provider (a confirmation page may be on the way). */
+const LOGOUT_STATE_TTL_MS = 10 * 60 * 1000;
 
 /**
  * True when a browser says the request comes from gatehouse's own origin; no page on another origin can make it
@@ -43,6 +47,7 @@ export class Logout {
   private readonly signedOutUrl: string;
   private readonly logoutPath: string;
   private readonly signInPath: string;
+  private readonly states: LogoutStates;
 
   constructor(
     private readonly config: Config,
@@ -56,6 +61,9 @@ export class Logout {
     this.signedOutUrl = new URL(`${config.routes.prefix}/signed-out`, config.public_url).href;
     this.logoutPath = `${config.routes.prefix}/logout`;
     this.signInPath = `${config.routes.prefix}/login`;
+    const signedOutPath = `${config.routes.prefix}/signed-out`;
+    const secure = new URL(config.public_url).protocol === 'https:';
+    this.states = new LogoutStates(new Sealer(config.session.secrets), { path: signedOutPath, secure, ttlMs: LOGOUT_STATE_TTL_MS });
   }
 
   async handle(ctx: RequestContext): Promise<void> {
@@ -73,16 +81,41 @@ export class Logout {
     this.refuse(ctx, session);
   }
 
-  /** Ends the gatehouse session, then the provider session (RP-initiated logout) when the provider supports it. */
+  /**
+   * Ends the gatehouse session, then the provider session (RP-initiated logout) with id_token_hint and a `state`
+   * kept for the way back. Without an ID token (no session) or without an end_session_endpoint there is nothing to
+   * hand over (a provider may answer a logout request without id_token_hint with an empty page): gatehouse's own
+   * signed-out page.
+   */
   private async end(ctx: RequestContext, session: ResolvedSession | undefined): Promise<void> {
     const cookies = [this.sessions.cookie.clearCookie(), this.signIn.returningCookie(0)];
     if (session) {
       await this.sessions.end(session.record);
       this.deps.logger.info({ reqId: ctx.requestId, sub: session.record.claims.sub }, 'signed out');
     }
-    const endSession = this.provider.endSessionUrl(session?.record.idToken, this.signedOutUrl);
-    if (endSession) return redirect(ctx.res, endSession.href, cookies);
+    const idTokenHint = session?.record.idToken;
+    if (idTokenHint && this.provider.endSessionOrigin() !== undefined) {
+      const { state, setCookie } = this.states.begin();
+      const endSession = this.provider.endSessionUrl({ idTokenHint, postLogoutRedirectUri: this.signedOutUrl, state });
+      if (endSession) return redirect(ctx.res, endSession.href, [...cookies, setCookie]);
+    }
     sendPage(ctx.res, { kind: 'signed-out', signInUrl: this.signInPath }, this.branding, cookies);
+  }
+
+  /**
+   * GET /signed-out: the landing page after logout, shown whatever the state says. It ends nothing, starts nothing
+   * and shows nothing about anyone, so refusing it would only strand users of providers that drop `state` (or that
+   * were slow, or opened in another browser); a state that does not match is logged instead.
+   */
+  signedOut(ctx: RequestContext, query: URLSearchParams): void {
+    const states = query.getAll('state');
+    const { outcome, clearCookie } = this.states.check(states.length === 1 ? (states[0] as string) : states.length === 0 ? null : '', ctx.cookies());
+    if (outcome === 'matched') this.deps.logger.info({ reqId: ctx.requestId }, 'back from the provider logout');
+    else if (outcome !== 'plain_visit') {
+      const level = outcome === 'state_mismatch' || outcome === 'cookie_invalid' ? 'warn' : 'info';
+      this.deps.logger[level]({ reqId: ctx.requestId, reason: outcome }, 'signed-out page reached without the state of the logout that led there');
+    }
+    sendPage(ctx.res, { kind: 'signed-out', signInUrl: this.signInPath }, this.branding, clearCookie ? [clearCookie] : undefined);
   }
 
   /**
@@ -99,7 +132,7 @@ export class Logout {
     if (wantsJson(headers.accept)) return sendJson(ctx.res, 403, { error: 'cross_site_logout', logout: this.logoutPath, method: 'POST' });
     if (ctx.req.method === 'POST' && session === undefined) return sendPage(ctx.res, { kind: 'signed-out', signInUrl: this.signInPath }, this.branding);
     // the confirmed POST is answered with a redirect to the provider's end_session_endpoint: the page's CSP allows it
-    const providerOrigin = this.provider.endSessionUrl(undefined, this.signedOutUrl)?.origin;
+    const providerOrigin = this.provider.endSessionOrigin();
     const token = session ? this.token(session.record.key) : undefined;
     sendPage(ctx.res, { kind: 'confirm-sign-out', action: this.logoutPath, token, cancelUrl: '/', providerOrigin }, this.branding);
   }

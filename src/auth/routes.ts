@@ -1,4 +1,4 @@
-// Internal routes under routes.prefix: dispatch, signed-out page, /me, /jwks.json and /verify (forward-auth); logout is in logout.ts.
+// Internal routes under routes.prefix: dispatch, /me, /jwks.json and /verify (forward-auth); logout and the signed-out page are in logout.ts.
 import type { Config } from '../config/schema.js';
 import type { AssertionKeys } from '../identity/assertion.js';
 import type { Logger } from '../ops/logger.js';
@@ -37,7 +37,7 @@ export class AuthRoutes {
       ['/start', { methods: get, handler: (ctx, q) => this.signIn.start(ctx, q) }],
       ['/callback', { methods: ['GET'], handler: (ctx, q) => this.signIn.callback(ctx, q) }],
       ['/logout', { methods: ['GET', 'POST'], handler: (ctx) => logout.handle(ctx) }],
-      ['/signed-out', { methods: get, handler: (ctx) => this.signedOut(ctx) }],
+      ['/signed-out', { methods: get, handler: (ctx, q) => logout.signedOut(ctx, q) }],
       ['/me', { methods: get, handler: (ctx) => this.me(ctx) }],
       ['/jwks.json', { methods: get, handler: (ctx) => this.jwks(ctx) }],
       ['/backchannel-logout', { methods: ['POST'], handler: (ctx) => this.backchannel.handle(ctx) }],
@@ -61,10 +61,6 @@ export class AuthRoutes {
   private refuse(ctx: RequestContext, status: 404 | 405, code: string): void {
     if (isNavigation(ctx.req)) return sendPage(ctx.res, { kind: 'error', status, requestId: ctx.requestId }, this.branding);
     sendJson(ctx.res, status, { error: code });
-  }
-
-  private signedOut(ctx: RequestContext): void {
-    sendPage(ctx.res, { kind: 'signed-out', signInUrl: `${this.config.routes.prefix}/login` }, this.branding);
   }
 
   /** The current identity for single-page apps; never tokens. */

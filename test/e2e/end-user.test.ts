@@ -256,9 +256,12 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     await page.getByRole('link', { name: 'Sign out', exact: true }).click();
     expect(new URL(page.url()).origin).toBe(stack.providerUrl);
     expect(await page.locator('h1').innerText()).toBe('Sign out of the development provider?');
+    // gatehouse keeps the logout's state in a cookie only /.auth/signed-out receives (SameSite=Lax: sent on the way back)
+    expect((await page.context().cookies(`${stack.url}/.auth/signed-out`)).map((cookie) => cookie.name)).toContain('gatehouse_signout');
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
-    await page.waitForURL(`${stack.url}/.auth/signed-out`);
+    await page.waitForURL((url) => url.origin === stack.url && url.pathname === '/.auth/signed-out' && /^[\w-]{32}$/.test(url.searchParams.get('state') ?? ''));
     expect(await page.locator('h1').innerText()).toBe('You are signed out');
+    expect((await page.context().cookies(`${stack.url}/.auth/signed-out`)).map((cookie) => cookie.name)).not.toContain('gatehouse_signout');
     await waitForStatus(page, `${stack.url}/.auth/me`, 401);
 
     // Back through the history until the protected page is re-requested: no-store means a new request, and it is refused.

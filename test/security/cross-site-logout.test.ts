@@ -88,7 +88,11 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
     const endSession = new URL(res.headers.location ?? 'http://missing.invalid');
     expect(endSession.origin + endSession.pathname).toBe(`${stack.provider.issuer}/session/end`);
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
-    expect(setCookies(res)).toEqual([`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, 'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax']);
+    expect(endSession.searchParams.get('state')).toMatch(/^[\w-]{32}$/);
+    const cookies = setCookies(res);
+    expect(cookies.slice(0, 2)).toEqual([`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, 'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax']);
+    // the logout state for the way back (issue 15), scoped to the signed-out page
+    expect(cookies.slice(2).map((line) => line.split('=')[0])).toEqual(['gatehouse_signout']);
   }
 
   const refusedGets: Array<{ name: string; headers: Record<string, string> }> = [

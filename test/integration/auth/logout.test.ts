@@ -1,6 +1,8 @@
 // Logout over real sockets: the gatehouse session ends (a replayed cookie no longer works), cookies are cleared,
-// RP-initiated logout at the provider with id_token_hint and post_logout_redirect_uri, and the provider session
-// ends too (the next silent attempt gets login_required and falls back to the login form).
+// RP-initiated logout at the provider with id_token_hint, post_logout_redirect_uri and a state that /.auth/signed-out
+// checks on the way back, and the provider session ends too (the next silent attempt gets login_required and falls
+// back to the login form). Without a session (no ID token) gatehouse ends on its own signed-out page.
+import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient, type BrowserResponse } from '../../helpers/browser-client.js';
@@ -9,6 +11,8 @@ import { logoutAtProvider, parseForms } from '../../helpers/dev-provider-flow.js
 import { sendRequest } from '../../helpers/gatehouse-process.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
+const SIGNOUT_COOKIE = 'gatehouse_signout';
+const MISMATCH_MSG = 'signed-out page reached without the state of the logout that led there';
 
 function setCookieLines(response: BrowserResponse): string[] {
   return ([] as string[]).concat(response.headers['set-cookie'] ?? []);
@@ -39,14 +43,21 @@ describe('logout', () => {
 
     const logout = await client.navigate(`${stack.url}/.auth/logout`);
     expect(logout.status).toBe(302);
-    expect(setCookieLines(logout)).toEqual([
+    const cookies = setCookieLines(logout);
+    expect(cookies.slice(0, 2)).toEqual([
       `${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
       'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
     ]);
+    // the state for the way back, sealed in a cookie only /.auth/signed-out receives
+    expect(cookies[2]).toMatch(new RegExp(`^${SIGNOUT_COOKIE}=v1\\.[\\w-]+\\.[\\w-]+; Path=/\\.auth/signed-out; Max-Age=600; HttpOnly; SameSite=Lax$`));
+    expect(cookies).toHaveLength(3);
     const endSession = new URL(logout.location ?? 'http://missing.invalid');
     expect(endSession.origin + endSession.pathname).toBe(`${stack.provider.issuer}/session/end`);
     expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.url}/.auth/signed-out`);
     expect(endSession.searchParams.get('client_id')).toBe(CLIENT_ID);
+    const state = endSession.searchParams.get('state') ?? '';
+    expect(state).toMatch(/^[\w-]{32}$/);
+    expect(stack.gatehouse.logText()).not.toContain(state);
     const hint = decodeJwt(endSession.searchParams.get('id_token_hint') ?? '');
     expect(hint).toMatchObject({ sub: 'alice', aud: CLIENT_ID, iss: stack.provider.issuer });
     expect(client.cookie(stack.url, SESSION_COOKIE)).toBeUndefined();
@@ -56,11 +67,14 @@ describe('logout', () => {
     const confirmPage = await client.follow(logout.location ?? '');
     expect(confirmPage.final.status).toBe(200);
     const back = await logoutAtProvider(client, confirmPage.final);
-    expect(back.final.location).toBe(`${stack.url}/.auth/signed-out`);
+    expect(back.final.location).toBe(`${stack.url}/.auth/signed-out?state=${state}`);
     const landed = await client.follow(back.final.location ?? '');
     expect(landed.final.status).toBe(200);
     expect(landed.final.body).toContain('<h1>You are signed out</h1>');
     expect(landed.final.body).toContain('href="/.auth/login"');
+    expect(setCookieLines(landed.final)).toEqual([`${SIGNOUT_COOKIE}=; Path=/.auth/signed-out; Max-Age=0; HttpOnly; SameSite=Lax`]);
+    expect(stack.gatehouse.logs.filter((line) => line.msg === 'back from the provider logout')).toHaveLength(1);
+    expect(stack.gatehouse.logs.filter((line) => line.msg === MISMATCH_MSG)).toEqual([]);
 
     // The provider session is gone: a silent attempt (hint planted again) gets login_required and shows the login form.
     client.jar.store(new URL(stack.url), 'gatehouse_returning=1; Path=/');
@@ -81,17 +95,70 @@ describe('logout', () => {
     const logout = await client.navigate(`${stack.url}/.auth/logout`, { form: {} });
     expect(logout.status).toBe(302);
     expect(new URL(logout.location ?? 'http://missing.invalid').searchParams.get('id_token_hint')).toMatch(/^eyJ/);
-    expect(setCookieLines(logout).map((line) => line.split(';')[0])).toEqual([`${SESSION_COOKIE}=`, 'gatehouse_returning=']);
+    expect(setCookieLines(logout).map((line) => line.split('=')[0])).toEqual([SESSION_COOKIE, 'gatehouse_returning', SIGNOUT_COOKIE]);
+    expect(new URL(logout.location ?? 'http://missing.invalid').searchParams.get('state')).toMatch(/^[\w-]{32}$/);
     await expectSessionGone(session);
   });
 
-  it('logout without a session still clears the cookies and goes to the provider without id_token_hint', async () => {
+  it('logout without a session (no ID token to hand over) clears the cookies and ends on gatehouse\'s own signed-out page', async () => {
     const client = new BrowserClient();
     const logout = await client.navigate(`${stack.url}/.auth/logout`);
-    expect(logout.status).toBe(302);
-    const endSession = new URL(logout.location ?? 'http://missing.invalid');
-    expect(endSession.searchParams.get('id_token_hint')).toBeNull();
-    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.url}/.auth/signed-out`);
-    expect(setCookieLines(logout)).toHaveLength(2);
+    expect(logout.status).toBe(200);
+    expect(logout.location).toBeUndefined();
+    expect(logout.body).toContain('<h1>You are signed out</h1>');
+    expect(logout.body).toContain('href="/.auth/login"');
+    expect(setCookieLines(logout)).toEqual([
+      `${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
+      'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
+    ]);
+  });
+
+  describe('/.auth/signed-out checks the state on the way back, and shows the page whatever it finds', () => {
+    /** A signed-in browser that logged out: it holds the logout-state cookie; returns it with the state sent to the provider. */
+    async function loggedOut(user: string): Promise<{ client: BrowserClient; state: string }> {
+      const client = new BrowserClient();
+      await stack.signIn(client, '/', user, 'authorize');
+      const logout = await client.navigate(`${stack.url}/.auth/logout`);
+      expect(logout.status).toBe(302);
+      return { client, state: new URL(logout.location ?? 'http://missing.invalid').searchParams.get('state') ?? '' };
+    }
+
+    /** /.auth/signed-out with an X-Request-Id of its own, so the log lines of this very request can be found. */
+    async function visit(client: BrowserClient, query: string): Promise<{ response: BrowserResponse; reqId: string }> {
+      const reqId = randomUUID();
+      return { response: await client.navigate(`${stack.url}/.auth/signed-out${query}`, { headers: { 'x-request-id': reqId } }), reqId };
+    }
+
+    function expectSignedOutPage({ response, reqId }: { response: BrowserResponse; reqId: string }, reason: string | undefined): void {
+      expect(response.status).toBe(200);
+      expect(response.body).toContain('<h1>You are signed out</h1>');
+      const lines = stack.gatehouse.logs.filter((line) => line.msg === MISMATCH_MSG && line.reqId === reqId);
+      if (reason === undefined) expect(lines).toEqual([]);
+      else expect(lines.map((line) => [line.level, line.reason])).toEqual([[reason === 'state_mismatch' ? 'warn' : 'info', reason]]);
+    }
+
+    it('a wrong state: the page, a warn line, the cookie cleared (one use: the right state afterwards no longer matches)', async () => {
+      const { client, state } = await loggedOut('alice');
+      const wrong = await visit(client, `?state=${state.slice(0, -2)}xx`);
+      expectSignedOutPage(wrong, 'state_mismatch');
+      expect(setCookieLines(wrong.response)).toEqual([`${SIGNOUT_COOKIE}=; Path=/.auth/signed-out; Max-Age=0; HttpOnly; SameSite=Lax`]);
+      expectSignedOutPage(await visit(client, `?state=${state}`), 'cookie_missing');
+    });
+
+    it('a provider that drops the state: the page and an info line (state_missing)', async () => {
+      const { client } = await loggedOut('carol');
+      expectSignedOutPage(await visit(client, ''), 'state_missing');
+    });
+
+    it('a duplicated state counts as wrong', async () => {
+      const { client, state } = await loggedOut('bob');
+      expectSignedOutPage(await visit(client, `?state=${state}&state=${state}`), 'state_mismatch');
+    });
+
+    it('someone merely opening the page (no state, no cookie): the page, no line', async () => {
+      const plain = await visit(new BrowserClient(), '');
+      expectSignedOutPage(plain, undefined);
+      expect(plain.response.headers['set-cookie']).toBeUndefined();
+    });
   });
 });

@@ -81,17 +81,29 @@ describe('return URLs (rd) against the open-redirect corpus', () => {
     }
   });
 
-  it('/.auth/logout ignores rd: post_logout_redirect_uri is public_url + /.auth/signed-out, even with a forged Host', async () => {
+  it('/.auth/logout without a session ignores rd and a forged Host: gatehouse\'s own signed-out page, no redirect', async () => {
     const client = new BrowserClient();
     await inBatches(PAYLOADS, 16, async (payload) => {
       const response = await client.navigate(`${stack.url}/.auth/logout?rd=${encodeURIComponent(payload)}`, {
         headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
       });
-      expect(response.status).toBe(302);
-      const endSession = new URL(response.location ?? 'http://missing.invalid');
-      expect(endSession.origin).toBe(new URL(stack.provider.issuer).origin);
-      expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.url}/.auth/signed-out`);
+      expect(response.status).toBe(200);
+      expect(response.location).toBeUndefined();
+      expect(response.body).toContain('<h1>You are signed out</h1>');
+      expect(response.body).not.toContain('evil.example');
     });
+  });
+
+  it('/.auth/logout with a session: post_logout_redirect_uri is public_url + /.auth/signed-out, even with rd and a forged Host', async () => {
+    const client = new BrowserClient();
+    await stack.signIn(client, '/', 'alice', 'authorize');
+    const response = await client.navigate(`${stack.url}/.auth/logout?rd=${encodeURIComponent('//evil.example/x')}`, {
+      headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    });
+    expect(response.status).toBe(302);
+    const endSession = new URL(response.location ?? 'http://missing.invalid');
+    expect(endSession.origin).toBe(new URL(stack.provider.issuer).origin);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.url}/.auth/signed-out`);
   });
 
   it('a real logout with a hostile rd ends on the signed-out page of its own origin', async () => {
@@ -101,7 +113,7 @@ describe('return URLs (rd) against the open-redirect corpus', () => {
     const back = await logoutAtProvider(client, toProvider.final);
     const landed = await client.follow(back.final.location ?? '');
     expect(landed.final.status).toBe(200);
-    expect(landed.final.url).toBe(`${stack.url}/.auth/signed-out`);
+    expect(landed.final.url).toMatch(new RegExp(`^${stack.url}/\\.auth/signed-out\\?state=[\\w-]{32}$`));
     expect(landed.final.body).toContain('<h1>You are signed out</h1>');
   });
 });
