@@ -58,7 +58,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   let current = config;
   let access = initialAccess;
   let upstream = createUpstream(config.upstream);
-  let isIdentityHeader = compileIdentityHeaderTest(config.identity);
+  let isIdentityHeader = compileIdentityHeaderTest(config.identity, config.bearer);
   let trust = proxyAddr.compile(config.trust_proxy);
   let branding: Branding = brandingOf(config.pages);
   let prefix = `${config.routes.prefix}/`;
@@ -78,7 +78,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     }
     current = next;
     access = nextAccess;
-    isIdentityHeader = compileIdentityHeaderTest(next.identity);
+    isIdentityHeader = compileIdentityHeaderTest(next.identity, next.bearer);
     trust = proxyAddr.compile(next.trust_proxy);
     branding = brandingOf(next.pages);
     prefix = `${next.routes.prefix}/`;

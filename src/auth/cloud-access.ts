@@ -1,4 +1,7 @@
 // Cloud mode assembled: provider client, session store and cookie, sign-in routes, gate, signed assertion, metrics.
+import { Authenticator } from '../authorize/authentication.js';
+import { BearerTokens } from '../authorize/bearer.js';
+import { ProviderTokenVerifier } from '../authorize/bearer-verifier.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { AssertionKeyError, AssertionSigner, loadAssertionKeys, type AssertionKeys } from '../identity/assertion.js';
@@ -137,9 +140,13 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
     },
   });
   const backchannel = new BackchannelLogout(config, provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
-  const routes = new AuthRoutes(config, provider, sessions, signIn, backchannel, branding, assertion?.keys, { logger });
+  const bearer = config.bearer.enabled ? new BearerTokens(config, { verifier: new ProviderTokenVerifier(config, provider), signer: assertion?.signer }) : undefined;
+  const authenticator = new Authenticator(sessions, bearer);
+  // The routes hand their deps to forward-auth, which applies the gate's rules to the same authenticator.
+  const routeDeps = { logger, authenticator };
+  const routes = new AuthRoutes(config, provider, sessions, signIn, backchannel, branding, assertion?.keys, routeDeps);
   const publicHost = new PublicHost(config.public_url, config.trust_proxy, logger);
-  const gate = new Gate(config, sessions, branding, publicHost);
+  const gate = new Gate(config, authenticator, branding, publicHost);
   // The sign-on page and /start on another host than public_url's would begin a sign-in whose cookies the
   // callback cannot see: a navigation there goes to the same route on public_url first (forward-auth and the
   // other routes answer on any host).

@@ -1,32 +1,35 @@
-// The gate in cloud mode: public and local-login paths pass, a valid session gets identity headers,
-// navigations go to the sign-on page, everything else unauthenticated gets 401 JSON.
-// On a public path a signed-in user still gets identity headers (helpful for apps); an anonymous one passes without.
+// The gate in cloud mode: the access rules decide per request (src/authorize/access-rules.ts). Anonymous paths pass
+// (with identity headers when the sender is signed in), local-login paths pass without SSO, a session or an API
+// client's bearer token gets identity headers when its rule allows it, a refused one the 403 page or JSON,
+// navigations without a session go to the sign-on page, other unauthenticated requests get 401 JSON.
 import type { IncomingMessage } from 'node:http';
+import { AccessPolicy, decide, describeRequirement, type Requirement, type Verdict } from '../authorize/access-rules.js';
+import type { Authentication, Authenticator } from '../authorize/authentication.js';
+import { sendForbiddenJson, sendInvalidToken } from '../authorize/refusals.js';
 import type { Config } from '../config/schema.js';
 import { hasBody } from '../http/body.js';
 import type { Admission, RequestContext, UpgradeContext } from './access.js';
 import type { Branding } from './pages.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 import { targetOf, type PublicHost } from './public-host.js';
-import { isNavigation, redirect, sendNoAccessJson, sendPage, sendUnauthenticated } from './respond.js';
-import type { ResolvedSession, Sessions } from './sessions.js';
+import { isNavigation, redirect, sendPage, sendUnauthenticated } from './respond.js';
 
 const PASS: Admission = [];
 
 export class Gate {
-  private readonly publicPath: PathMatcher;
+  private readonly policy: AccessPolicy;
   private readonly localLoginPath: PathMatcher | undefined;
   private readonly localSessionCookie: string | undefined;
   private readonly loginUrl: string;
 
   constructor(
     private readonly config: Config,
-    private readonly sessions: Sessions,
+    private readonly authenticator: Authenticator,
     private readonly branding: Branding,
     /** Sends navigations on another host to public_url before a sign-in starts (the host trap). */
     private readonly publicHost?: PublicHost,
   ) {
-    this.publicPath = compilePathMatcher(config.public_paths);
+    this.policy = new AccessPolicy(config);
     this.localLoginPath = config.local_login.enabled ? compilePathMatcher(config.local_login.paths) : undefined;
     this.localSessionCookie = config.local_login.enabled && config.local_login.session_cookie ? config.local_login.session_cookie : undefined;
     this.loginUrl = `${config.routes.prefix}/login`;
@@ -40,51 +43,72 @@ export class Gate {
   }
 
   admit(ctx: RequestContext): Admission | Promise<Admission> {
-    if (this.publicPath(ctx.path)) return this.identityIfSignedIn(ctx);
+    const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
+    if (requirement.kind === 'anonymous') return this.identityIfSignedIn(ctx);
     if (this.passesWithoutSso(ctx)) return PASS;
-    const resolved = this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
-    if (resolved instanceof Promise) return resolved.then((session) => this.decide(ctx, session));
-    return this.decide(ctx, resolved);
+    const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
+    if (authenticated instanceof Promise) return authenticated.then((who) => this.decide(ctx, requirement, who));
+    return this.decide(ctx, requirement, authenticated);
   }
 
   admitUpgrade(ctx: UpgradeContext): Admission | Promise<Admission> {
-    if (this.publicPath(ctx.path)) return this.identityIfSignedIn(ctx);
+    const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
+    if (requirement.kind === 'anonymous') return this.identityIfSignedIn(ctx);
     if (this.passesWithoutSso(ctx)) return PASS;
-    const resolved = this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
-    const decide = (session: ResolvedSession | undefined): Admission => (session && !session.denied ? session.identity : null);
-    return resolved instanceof Promise ? resolved.then(decide) : decide(resolved);
+    const decideUpgrade = (who: Authentication): Admission =>
+      (who.kind === 'session' || who.kind === 'bearer') && decide(requirement, who.subject).granted ? who.identity : null;
+    const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
+    return authenticated instanceof Promise ? authenticated.then(decideUpgrade) : decideUpgrade(authenticated);
   }
 
-  /** A public path always passes: with identity headers for a valid session, without them otherwise (or when the store fails). */
+  /** An anonymous path always passes: with identity headers for a valid session or token, without them otherwise (or when the store fails). */
   private identityIfSignedIn(ctx: UpgradeContext): Admission | Promise<Admission> {
-    const cookieValue = ctx.cookies()[this.sessions.cookie.name];
-    if (cookieValue === undefined) return PASS;
-    const toAdmission = (session: ResolvedSession | undefined): Admission => (session && !session.denied ? session.identity : PASS);
+    if (ctx.req.headers.authorization === undefined && ctx.cookies()[this.authenticator.cookieName] === undefined) return PASS;
+    const toAdmission = (who: Authentication): Admission => (who.kind === 'session' || who.kind === 'bearer' ? who.identity : PASS);
     try {
-      const resolved = this.sessions.resolve(cookieValue);
-      return resolved instanceof Promise ? resolved.then(toAdmission, () => PASS) : toAdmission(resolved);
+      const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
+      return authenticated instanceof Promise ? authenticated.then(toAdmission, () => PASS) : toAdmission(authenticated);
     } catch {
       return PASS;
     }
   }
 
-  private decide(ctx: RequestContext, session: ResolvedSession | undefined): Admission {
-    if (session) {
-      if (!session.denied) return session.identity;
-      this.noAccess(ctx, session);
-      return null;
+  private decide(ctx: RequestContext, requirement: Requirement, who: Authentication): Admission {
+    switch (who.kind) {
+      case 'bad_token':
+        sendInvalidToken(ctx.res, who.error);
+        return null;
+      case 'bearer': {
+        const verdict = decide(requirement, who.subject);
+        if (verdict.granted) return who.identity;
+        sendForbiddenJson(ctx.res, verdict, this.config.roles.access_contact);
+        return null;
+      }
+      case 'session': {
+        const verdict = decide(requirement, who.subject);
+        if (verdict.granted) return who.identity;
+        this.noAccess(ctx, who, verdict);
+        return null;
+      }
+      case 'none':
+        if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl);
+        else redirect(ctx.res, this.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
+        return null;
     }
-    if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl);
-    else redirect(ctx.res, this.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
-    return null;
   }
 
-  private noAccess(ctx: RequestContext, session: ResolvedSession): void {
-    if (!isNavigation(ctx.req)) return sendNoAccessJson(ctx.res, this.config.roles.access_contact);
-    const { claims } = session.record;
+  private noAccess(ctx: RequestContext, who: Extract<Authentication, { kind: 'session' }>, verdict: Extract<Verdict, { granted: false }>): void {
+    if (!isNavigation(ctx.req)) return sendForbiddenJson(ctx.res, verdict, this.config.roles.access_contact);
+    const { claims } = who.session.record;
     sendPage(
       ctx.res,
-      { kind: 'no-access', user: { sub: claims.sub, name: claims.name, email: claims.email }, accessContact: this.config.roles.access_contact || undefined, signOutUrl: `${this.config.routes.prefix}/logout` },
+      {
+        kind: 'no-access',
+        user: { sub: claims.sub, name: claims.name, email: claims.email },
+        accessContact: this.config.roles.access_contact || undefined,
+        signOutUrl: `${this.config.routes.prefix}/logout`,
+        missing: verdict.code === 'forbidden' ? describeRequirement(verdict.requirement) : undefined,
+      },
       this.branding,
     );
   }

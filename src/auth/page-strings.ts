@@ -39,6 +39,9 @@ export interface PageStrings {
   };
   readonly noAccess: {
     readonly heading: string;
+    /** An access rule refused one page (the rest of the app may be open). */
+    readonly pageHeading: string;
+    needs(missing: string): string;
     signedInAs(user: SignedInUser): string;
     askContact(contact: string): string;
     readonly askAdministrator: string;
@@ -94,6 +97,8 @@ export const PAGE_STRINGS_EN: PageStrings = {
   },
   noAccess: {
     heading: "You don't have access to this app",
+    pageHeading: "You don't have access to this page",
+    needs: (missing) => `This page needs ${missing}.`,
     signedInAs: (user) => {
       if (user.name && user.email) return `You are signed in as ${user.name} (${user.email}).`;
       return `You are signed in as ${user.name || user.email || user.sub}.`;

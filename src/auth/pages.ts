@@ -41,9 +41,11 @@ export type PageModel =
   | ({ kind: 'declined'; retryUrl: string } & LocalLoginLink)
   | {
       kind: 'no-access';
-      user: { name?: string; email?: string; sub: string };
-      accessContact?: string;
+      user: { name?: string | undefined; email?: string | undefined; sub: string };
+      accessContact?: string | undefined;
       signOutUrl: string;
+      /** An access rule refused this page (not the whole app): what it needs, in words (see access-rules.ts). */
+      missing?: string | undefined;
     }
   | { kind: 'signed-out'; signInUrl: string }
   /** A logout that did not come from the own origin: one button posts it again from here (`token` binds it to the session). */
@@ -215,9 +217,10 @@ function describePage(model: PageModel, strings: PageStrings, appTitle: string |
     case 'no-access':
       return {
         status: 403,
-        ...titled(strings.noAccess.heading),
+        ...titled(model.missing === undefined ? strings.noAccess.heading : strings.noAccess.pageHeading),
         paragraphs: [
           strings.noAccess.signedInAs(model.user),
+          ...(model.missing === undefined ? [] : [strings.noAccess.needs(model.missing)]),
           model.accessContact ? strings.noAccess.askContact(model.accessContact) : strings.noAccess.askAdministrator,
         ],
         links: [{ label: strings.noAccess.signOut, href: model.signOutUrl, primary: true }],

@@ -1,9 +1,10 @@
 // Session lifecycle: create at sign-in, resolve per request (hot path), refresh tokens and roles, end.
 import { LRUCache } from 'lru-cache';
+import { pickClaims, policyClaimKeys } from '../authorize/access-rules.js';
 import type { Config } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { AssertionSigner } from '../identity/assertion.js';
-import { buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
+import { ACCESS_TOKEN_HEADER, buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
 import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
 import type { Logger } from '../ops/logger.js';
 import type { SessionCookie } from '../session/session-cookie.js';
@@ -40,6 +41,8 @@ export class Sessions {
   private readonly policy: RolePolicy;
   private readonly names: IdentityHeaderNames;
   private readonly now: () => number;
+  /** Top-level claims the access rules read, kept in the record so rules can be evaluated at every request. */
+  private readonly claimKeys: readonly string[];
 
   constructor(
     private readonly config: Config,
@@ -53,6 +56,11 @@ export class Sessions {
     this.policy = compileRolePolicy(config.roles);
     this.names = config.identity.headers;
     this.now = deps.now ?? Date.now;
+    this.claimKeys = policyClaimKeys(config.access.rules);
+  }
+
+  private policyClaims(claims: Record<string, unknown>): Record<string, unknown> | undefined {
+    return this.claimKeys.length === 0 ? undefined : pickClaims(claims, this.claimKeys);
   }
 
   /** Builds and stores a new session (a new id at every sign-in); returns the cookie value to set. */
@@ -63,6 +71,7 @@ export class Sessions {
       key,
       claims: identityClaims(tokens.claims),
       roles: await this.rolesFor(tokens),
+      policyClaims: this.policyClaims(tokens.claims),
       sid: typeof tokens.claims.sid === 'string' ? tokens.claims.sid : undefined,
       idToken: tokens.idToken,
       accessToken: tokens.accessToken,
@@ -119,7 +128,10 @@ export class Sessions {
   private resolved(record: SessionRecord): ResolvedSession | Promise<ResolvedSession> {
     let derived = this.derived.get(record);
     if (!derived) {
-      derived = { headers: buildIdentityHeaders(record.claims, record.roles, this.names, (header) => this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut')) };
+      const headers = buildIdentityHeaders(record.claims, record.roles, this.names, (header) => this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut'));
+      // A renewed record is a new object, so the header always carries the current (refreshed) token.
+      if (this.config.identity.pass_access_token && record.accessToken) headers.push(ACCESS_TOKEN_HEADER, record.accessToken);
+      derived = { headers };
       this.derived.set(record, derived);
     }
     const denied = this.config.roles.required && record.roles.length === 0;
@@ -166,6 +178,7 @@ export class Sessions {
         ...record,
         claims: identityClaims({ ...tokens.claims, sub: record.claims.sub }),
         roles: await this.rolesFor(tokens),
+        policyClaims: this.policyClaims(tokens.claims),
         idToken: tokens.idToken,
         accessToken: tokens.accessToken ?? record.accessToken,
         refreshToken: tokens.refreshToken ?? refreshToken,

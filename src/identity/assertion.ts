@@ -21,7 +21,9 @@ export interface AssertionSubject {
   claims: IdentityClaims;
   roles: readonly string[];
   /** The provider's session id, when it sent one. */
-  sid?: string;
+  sid?: string | undefined;
+  /** How the user authenticated: a browser session (default) or an API client's bearer token. Signed as `auth`. */
+  auth?: 'session' | 'bearer';
 }
 
 export interface AssertionSignerOptions {
@@ -176,6 +178,7 @@ export class AssertionSigner {
     if (claims.name !== undefined) payload['name'] = claims.name;
     if (claims.preferred_username !== undefined) payload['preferred_username'] = claims.preferred_username;
     if (sid !== undefined) payload['sid'] = sid;
+    payload['auth'] = identity.auth ?? 'session';
     const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: ALG, kid: this.#keys.current.kid, typ: 'JWT' })
       .setIssuer(this.#issuer)
@@ -236,13 +239,14 @@ function publishedJwk(publicJwk: JWK, kid: string): JWK {
 function snapshot(session: AssertionSubject): AssertionSubject {
   const identity: AssertionSubject = { key: session.key, claims: session.claims, roles: session.roles };
   if (session.sid !== undefined) identity.sid = session.sid;
+  if (session.auth !== undefined) identity.auth = session.auth;
   return identity;
 }
 
 /** Same claims, roles and sid; by reference first (the usual case), by value when the session object was replaced. */
 function sameIdentity(held: { identity: AssertionSubject }, session: AssertionSubject): boolean {
   const known = held.identity;
-  if (known.sid !== session.sid) return false;
+  if (known.sid !== session.sid || known.auth !== session.auth) return false;
   if (known.claims !== session.claims) {
     const a = known.claims;
     const b = session.claims;

@@ -8,6 +8,9 @@
 import type { IdentityClaims } from '../session/types.js';
 import { encodeHeaderValue, HEADER_VALUE_LIMIT, type HeaderEncoding } from './header-value.js';
 
+/** The session's current access token for the app (identity.pass_access_token); stripped from clients like every identity header. */
+export const ACCESS_TOKEN_HEADER = 'X-Forwarded-Access-Token';
+
 /** Header names per claim; structurally `Config['identity']['headers']`. */
 export interface IdentityHeaderNames {
   user: string;

@@ -9,6 +9,7 @@ const CONTRACT_NAMES = [
   'x-forwarded-name',
   'x-forwarded-roles',
   'x-gatehouse-assertion',
+  'x-forwarded-access-token',
 ];
 
 export type IdentityHeaderTest = (name: string) => boolean;
@@ -19,8 +20,10 @@ export function canonicalHeaderName(name: string): string {
   return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
 }
 
-export function compileIdentityHeaderTest(identity: Config['identity']): IdentityHeaderTest {
+/** With bearer on (and pass_token off) `Authorization` is gatehouse's credential and never reaches the app either. */
+export function compileIdentityHeaderTest(identity: Config['identity'], bearer?: Config['bearer']): IdentityHeaderTest {
   const names = new Set(CONTRACT_NAMES);
+  if (bearer?.enabled && !bearer.pass_token) names.add('authorization');
   for (const name of Object.values(identity.headers)) names.add(canonicalHeaderName(name));
   const prefix = canonicalHeaderName(identity.strip_prefix);
   return (name) => {

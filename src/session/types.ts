@@ -15,6 +15,8 @@ export interface SessionRecord {
   claims: IdentityClaims;
   /** App roles after mapping. */
   roles: string[];
+  /** The claims access rules read (email_verified, claim paths of rules), kept from sign-in/refresh; absent: none. */
+  policyClaims?: Record<string, unknown>;
   /** Provider session id (`sid`), for back-channel logout. */
   sid?: string;
   idToken: string;

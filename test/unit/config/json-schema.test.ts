@@ -15,6 +15,7 @@ interface SchemaNode {
   additionalProperties?: boolean | SchemaNode;
   propertyNames?: SchemaNode;
   items?: SchemaNode;
+  required?: string[];
   anyOf?: SchemaNode[];
   pattern?: string;
   minimum?: number;
@@ -26,7 +27,7 @@ interface SchemaNode {
 
 const SCHEMA = configJsonSchema() as SchemaNode & Record<string, unknown>;
 const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
-const HANDLED = new Set(['$schema', 'title', 'description', 'default', 'type', 'enum', 'properties', 'additionalProperties', 'propertyNames', 'items', 'anyOf', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'format']);
+const HANDLED = new Set(['$schema', 'title', 'description', 'default', 'type', 'enum', 'properties', 'additionalProperties', 'propertyNames', 'items', 'anyOf', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'format', 'required']);
 
 function keywords(node: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(node)) node.forEach((item) => keywords(item, out));
@@ -70,6 +71,8 @@ function problems(value: unknown, node: SchemaNode, path: string): string[] {
     if (node.maximum !== undefined && value > node.maximum) return [`${path}: above ${node.maximum}`];
   }
   if (Array.isArray(value) && node.items) return value.flatMap((item, i) => problems(item, node.items as SchemaNode, `${path}[${i}]`));
+  const absent = isType(value, 'object') ? (node.required ?? []).filter((key) => !Object.hasOwn(value as object, key)) : [];
+  if (absent.length > 0) return absent.map((key) => `${path ? `${path}.` : ''}${key}: required`);
   if (isType(value, 'object') && (node.properties || node.additionalProperties !== undefined)) {
     return Object.entries(value as Record<string, unknown>).flatMap(([key, child]) => {
       const at = path ? `${path}.${key}` : key;

@@ -110,6 +110,7 @@ describe('AssertionSigner', () => {
       preferred_username: 'zoe',
       roles: ['admin', 'viewer'],
       sid: 'idp-sid-1',
+      auth: 'session',
       iat: T0 / 1000,
       exp: T0 / 1000 + 60,
     });
@@ -131,9 +132,14 @@ describe('AssertionSigner', () => {
   it('leaves out absent claims and never signs the store key', async () => {
     const token = await signer().prepare({ key: 'store-key-secret', claims: { sub: 'u-2' }, roles: [] });
     const payload = decodeJwt(token);
-    expect(payload).toEqual({ iss: ISSUER, aud: AUDIENCE, sub: 'u-2', roles: [], iat: T0 / 1000, exp: T0 / 1000 + 60 });
+    expect(payload).toEqual({ iss: ISSUER, aud: AUDIENCE, sub: 'u-2', roles: [], auth: 'session', iat: T0 / 1000, exp: T0 / 1000 + 60 });
     expect(token).not.toContain('store-key-secret');
     expect(JSON.stringify(payload)).not.toContain('store-key-secret');
+  });
+
+  it('says how the user authenticated: auth bearer for an API client\'s token', async () => {
+    const token = await signer().prepare({ key: 'bearer:h', claims: { sub: 'cli' }, roles: ['reader'], auth: 'bearer' });
+    expect(decodeJwt(token)).toEqual({ iss: ISSUER, aud: AUDIENCE, sub: 'cli', roles: ['reader'], auth: 'bearer', iat: T0 / 1000, exp: T0 / 1000 + 60 });
   });
 
   it('returns nothing before the first signature, then the same token on every request without re-signing', async () => {

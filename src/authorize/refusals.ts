@@ -1,0 +1,29 @@
+// gatehouse's answers when access is refused: a bearer token that is not valid (401, RFC 6750), a provider that
+// cannot check it (503), and a signed-in user or API client the access rules refuse (403 page or JSON).
+import type { ServerResponse } from 'node:http';
+import { sendJson } from '../auth/respond.js';
+import type { GatehouseError } from '../errors.js';
+import { requirementJson, type Verdict } from './access-rules.js';
+
+/** RFC 6750 §3: the token is missing, expired, revoked, malformed or for someone else; never a redirect. */
+export function sendInvalidToken(res: ServerResponse, error: GatehouseError): void {
+  if (error.code === 'GH_TOKEN_INVALID') {
+    sendJson(res, 401, { error: 'invalid_token', message: 'The access token is not valid' }, { 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
+    return;
+  }
+  const unavailable = error.code === 'GH_PROVIDER_UNAVAILABLE';
+  sendJson(res, unavailable ? 503 : 502, { error: unavailable ? 'provider_unavailable' : 'provider_error', message: 'The access token could not be checked' }, unavailable ? { 'retry-after': '5' } : {});
+}
+
+/**
+ * 403 JSON for a refused API client: `no_access` (roles.required, the user has no app role) keeps its body;
+ * `forbidden` (a rule or access.default refuses) names what the path needs.
+ */
+export function sendForbiddenJson(res: ServerResponse, verdict: Extract<Verdict, { granted: false }>, accessContact: string): void {
+  const contact = accessContact || undefined;
+  if (verdict.code === 'no_access') {
+    sendJson(res, 403, { error: 'no_access', message: "You don't have access to this app", access_contact: contact });
+    return;
+  }
+  sendJson(res, 403, { error: 'forbidden', message: "You don't have access to this page", requires: requirementJson(verdict.requirement), access_contact: contact });
+}
