@@ -5,7 +5,7 @@
 import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type ClientMetadata, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors as oidcErrors, type ClientMetadata, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEMO_USERS, demoUserClaims, findDemoUser } from './users.js';
 
 export { DEMO_USERS, type DemoUser } from './users.js';
@@ -18,7 +18,13 @@ export interface DevClient {
   post_logout_redirect_uris?: string[];
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** Default: authorization_code and refresh_token; add client_credentials for a service account (an API client). */
+  grant_types?: string[];
+  /** Extra claims of this client's client-credentials access tokens (e.g. the roles of a service account). */
+  token_claims?: Record<string, unknown>;
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  /** Public keys of a private_key_jwt client (its client assertions must verify with one of them). */
+  jwks?: { keys: JsonWebKey[] };
 }
 
 export interface DevProviderLogger {
@@ -37,6 +43,13 @@ export interface DevProviderOptions {
   /** Private signing keys; default: one RS256 key generated at start. */
   jwks?: { keys: JsonWebKey[] };
   logger?: DevProviderLogger;
+  /**
+   * APIs by resource indicator (RFC 8707): access tokens requested for one are JWTs (RFC 9068, typ at+jwt) or opaque,
+   * with `aud` the resource, scope `api`, and the user's roles, email, email_verified and changed claims in them.
+   */
+  resourceServers?: Record<string, { format: 'jwt' | 'opaque' }>;
+  /** The RFC 7662 introspection endpoint. */
+  introspection?: boolean;
 }
 
 export interface DevProvider {
@@ -135,6 +148,7 @@ function providerConfiguration(
     },
     // Scope claims go into the ID token too (not only userinfo), like many enterprise providers do.
     conformIdTokenClaims: false,
+    ...apiTokens(opts, rolesByUser, claimChanges),
     findAccount(_ctx, sub) {
       const user = findDemoUser(sub);
       if (!user) return undefined;
@@ -162,8 +176,44 @@ function providerConfiguration(
       backchannelLogout: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
+      introspection: { enabled: opts.introspection ?? false },
+      clientCredentials: { enabled: opts.clients.some((client) => client.grant_types?.includes('client_credentials')) },
+      ...(opts.resourceServers ? { resourceIndicators: resourceIndicators(opts.resourceServers) } : {}),
     },
     renderError,
+  };
+}
+
+/** Claims of API access tokens: the user's (roles and changed claims included), or the client's token_claims. */
+function apiTokens(
+  opts: DevProviderOptions,
+  rolesByUser: Map<string, string[]>,
+  claimChanges: Map<string, Record<string, string | undefined>>,
+): Pick<Configuration, 'extraTokenClaims'> {
+  if (!opts.resourceServers) return {};
+  return {
+    extraTokenClaims(_ctx, token) {
+      const accountId = 'accountId' in token ? token.accountId : undefined;
+      const user = typeof accountId === 'string' ? findDemoUser(accountId) : undefined;
+      if (user) {
+        const { sub: _sub, name: _name, preferred_username: _username, ...claims } = withChanges(demoUserClaims(user, rolesByUser.get(user.username) ?? []), claimChanges.get(user.username));
+        return claims;
+      }
+      return opts.clients.find((client) => client.client_id === token.clientId)?.token_claims;
+    },
+  };
+}
+
+function resourceIndicators(servers: Record<string, { format: 'jwt' | 'opaque' }>): NonNullable<NonNullable<Configuration['features']>['resourceIndicators']> {
+  return {
+    enabled: true,
+    defaultResource: (_ctx, _client, oneOf) => oneOf ?? undefined!,
+    useGrantedResource: () => true,
+    getResourceServerInfo(_ctx, resource) {
+      const server = servers[resource];
+      if (!server) throw new oidcErrors.InvalidTarget();
+      return { scope: 'api', audience: resource, accessTokenFormat: server.format, ...(server.format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}) };
+    },
   };
 }
 
@@ -180,11 +230,12 @@ function clientMetadata(client: DevClient): ClientMetadata {
   const metadata: ClientMetadata = {
     client_id: client.client_id,
     redirect_uris: client.redirect_uris,
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: client.grant_types ?? ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? (client.client_secret ? 'client_secret_basic' : 'none'),
   };
   if (client.client_secret !== undefined) metadata.client_secret = client.client_secret;
+  if (client.jwks) metadata.jwks = { keys: client.jwks.keys as JWK[] };
   if (client.post_logout_redirect_uris) metadata.post_logout_redirect_uris = client.post_logout_redirect_uris;
   if (client.backchannel_logout_uri) {
     metadata.backchannel_logout_uri = client.backchannel_logout_uri;

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { createLocalJWKSet, exportJWK, exportSPKI, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 export type Scenario =
   | 'default'
@@ -41,7 +41,8 @@ export interface SigningKey {
 }
 
 export interface TokenRequestRecord {
-  authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** How the client authenticated; 'none' also for a failed authentication (then the outcome is invalid_client). */
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
   /** The grant_type sent (authorization_code or refresh_token). */
   grantType: string;
   /** The code sent (empty for a refresh). */
@@ -99,6 +100,23 @@ export interface MisbehavingProviderOptions {
   refreshIdToken?: RefreshIdToken;
   /** false: discovery omits authorization_response_iss_parameter_supported (RFC 9207); advertised (true) by default. */
   advertiseIssParameter?: boolean;
+  /**
+   * Public keys of the client: set, the token endpoint accepts private_key_jwt client assertions (RFC 7523) signed by
+   * one of them (iss = sub = client id, aud = the issuer or the token endpoint, unexpired) and advertises the method.
+   */
+  clientJwks?: JWK[];
+  /**
+   * Google: with refreshTokens, a refresh token only for an authorization request that carried all of these parameters
+   * (access_type=offline, https://developers.google.com/identity/protocols/oauth2/web-server#offline); the
+   * offline_access scope alone gets none.
+   */
+  refreshTokensOnlyWith?: Record<string, string>;
+  /**
+   * Auth0 without RP-initiated logout: GET /v2/logout?client_id&returnTo ends the provider session and redirects to
+   * returnTo (https://auth0.com/docs/authenticate/login/logout/log-users-out-of-auth0); discovery has no
+   * end_session_endpoint either way.
+   */
+  auth0Logout?: { allowedReturnTo: string };
 }
 
 /** An error answer to the authorization request (redirected back with state and iss, RFC 6749 §4.1.2.1). */
@@ -127,6 +145,8 @@ export interface MisbehavingProvider {
   garbage: Partial<Record<GarbageEndpoint, GarbageAnswer>>;
   /** The ID token of the next refresh responses (assignable at any time). */
   refreshIdToken: RefreshIdToken;
+  /** Every request to Auth0's /v2/logout (with auth0Logout). */
+  logouts: URL[];
   close(): Promise<void>;
 }
 
@@ -136,6 +156,8 @@ interface IssuedCode {
   nonce: string | undefined;
   redirectUri: string;
   used: boolean;
+  /** A refresh token may be issued for this code (refreshTokensOnlyWith satisfied, or not set). */
+  offline: boolean;
 }
 
 const LIFETIME = 300;
@@ -170,6 +192,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     promptNoneError: options.promptNoneError === undefined ? undefined : { error: options.promptNoneError, description: options.promptNoneErrorDescription },
     authorizationError: options.authorizationError,
     refreshIdToken: options.refreshIdToken ?? 'valid',
+    logouts: [],
     jwksFetches: () => jwksFetches,
     rotateSigningKey(key) {
       signing = key;
@@ -192,7 +215,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
       response_types_supported: ['code'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: options.advertisedAlgs ?? ['RS256'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', ...(options.clientJwks ? ['private_key_jwt'] : [])],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'profile', 'email'],
       ...(options.advertiseIssParameter === false ? {} : { authorization_response_iss_parameter_supported: true }),
@@ -227,7 +250,10 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     const challenge = provider.scenario === 'pkce-verifier-mismatch' ? s256(randomBytes(32).toString('base64url')) : (query.get('code_challenge') as string);
     let code = random();
     if (provider.scenario === 'code-replayed' && lastCode) code = lastCode;
-    else codes.set(code, { code, challenge, nonce: query.get('nonce') ?? undefined, redirectUri, used: false });
+    else {
+      const offline = Object.entries(options.refreshTokensOnlyWith ?? {}).every(([name, value]) => query.get(name) === value);
+      codes.set(code, { code, challenge, nonce: query.get('nonce') ?? undefined, redirectUri, used: false, offline });
+    }
     lastCode = code;
     provider.issued.push(code);
     const back = new URL(redirectUri);
@@ -241,7 +267,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
 
   async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readBody(req));
-    const authMethod = clientAuthentication(req, form);
+    const authMethod = await clientAuthentication(req, form);
     const grantType = form.get('grant_type') ?? '';
     const record: TokenRequestRecord = { authMethod: authMethod ?? 'none', grantType, code: form.get('code') ?? '', outcome: 'issued' };
     provider.tokenRequests.push(record);
@@ -268,7 +294,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     const idToken = await idTokenFor(issuedCode.nonce);
     provider.issued.push(accessToken, idToken);
     const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, id_token: idToken, scope: 'openid profile email' };
-    if (options.refreshTokens) {
+    if (options.refreshTokens && issuedCode.offline) {
       const refreshToken = random();
       refreshTokens.add(refreshToken);
       provider.issued.push(refreshToken);
@@ -305,7 +331,19 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     json(res, 200, body);
   }
 
-  function clientAuthentication(req: IncomingMessage, form: URLSearchParams): TokenRequestRecord['authMethod'] | undefined {
+  async function clientAuthentication(req: IncomingMessage, form: URLSearchParams): Promise<TokenRequestRecord['authMethod'] | undefined> {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null || form.has('client_assertion_type')) {
+      if (!options.clientJwks || assertion === null || form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return undefined;
+      if (req.headers.authorization !== undefined || form.has('client_secret')) return undefined;
+      try {
+        await jwtVerify(assertion, createLocalJWKSet({ keys: options.clientJwks }), { issuer: options.clientId, subject: options.clientId, audience: [issuer, `${issuer}/token`], requiredClaims: ['exp', 'jti'] });
+        const clientId = form.get('client_id');
+        return clientId === null || clientId === options.clientId ? 'private_key_jwt' : undefined;
+      } catch {
+        return undefined;
+      }
+    }
     const header = req.headers.authorization;
     if (header?.startsWith('Basic ')) {
       const [id = '', secret = ''] = Buffer.from(header.slice(6), 'base64').toString().split(':');
@@ -354,6 +392,15 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     json(res, 200, claims);
   }
 
+  /** Auth0's logout endpoint: returnTo must be an allowed logout URL of the client named by client_id. */
+  function auth0Logout(url: URL, res: ServerResponse): void {
+    provider.logouts.push(url);
+    const returnTo = url.searchParams.get('returnTo');
+    if (returnTo === null) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
+    if (url.searchParams.get('client_id') !== options.clientId || returnTo !== options.auth0Logout?.allowedReturnTo) return json(res, 400, { error: 'invalid_request' });
+    res.writeHead(302, { location: returnTo, 'cache-control': 'no-store' }).end();
+  }
+
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', issuer);
     const route = `${req.method} ${url.pathname}`;
@@ -366,6 +413,7 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     if (route === 'GET /authorize') return authorize(url, res);
     if (route === 'POST /token') return void token(req, res).catch(() => json(res, 500, { error: 'server_error' }));
     if (route === 'GET /userinfo') return userinfo(req, res);
+    if (route === 'GET /v2/logout' && options.auth0Logout) return auth0Logout(url, res);
     json(res, 404, { error: 'not_found' });
   });
   server.on('connection', (socket) => {
