@@ -42,7 +42,7 @@ const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
  */
 
 const FIXED = 'GET /fixed (1 KiB)';
-const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis'];
+const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis', 'gatehouse-cloud-redis-cluster'];
 const COMPARE_ROWS = COMPARE_MAIN ? ['gatehouse-local@compare', 'gatehouse-cloud@compare'] : [];
 
 /** @type {Scenario[]} */
@@ -146,6 +146,7 @@ async function main() {
     { name: 'gatehouse-cloud', note: 'gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider\'s login and consent forms; the anonymous rows send no cookie' },
     { name: 'gatehouse-cloud-no-assertion', assertion: false, note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false' },
     { name: 'gatehouse-cloud-redis', redis: true, note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s' },
+    { name: 'gatehouse-cloud-redis-cluster', redisCluster: true, note: 'gatehouse-cloud-redis-cluster: as gatehouse-cloud-redis on a three-primary Redis Cluster the bench starts (redis-server --cluster-enabled, no replicas, loopback); the session\'s keys carry a {hash tag}, so its GET + PTTL go to one node' },
     ...compareCloud,
   ], [apacheClient(apachePort)]);
   const apache = apacheTarget(upstream, { port: apachePort, issuer: () => cloud.issuer });

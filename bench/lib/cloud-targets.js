@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { gatehouseTarget } from './gatehouse-target.js';
 import { freePort } from './processes.js';
+import { haveRedisCluster, startRedisCluster } from './redis-cluster.js';
 import { signIn } from './sign-in.js';
 
 const DEV_PROVIDER = fileURLToPath(new URL('../../dist/src/demo/dev-provider.js', import.meta.url));
@@ -68,6 +69,7 @@ async function clearRedisPrefix(prefix) {
  * @property {string} note
  * @property {boolean} [assertion] signed assertion header on (default true)
  * @property {boolean} [redis] session.store redis
+ * @property {boolean} [redisCluster] session.store redis on a three-primary Redis Cluster the row starts
  * @property {string[]} [nodeArgs]
  * @property {string} [cwd]
  * @property {string} [main] another build's main.js
@@ -94,6 +96,14 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
     const publicUrl = `http://127.0.0.1:${port}`;
     const clientId = `bench-${spec.name}`;
     const redisPrefix = `gh-bench-${randomBytes(6).toString('hex')}:`;
+    /** @type {{ urls: string[], stop: () => Promise<void> } | undefined} */
+    let cluster;
+    const redisConfig = () =>
+      spec.redisCluster
+        ? { store: 'redis', redis: { cluster: { nodes: cluster?.urls ?? [] }, prefix: redisPrefix } }
+        : spec.redis
+          ? { store: 'redis', redis: { url: REDIS_URL, prefix: redisPrefix } }
+          : {};
     const config = (upstreamUrl) => ({
       mode: 'cloud',
       listen: { host: '127.0.0.1', port },
@@ -101,7 +111,7 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
       public_url: publicUrl,
       upstream: { url: upstreamUrl },
       sso: { issuer, client_id: clientId, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
-      session: { secrets: [SESSION_SECRET], ...(spec.redis ? { store: 'redis', redis: { url: REDIS_URL, prefix: redisPrefix } } : {}) },
+      session: { secrets: [SESSION_SECRET], ...redisConfig() },
       identity: { assertion: { enabled: spec.assertion ?? true, keys: [ASSERTION_KEY] } },
       log: { level: 'info', access: true },
       shutdown: { drain_timeout: '1s' },
@@ -120,13 +130,23 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
           return false;
         }
         if (spec.redis) prefixes.add(redisPrefix);
+        if (spec.redisCluster) {
+          if (!haveRedisCluster()) {
+            target.note = `${spec.name}: skipped, redis-server or redis-cli is not installed`;
+            return false;
+          }
+          cluster = await startRedisCluster();
+        }
         await child.start();
         target.url = child.url;
         target.pid = child.pid;
         target.headers = { cookie: await signInWhenReady({ gatehouseUrl: child.url, user: SIGNED_IN_USER }) };
         return true;
       },
-      stop: () => child.stop(),
+      async stop() {
+        await child.stop();
+        await cluster?.stop();
+      },
       accessLogLines: () => child.accessLogLines(),
     };
     return target;
