@@ -8,7 +8,7 @@ import { BrowserClient } from './browser-client.js';
 import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from './cloud-stack.js';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
 import { freePort } from './ports.js';
-import { apiWith, SESSION_COOKIE, waitFor } from './session-requests.js';
+import { apiWith, metricValue, SESSION_COOKIE, sleep, waitFor } from './session-requests.js';
 import { headerValues } from './upstream.js';
 
 const KID = 'topology-test';
@@ -24,13 +24,21 @@ export interface TwoReplicas {
   close(): Promise<void>;
 }
 
-/** A stack (provider, upstream, replica A) and replica B, both with session.redis = `redis`. */
-export async function startTwoReplicas(redis: Record<string, unknown>): Promise<TwoReplicas> {
+/**
+ * A stack (provider, upstream, replica A) and replica B, both with session.redis = `redis`. `tokenTtlS`: the
+ * provider's access and ID tokens live that long, and renewal is due 1 s before they expire.
+ */
+export async function startTwoReplicas(redis: Record<string, unknown>, options: { tokenTtlS?: number } = {}): Promise<TwoReplicas> {
   const pair = await generateKeyPair('RS256', { extractable: true });
   const providerKey: CryptoKey = pair.privateKey;
   const jwk = { ...(await exportJWK(pair.privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
-  const session = { secrets: [SESSION_SECRET], store: 'redis', redis };
-  const stack = await startCloudStack({ providerJwks: { keys: [jwk] }, config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } } });
+  const ttl = options.tokenTtlS;
+  const session = { secrets: [SESSION_SECRET], store: 'redis', redis, ...(ttl === undefined ? {} : { refresh_before: '1s' }) };
+  const stack = await startCloudStack({
+    providerJwks: { keys: [jwk] },
+    ...(ttl === undefined ? {} : { providerTtl: { accessToken: ttl, idToken: ttl } }),
+    config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } },
+  });
   const b = await startTestGatehouse({
     ...stack.tree,
     listen: { host: '127.0.0.1', port: await freePort() },
@@ -93,6 +101,33 @@ export async function checkAcrossReplicas(replicas: TwoReplicas): Promise<void> 
   for (const { cookie } of [first, second]) {
     await waitFor(async () => (await apiWith(`${a.url}/api/bob`, cookie)).status === 401, 1000, 10);
   }
+}
+
+/**
+ * Refresh across the replicas (started with `tokenTtlS`): once the tokens expired, 10 requests to each replica at
+ * the same moment all wait for one renewal (the Redis lock lets one replica run it, the other reads the result);
+ * a second renewal would present a used refresh token, which the dev provider answers by revoking the grant.
+ */
+export async function checkRefreshOnce(replicas: TwoReplicas, tokenTtlS: number): Promise<void> {
+  const { stack, a, b } = replicas;
+  const refreshes = async (outcome: string) =>
+    (await metricValue(a, 'gatehouse_session_refreshes_total', { outcome })) + (await metricValue(b, 'gatehouse_session_refreshes_total', { outcome }));
+  const { cookie } = await replicas.signIn('alice');
+  expect((await apiWith(`${a.url}/api/warm-a`, cookie)).status).toBe(200);
+  expect((await apiWith(`${b.url}/api/warm-b`, cookie)).status).toBe(200);
+  const ok = await refreshes('ok');
+  // the tokens expire by the provider's clock: every request of the burst needs the renewal before it may go on
+  await sleep(tokenTtlS * 1000 + 200);
+  const forwarded = stack.upstream.requests.length;
+  const burst = [a, b].flatMap((replica, r) => Array.from({ length: 10 }, (_, i) => apiWith(`${replica.url}/api/burst-${r}-${i}`, cookie)));
+  expect((await Promise.all(burst)).map((res) => res.status)).toEqual(Array(20).fill(200));
+  const users = stack.upstream.requests.slice(forwarded).map((request) => headerValues(request.rawHeaders, 'x-forwarded-user')[0]);
+  expect(users).toEqual(Array(20).fill('alice'));
+  expect(await refreshes('ok')).toBe(ok + 1);
+  expect(await refreshes('invalid_grant')).toBe(0);
+  // the grant survived: the renewed session keeps working on both
+  expect((await apiWith(`${a.url}/api/after-a`, cookie)).status).toBe(200);
+  expect((await apiWith(`${b.url}/api/after-b`, cookie)).status).toBe(200);
 }
 
 export interface LoadOutcome {

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, redisCli, startCluster, type TestCluster } from '../../helpers/redis-server.js';
-import { checkAcrossReplicas, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
+import { checkAcrossReplicas, checkRefreshOnce, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
 import { apiWith, waitFor } from '../../helpers/session-requests.js';
 
+const TOKEN_TTL_S = 3;
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
 const TITLE = haveRedis ? 'two replicas on Redis Cluster (three primaries)' : 'two replicas on Redis Cluster: SKIPPED, redis-server or redis-cli is not installed';
 
@@ -32,6 +33,15 @@ describe.skipIf(!haveRedis)(TITLE, () => {
   it('sessions, logout and back-channel logout work across the two replicas', async () => {
     await checkAcrossReplicas(replicas);
   });
+
+  it('tokens renewed once for a burst on both replicas (the refresh lock holds across replicas)', async () => {
+    const short = await startTwoReplicas({ cluster: { nodes: cluster.urls } }, { tokenTtlS: TOKEN_TTL_S });
+    try {
+      await checkRefreshOnce(short, TOKEN_TTL_S);
+    } finally {
+      await short.close();
+    }
+  }, 30_000);
 
   it('a node restarted under load: no session is lost, no 5xx once the cluster is whole again', async () => {
     const sessions = [];

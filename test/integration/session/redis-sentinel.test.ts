@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, SENTINEL_NAME, startSentinelSet, type SentinelSet } from '../../helpers/redis-server.js';
-import { checkAcrossReplicas, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
+import { checkAcrossReplicas, checkRefreshOnce, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
 import { apiWith, waitFor } from '../../helpers/session-requests.js';
 
+const TOKEN_TTL_S = 3;
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
 const TITLE = haveRedis
   ? 'two replicas on Redis Sentinel (primary, replica, three sentinels)'
@@ -34,6 +35,15 @@ describe.skipIf(!haveRedis)(TITLE, () => {
   it('sessions, logout and back-channel logout work across the two replicas', async () => {
     await checkAcrossReplicas(replicas);
   });
+
+  it('tokens renewed once for a burst on both replicas (the refresh lock holds across replicas)', async () => {
+    const short = await startTwoReplicas({ sentinel: { name: SENTINEL_NAME, nodes: set.nodes } }, { tokenTtlS: TOKEN_TTL_S });
+    try {
+      await checkRefreshOnce(short, TOKEN_TTL_S);
+    } finally {
+      await short.close();
+    }
+  }, 30_000);
 
   it('primary killed under load: the replica is promoted, no session is lost, no 5xx once the failover is over', async () => {
     const sessions = [];
