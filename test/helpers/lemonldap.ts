@@ -49,6 +49,9 @@ export interface LemonLdapOptions {
 export function lemonLdapUnavailable(): string | undefined {
   if (!existsSync(FASTCGI_SERVER)) return `${FASTCGI_SERVER} missing (apt-get install lemonldap-ng lemonldap-ng-fastcgi-server liblemonldap-ng-portal-perl)`;
   if (!existsSync(DEFAULT_CONF)) return `${DEFAULT_CONF} missing (package lemonldap-ng not configured)`;
+  if (spawnSync('perl', ['-MString::Random', '-MGD::SecurityImage=use_magick,1', '-e', '1']).status !== 0) {
+    return 'Perl modules of the LemonLDAP::NG portal missing (apt-get install libstring-random-perl libgd-securityimage-perl libimage-magick-perl)';
+  }
   if (spawnSync('nginx', ['-v']).error) return 'nginx missing';
   if (process.getuid?.() !== 0) return 'llng-fastcgi-server must be started as root to switch to www-data';
   if (wwwData() === undefined) return 'no www-data user';
