@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { apacheClient, apacheTarget } from './lib/apache-target.js';
-import { cloudTargets } from './lib/cloud-targets.js';
+import { cloudTargets, FIFTY_RULES } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
@@ -42,7 +42,7 @@ const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
  */
 
 const FIXED = 'GET /fixed (1 KiB)';
-const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis', 'gatehouse-cloud-redis-cluster'];
+const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-50-rules', 'gatehouse-cloud-bearer', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis', 'gatehouse-cloud-redis-cluster'];
 const COMPARE_ROWS = COMPARE_MAIN ? ['gatehouse-local@compare', 'gatehouse-cloud@compare'] : [];
 
 /** @type {Scenario[]} */
@@ -144,6 +144,8 @@ async function main() {
   const apachePort = await freePort();
   const cloud = await cloudTargets(upstream, [
     { name: 'gatehouse-cloud', note: 'gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider\'s login and consent forms; the anonymous rows send no cookie' },
+    { name: 'gatehouse-cloud-50-rules', rules: FIFTY_RULES, note: 'gatehouse-cloud-50-rules: as gatehouse-cloud with 50 access.rules (prefix rules with roles) none of which matches /fixed, so every request checks all 50 before access.default' },
+    { name: 'gatehouse-cloud-bearer', bearer: true, note: 'gatehouse-cloud-bearer: as gatehouse-cloud, but the client sends Authorization: Bearer with a JWT access token (RFC 9068, client credentials, admin role) instead of a cookie; bearer.cache_ttl 60s, so one signature check per minute' },
     { name: 'gatehouse-cloud-no-assertion', assertion: false, note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false' },
     { name: 'gatehouse-cloud-redis', redis: true, note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s' },
     { name: 'gatehouse-cloud-redis-cluster', redisCluster: true, note: 'gatehouse-cloud-redis-cluster: as gatehouse-cloud-redis on a three-primary Redis Cluster the bench starts (redis-server --cluster-enabled, no replicas, loopback); the session\'s keys carry a {hash tag}, so its GET + PTTL go to one node' },

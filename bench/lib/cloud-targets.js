@@ -2,7 +2,8 @@
 // on a port chosen up front, and a real sign-in (login + consent forms) gives each row its session cookie.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, URLSearchParams } from 'node:url';
+import { request } from 'undici';
 import { createClient } from 'redis';
 import { gatehouseTarget } from './gatehouse-target.js';
 import { freePort } from './processes.js';
@@ -17,6 +18,13 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 /** The signed-in user: alice has the admin role, so the roles header is not empty. */
 export const SIGNED_IN_USER = 'alice';
+/** The API the bearer row's tokens are for (a resource indicator at the dev provider: JWT access tokens, RFC 9068). */
+const BENCH_API = 'https://bench.api.test/';
+/** The API client of the bearer row (client credentials; its tokens carry the admin role). */
+const API_CLIENT = { client_id: 'bench-api-client', client_secret: 'bench-api-client-secret-0123456789' };
+
+/** 50 access rules none of which matches the bench paths: every request walks all of them to the default. */
+export const FIFTY_RULES = Array.from({ length: 50 }, (_, i) => ({ path: `/area-${i}/`, allow: { roles: [`role-${i}`] } }));
 
 /**
  * @typedef {import('./targets.js').Target & { headers?: Record<string, string>, accessLogLines: () => number }} CloudTarget
@@ -70,6 +78,8 @@ async function clearRedisPrefix(prefix) {
  * @property {boolean} [assertion] signed assertion header on (default true)
  * @property {boolean} [redis] session.store redis
  * @property {boolean} [redisCluster] session.store redis on a three-primary Redis Cluster the row starts
+ * @property {object[]} [rules] access.rules
+ * @property {boolean} [bearer] authenticates with a bearer token (client credentials) instead of a session cookie
  * @property {string[]} [nodeArgs]
  * @property {string} [cwd]
  * @property {string} [main] another build's main.js
@@ -113,6 +123,8 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
       sso: { issuer, client_id: clientId, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
       session: { secrets: [SESSION_SECRET], ...redisConfig() },
       identity: { assertion: { enabled: spec.assertion ?? true, keys: [ASSERTION_KEY] } },
+      ...(spec.rules ? { access: { rules: spec.rules } } : {}),
+      ...(spec.bearer ? { bearer: { enabled: true, audiences: [BENCH_API], require_typ: true } } : {}),
       log: { level: 'info', access: true },
       shutdown: { drain_timeout: '1s' },
     });
@@ -140,7 +152,9 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
         await child.start();
         target.url = child.url;
         target.pid = child.pid;
-        target.headers = { cookie: await signInWhenReady({ gatehouseUrl: child.url, user: SIGNED_IN_USER }) };
+        target.headers = spec.bearer
+          ? { authorization: `Bearer ${await clientCredentialsToken(issuer)}` }
+          : { cookie: await signInWhenReady({ gatehouseUrl: child.url, user: SIGNED_IN_USER }) };
         return true;
       },
       async stop() {
@@ -160,7 +174,12 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
     async startProvider() {
       /** @type {{ startDevProvider: (o: object) => Promise<{ issuer: string, close: () => Promise<void> }> }} */
       const { startDevProvider } = await import(DEV_PROVIDER);
-      const started = await startDevProvider({ port: 0, clients: [...specs.map((spec, i) => clientFor(`http://127.0.0.1:${ports[i]}`, `bench-${spec.name}`)), ...peerClients] });
+      const apiClient = { ...API_CLIENT, redirect_uris: ['http://127.0.0.1:1/unused'], grant_types: ['authorization_code', 'client_credentials'], token_claims: { roles: ['admin'] } };
+      const started = await startDevProvider({
+        port: 0,
+        clients: [...specs.map((spec, i) => clientFor(`http://127.0.0.1:${ports[i]}`, `bench-${spec.name}`)), ...peerClients, apiClient],
+        resourceServers: { [BENCH_API]: { format: 'jwt' } },
+      });
       provider = started;
       issuer = started.issuer;
     },
@@ -169,6 +188,18 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
       await provider?.close();
     },
   };
+}
+
+/** A JWT access token for BENCH_API from the dev provider (client credentials); it lives an hour, longer than a bench. */
+async function clientCredentialsToken(issuer) {
+  const { statusCode, body } = await request(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${API_CLIENT.client_id}:${API_CLIENT.client_secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_API, scope: 'api' }).toString(),
+  });
+  const answer = /** @type {{ access_token?: unknown }} */ (await body.json());
+  if (statusCode !== 200 || typeof answer.access_token !== 'string') throw new Error(`bench: client-credentials token refused: ${statusCode} ${JSON.stringify(answer)}`);
+  return answer.access_token;
 }
 
 /**

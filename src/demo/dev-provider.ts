@@ -163,6 +163,7 @@ function providerConfiguration(
     clientBasedCORS: () => false,
     ttl: {
       AccessToken: ttl.accessToken,
+      ClientCredentials: ttl.accessToken,
       AuthorizationCode: 60,
       IdToken: ttl.idToken,
       RefreshToken: ttl.refreshToken,
