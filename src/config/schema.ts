@@ -105,6 +105,8 @@ const redisSchema = z.strictObject({
       name: z.string().default('').describe('Name of the primary the sentinels watch (sentinel monitor <name>); with nodes'),
       nodes: z.array(checked(sentinelNodeProblem)).default([]).describe('Sentinels as host:port (a few suffice; the rest are discovered); set instead of url for a primary with failover'),
       tls: z.boolean().default(false).describe('TLS to the primary and replicas the sentinels name (then tls.* apply)'),
+      username: z.string().default('').describe('ACL user at the sentinels themselves (not the data nodes); empty: the default user'),
+      password: z.string().default('').describe('Password of the sentinels themselves (sentinel requirepass), any bytes; empty: none'),
     })
     .prefault({}),
   cluster: z
@@ -374,4 +376,4 @@ export function resolveMode(config: ModeFields): Mode {
 }
 
 /** Key paths whose values never appear in output. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'session.secrets', 'identity.assertion.keys', 'session.redis.password']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'session.secrets', 'identity.assertion.keys', 'session.redis.password', 'session.redis.sentinel.password']);

@@ -51,7 +51,9 @@ export function redisTarget(redis: Config['session']['redis']): RedisTarget {
       const colon = node.lastIndexOf(':');
       return { host: node.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(node.slice(colon + 1)) };
     });
-    return { kind: 'sentinel', name: redis.sentinel.name, nodes, tls: redis.sentinel.tls };
+    const { username, password } = redis.sentinel;
+    const auth = username || password ? { auth: { username, password } } : {};
+    return { kind: 'sentinel', name: redis.sentinel.name, nodes, tls: redis.sentinel.tls, ...auth };
   }
   if (redis.cluster.nodes.length > 0) return { kind: 'cluster', urls: redis.cluster.nodes };
   return { kind: 'node', url: redis.url };

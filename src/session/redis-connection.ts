@@ -6,7 +6,7 @@ import type { RedisTlsOptions } from './redis-store.js';
 /** Where Redis is: one node by URL, a Sentinel-watched primary by name, or a Cluster by some of its nodes. */
 export type RedisTarget =
   | { kind: 'node'; url: string }
-  | { kind: 'sentinel'; name: string; nodes: readonly { host: string; port: number }[]; tls: boolean }
+  | { kind: 'sentinel'; name: string; nodes: readonly { host: string; port: number }[]; tls: boolean; auth?: { username?: string; password?: string } }
   | { kind: 'cluster'; urls: readonly string[] };
 
 export interface RedisConnectionOptions {

@@ -2,7 +2,7 @@
 // nodes are reachable again after a failure, so readiness is probed: after any error the connection is not ready
 // until a probe passes (the data nodes answer PING and a message published on the channel comes back).
 import { randomBytes } from 'node:crypto';
-import { createCluster, createSentinel } from 'redis';
+import { createClient, createCluster, createSentinel } from 'redis';
 import { dataNodeOptions, reconnectDelay, type RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
 const PROBE_INTERVAL_MS = 250;
@@ -153,12 +153,25 @@ abstract class ProbedConnection implements RedisConnection {
   }
 }
 
-function newSentinel(options: RedisConnectionOptions, name: string, nodes: readonly { host: string; port: number }[], tls: boolean) {
+interface SentinelTarget {
+  name: string;
+  nodes: readonly { host: string; port: number }[];
+  tls: boolean;
+  /** The sentinels' own credentials (sentinel requirepass / ACL), apart from the data nodes'. */
+  auth?: { username?: string; password?: string };
+}
+
+function newSentinel(options: RedisConnectionOptions, target: SentinelTarget) {
+  const { username, password } = target.auth ?? {};
   return createSentinel({
-    name,
-    sentinelRootNodes: nodes.map(({ host, port }) => ({ host, port })),
-    nodeClientOptions: dataNodeOptions(options, tls),
-    sentinelClientOptions: { socket: { connectTimeout: options.commandTimeoutMs } },
+    name: target.name,
+    sentinelRootNodes: target.nodes.map(({ host, port }) => ({ host, port })),
+    nodeClientOptions: dataNodeOptions(options, target.tls),
+    sentinelClientOptions: {
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      socket: { connectTimeout: options.commandTimeoutMs },
+    },
     // errors of the primary's connection reach our 'error' listener, so readiness follows them
     passthroughClientErrorEvents: true,
     maxCommandRediscovers: 3,
@@ -167,16 +180,12 @@ function newSentinel(options: RedisConnectionOptions, name: string, nodes: reado
 
 /** The primary a set of sentinels names; node-redis follows a failover (switch-master) to the new primary. */
 export class SentinelConnection extends ProbedConnection {
-  private readonly name: string;
-  private readonly nodes: readonly { host: string; port: number }[];
-  private readonly tls: boolean;
+  private readonly target: SentinelTarget;
   private sentinel: ReturnType<typeof newSentinel> | undefined;
 
-  constructor(target: { name: string; nodes: readonly { host: string; port: number }[]; tls: boolean }, options: RedisConnectionOptions) {
+  constructor(target: SentinelTarget, options: RedisConnectionOptions) {
     super(options);
-    this.name = target.name;
-    this.nodes = target.nodes;
-    this.tls = target.tls;
+    this.target = target;
   }
 
   get canSend(): boolean {
@@ -185,7 +194,9 @@ export class SentinelConnection extends ProbedConnection {
 
   protected async start(): Promise<void> {
     await this.sentinel?.destroy().catch(() => undefined);
-    const sentinel = newSentinel(this.options, this.name, this.nodes, this.tls);
+    this.sentinel = undefined;
+    await this.someSentinelAnswers();
+    const sentinel = newSentinel(this.options, this.target);
     this.sentinel = sentinel;
     sentinel.on('error', (error: unknown) => this.failed(error));
     await sentinel.connect();
@@ -195,6 +206,34 @@ export class SentinelConnection extends ProbedConnection {
 
   protected async checkData(): Promise<void> {
     await this.sendNow('', ['PING']);
+  }
+
+  /**
+   * Asks the sentinels for the primary before node-redis does: its connect loop prints a failure with console.log,
+   * which would put a line that is not JSON into the log, so an unreachable or refusing set fails here instead.
+   */
+  private async someSentinelAnswers(): Promise<void> {
+    const { username, password } = this.target.auth ?? {};
+    const problems: string[] = [];
+    for (const { host, port } of this.target.nodes) {
+      const client = createClient({
+        ...(username ? { username } : {}),
+        ...(password ? { password } : {}),
+        socket: { host, port, connectTimeout: this.options.commandTimeoutMs, reconnectStrategy: false },
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const primary = await client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.target.name]);
+        if (Array.isArray(primary) && primary.length === 2) return;
+        problems.push(`${host}:${port} knows no primary named ${this.target.name}`);
+      } catch (error) {
+        problems.push(`${host}:${port}: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        client.destroy();
+      }
+    }
+    throw new Error(`no sentinel answers for ${this.target.name} (${problems.join('; ')})`);
   }
 
   protected sendNow(_key: string, args: readonly string[]): Promise<unknown> {

@@ -104,16 +104,19 @@ export interface SentinelSet {
 
 /**
  * A primary, its replica, and three sentinels (quorum 2) watching it, in `dir`: the primary is judged down after
- * 1 s without an answer, and a failover is retried after 3 s.
+ * 1 s without an answer, and a failover is retried after 3 s. `password`: the data nodes require it (requirepass,
+ * masterauth, sentinel auth-pass); `sentinelPassword`: the sentinels require it (requirepass, sentinel-pass).
  */
-export async function startSentinelSet(dir: string): Promise<SentinelSet> {
+export async function startSentinelSet(dir: string, auth: { password?: string; sentinelPassword?: string } = {}): Promise<SentinelSet> {
   const started: RedisServer[] = [];
+  const dataAuth = auth.password ? ['--requirepass', auth.password, '--masterauth', auth.password] : [];
+  const cliAuth = (password: string | undefined) => (password ? ['--no-auth-warning', '-a', password] : []);
   try {
-    const primary = await startRedisServer(['--dir', dir, '--dbfilename', 'primary.rdb']);
+    const primary = await startRedisServer(['--dir', dir, '--dbfilename', 'primary.rdb', ...dataAuth]);
     started.push(primary);
-    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', '--replicaof', '127.0.0.1', String(primary.port)]);
+    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', ...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)]);
     started.push(replica);
-    await until('replica in sync', () => /master_link_status:up/.test(redisCli(['-p', String(replica.port), 'info', 'replication'])), 10_000);
+    await until('replica in sync', () => /master_link_status:up/.test(redisCli([...cliAuth(auth.password), '-p', String(replica.port), 'info', 'replication'])), 10_000);
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
@@ -128,6 +131,8 @@ export async function startSentinelSet(dir: string): Promise<SentinelSet> {
           `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`,
           `sentinel failover-timeout ${SENTINEL_NAME} 3000`,
           `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
+          ...(auth.password ? [`sentinel auth-pass ${SENTINEL_NAME} ${auth.password}`] : []),
+          ...(auth.sentinelPassword ? [`requirepass ${auth.sentinelPassword}`, `sentinel sentinel-pass ${auth.sentinelPassword}`] : []),
           '',
         ].join('\n'),
       );
@@ -135,10 +140,10 @@ export async function startSentinelSet(dir: string): Promise<SentinelSet> {
       started.push(sentinel);
       sentinels.push(sentinel);
     }
-    const ask = (sentinel: RedisServer, what: string) => redisCli(['-p', String(sentinel.port), 'sentinel', what, SENTINEL_NAME]);
+    const ask = (sentinel: RedisServer, what: string) => redisCli([...cliAuth(auth.sentinelPassword), '-p', String(sentinel.port), 'sentinel', what, SENTINEL_NAME]);
     // a failover needs every sentinel to know the replica and the other sentinels (hello messages every 2 s)
     await until('sentinels know each other and the replica', () => sentinels.every((s) => /num-other-sentinels\n2\n/.test(ask(s, 'master')) && /num-slaves\n1\n/.test(ask(s, 'master'))), 15_000);
-    const primaryPort = () => Number(redisCli(['-p', String((sentinels[0] as RedisServer).port), 'sentinel', 'get-master-addr-by-name', SENTINEL_NAME]).trim().split('\n')[1]);
+    const primaryPort = () => Number(ask(sentinels[0] as RedisServer, 'get-master-addr-by-name').trim().split('\n')[1]);
     return {
       primary,
       replica,

@@ -127,6 +127,44 @@ describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel (primary, repli
   sharedBehaviour(() => pair);
 });
 
+describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel with passwords (data nodes and sentinels)' : 'Redis store on Sentinel with passwords: SKIPPED, redis-server or redis-cli missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-auth-'));
+  const PASSWORD = 'data+node/pass=word';
+  const SENTINEL_PASSWORD = 'sentinel:pass@word';
+  let set: SentinelSet;
+  const opened: RedisStore[] = [];
+
+  const storeWith = async (redis: Record<string, unknown>): Promise<RedisStore> => {
+    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
+    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+    opened.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    set = await startSentinelSet(dir, { password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
+  }, 40_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((store) => store.close()));
+    await set?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('session.redis.password reaches the data nodes and session.redis.sentinel.password the sentinels', async () => {
+    const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: SENTINEL_PASSWORD } });
+    expect(store.ready).toBe(true);
+    const session = record(Date.now());
+    await store.set(session);
+    expect((await store.reload(session.key))?.claims.sub).toBe(session.claims.sub);
+  });
+
+  it('without the sentinels\' password the store is not ready and refuses reads with GH_STORE_UNAVAILABLE', async () => {
+    const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: 'wrong' } });
+    expect(store.ready).toBe(false);
+    await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
+  });
+});
+
 describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Cluster (three primaries)' : 'Redis store on Cluster: SKIPPED, redis-server or redis-cli missing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
   let cluster: TestCluster;
