@@ -40,6 +40,28 @@ describe('AccessPolicy.requirementFor', () => {
     expect(policy({ access: { rules: [{ path: '/a b/', allow: { roles: ['r'] } }] } }).policy.requirementFor('/a%20b/x', 'GET').kind).toBe('allow');
   });
 
+  it('config order holds across the first-segment index: a / prefix between two /admin rules, several public paths', () => {
+    const { policy: indexed } = policy({
+      public_paths: ['/admin/open', '/static/'],
+      access: {
+        rules: [
+          { path: '/admin/x', allow: { roles: ['a'] } },
+          { path: '/', methods: ['POST'], allow: { roles: ['b'] } },
+          { path: '/admin/', allow: { roles: ['c'] } },
+        ],
+      },
+    });
+    expect(indexed.requirementFor('/admin/open', 'POST').source).toBe('public_paths');
+    expect(indexed.requirementFor('/static/app.js', 'GET').source).toBe('public_paths');
+    expect(indexed.requirementFor('/admin/x', 'POST').source).toBe('access.rules.0 (/admin/x)');
+    expect(indexed.requirementFor('/admin/y', 'POST').source).toBe('access.rules.1 (/)');
+    expect(indexed.requirementFor('/admin/y', 'GET').source).toBe('access.rules.2 (/admin/)');
+    expect(indexed.requirementFor('/admin', 'GET').source).toBe('access.rules.2 (/admin/)');
+    expect(indexed.requirementFor('/other', 'POST').source).toBe('access.rules.1 (/)');
+    expect(indexed.requirementFor('/', 'GET').kind).toBe('signed_in');
+    expect(indexed.requirementFor('/adminx', 'GET').kind).toBe('signed_in');
+  });
+
   it('the default: signed_in, any_role under roles.required, deny', () => {
     expect(policy({}).policy.requirementFor('/x', 'GET').kind).toBe('signed_in');
     expect(policy({ roles: { required: true } }).policy.requirementFor('/x', 'GET').kind).toBe('any_role');
