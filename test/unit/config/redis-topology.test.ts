@@ -1,7 +1,8 @@
 // session.redis.url, .sentinel and .cluster: exactly one, each checked with a line naming its key; and the target
 // the store is built for.
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../../../src/config/load.js';
+import { maskSecrets, validateConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
 import { redisTarget } from '../../../src/session/create-store.js';
 
@@ -31,7 +32,21 @@ describe('session.redis topologies', () => {
       ],
       tls: false,
     });
+    expect(target({ sentinel: { name: 'm', nodes: ['s:26379'], username: 'watcher', password: 'pw' }, password: 'data' })).toEqual({
+      kind: 'sentinel',
+      name: 'm',
+      nodes: [{ host: 's', port: 26379 }],
+      tls: false,
+      auth: { username: 'watcher', password: 'pw' },
+    });
     expect(target({ cluster: { nodes: ['redis://r0:7000', 'redis://r1:7001'] } })).toEqual({ kind: 'cluster', urls: ['redis://r0:7000', 'redis://r1:7001'] });
+  });
+
+  it('the sentinels\' password is a secret: masked wherever the config is printed', () => {
+    const config = validateConfig({ mode: 'local', session: { redis: { password: 'data-pw', sentinel: { name: 'm', nodes: ['s:26379'], username: 'watcher', password: 'sentinel-pw' } } } });
+    const masked = (maskSecrets(config) as Config).session.redis;
+    expect(masked.sentinel).toEqual({ name: 'm', nodes: ['s:26379'], tls: false, username: 'watcher', password: '***' });
+    expect(masked.password).toBe('***');
   });
 
   it('refuses more than one of url, sentinel, cluster, naming the second', () => {
