@@ -113,10 +113,10 @@ export interface MisbehavingProviderOptions {
   refreshTokensOnlyWith?: Record<string, string>;
   /**
    * Auth0 without RP-initiated logout: GET /v2/logout?client_id&returnTo ends the provider session and redirects to
-   * returnTo (https://auth0.com/docs/authenticate/login/logout/log-users-out-of-auth0); discovery has no
-   * end_session_endpoint either way.
+   * returnTo, which must be an Allowed Logout URL of the client (https://auth0.com/docs/api/authentication/logout/auth-0-logout;
+   * by default the redirect URI's /.auth/signed-out); discovery has no end_session_endpoint either way.
    */
-  auth0Logout?: { allowedReturnTo: string };
+  auth0Logout?: { allowedReturnTo?: string };
 }
 
 /** An error answer to the authorization request (redirected back with state and iss, RFC 6749 §4.1.2.1). */
@@ -397,7 +397,8 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     provider.logouts.push(url);
     const returnTo = url.searchParams.get('returnTo');
     if (returnTo === null) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
-    if (url.searchParams.get('client_id') !== options.clientId || returnTo !== options.auth0Logout?.allowedReturnTo) return json(res, 400, { error: 'invalid_request' });
+    const allowed = options.auth0Logout?.allowedReturnTo ?? new URL('/.auth/signed-out', options.redirectUri).href;
+    if (url.searchParams.get('client_id') !== options.clientId || returnTo !== allowed) return json(res, 400, { error: 'invalid_request' });
     res.writeHead(302, { location: returnTo, 'cache-control': 'no-store' }).end();
   }
 
