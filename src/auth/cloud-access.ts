@@ -140,7 +140,7 @@ export async function createCloudAccess(config: Config, { logger, metrics, readi
     },
   });
   const backchannel = new BackchannelLogout(config, provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
-  const bearer = config.bearer.enabled ? new BearerTokens(config, { verifier: new ProviderTokenVerifier(config, provider), signer: assertion?.signer }) : undefined;
+  const bearer = config.bearer.enabled ? new BearerTokens(config, { verifier: new ProviderTokenVerifier(config, provider), signer: assertion?.signer, logger }) : undefined;
   const authenticator = new Authenticator(sessions, bearer);
   // The routes hand their deps to forward-auth, which applies the gate's rules to the same authenticator.
   const routeDeps = { logger, authenticator };

@@ -9,6 +9,7 @@ import { GatehouseError } from '../errors.js';
 import type { AssertionSigner, AssertionSubject } from '../identity/assertion.js';
 import { buildIdentityHeaders } from '../identity/headers.js';
 import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
+import type { Logger } from '../ops/logger.js';
 import type { IdentityClaims } from '../session/types.js';
 import type { AccessSubject } from './access-rules.js';
 
@@ -58,7 +59,7 @@ export class BearerTokens {
 
   constructor(
     private readonly config: Config,
-    private readonly deps: { verifier: TokenVerifier; signer?: AssertionSigner | undefined; now?: () => number; fetch?: typeof fetch },
+    private readonly deps: { verifier: TokenVerifier; signer?: AssertionSigner | undefined; now?: () => number; fetch?: typeof fetch; logger?: Logger },
   ) {
     this.cache = new LRUCache({ max: config.session.hot_sessions });
     this.policy = compileRolePolicy(config.roles);
@@ -71,7 +72,22 @@ export class BearerTokens {
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = this.cache.get(key);
     if (cached !== undefined && this.now() < cached.validUntil) return this.principal(cached);
-    return this.verify(token, key).then((entry) => this.principal(entry));
+    return this.verify(token, key).then(
+      (entry) => this.principal(entry),
+      (error: unknown) => {
+        this.report(error);
+        throw error;
+      },
+    );
+  }
+
+  /** Why a token failed, for operators: the check that failed (never the token); provider trouble at warn. */
+  private report(error: unknown): void {
+    const logger = this.deps.logger;
+    if (!logger) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof GatehouseError && error.code === 'GH_TOKEN_INVALID') logger.debug({ reason }, 'bearer token refused');
+    else logger.warn({ reason }, 'bearer token could not be checked');
   }
 
   private async verify(token: string, key: string): Promise<Entry> {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BearerTokens, bearerTokenOf, type TokenVerifier, type VerifiedToken } from '../../../src/authorize/bearer.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { GatehouseError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/ops/logger.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -61,6 +62,17 @@ describe('BearerTokens', () => {
     await expect(tokens.authenticate('bad-1')).rejects.toMatchObject({ code: 'GH_TOKEN_INVALID' });
     expect(verifier.calls).toBe(4);
     expect(() => tokens.authenticate('')).toThrow(GatehouseError);
+  });
+
+  it('a refused token is logged at debug with the failed check, never the token', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+    const config = configSchema.parse({ mode: 'local' });
+    const tokens = new BearerTokens(config, { verifier: new CountingVerifier(() => ({ claims: {}, expiresAt: 0 })), logger });
+    await expect(tokens.authenticate('bad-secret-token-value')).rejects.toMatchObject({ code: 'GH_TOKEN_INVALID' });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'debug', msg: 'bearer token refused', reason: 'bad' });
+    expect(lines[0]).not.toContain('secret-token-value');
   });
 
   it('roles come from the token through roles.map like a session\'s', async () => {
