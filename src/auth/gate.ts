@@ -21,6 +21,8 @@ export class Gate {
   private readonly localLoginPath: PathMatcher | undefined;
   private readonly localSessionCookie: string | undefined;
   private readonly loginUrl: string;
+  /** With bearer on, a 401 also names the Bearer scheme (RFC 6750 §3), so an API client knows a token is accepted. */
+  private readonly challenge: Record<string, string>;
 
   constructor(
     private readonly config: Config,
@@ -33,6 +35,7 @@ export class Gate {
     this.localLoginPath = config.local_login.enabled ? compilePathMatcher(config.local_login.paths) : undefined;
     this.localSessionCookie = config.local_login.enabled && config.local_login.session_cookie ? config.local_login.session_cookie : undefined;
     this.loginUrl = `${config.routes.prefix}/login`;
+    this.challenge = config.bearer.enabled ? { 'www-authenticate': `Session realm="gatehouse", login_url="${this.loginUrl}", Bearer realm="gatehouse"` } : {};
   }
 
   /** Requests that pass without SSO and without identity: the app's own login, its own session, preflights. */
@@ -91,7 +94,7 @@ export class Gate {
         return null;
       }
       case 'none':
-        if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl);
+        if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl, this.challenge);
         else redirect(ctx.res, this.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
         return null;
     }

@@ -138,6 +138,13 @@ describe('bearer tokens from the provider', () => {
     expect(payload).toMatchObject({ sub: CLI.client_id, roles: ['reporter'], auth: 'bearer' });
   });
 
+  it('a request without any credential gets 401 naming both the session sign-on and the Bearer scheme', async () => {
+    const answer = await api('/reports/', undefined);
+    expect(answer.status).toBe(401);
+    expect(answer.headers['www-authenticate']).toBe('Session realm="gatehouse", login_url="/.auth/login", Bearer realm="gatehouse"');
+    expect(JSON.parse(answer.body)).toEqual({ error: 'unauthenticated', login: '/.auth/login' });
+  });
+
   it('the access rules apply to a token: a role the token lacks is 403 JSON naming the role; an anonymous path passes', async () => {
     const token = await clientCredentials(JWT_API);
     const admin = await api('/admin/', token);
