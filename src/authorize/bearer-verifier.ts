@@ -86,9 +86,10 @@ export class ProviderTokenVerifier implements TokenVerifier {
   private async introspect(token: string): Promise<VerifiedToken> {
     const metadata = this.metadata();
     if (!metadata.introspection_endpoint) throw new GatehouseError('GH_PROVIDER_ERROR', 'bearer.introspection is on but the provider publishes no introspection_endpoint');
+    const client = this.client(metadata);
     let answer: oidc.IntrospectionResponse;
     try {
-      answer = await oidc.tokenIntrospection(this.client(metadata), token, { token_type_hint: 'access_token' });
+      answer = await oidc.tokenIntrospection(client, token, { token_type_hint: 'access_token' });
     } catch (error) {
       if (error instanceof oidc.ResponseBodyError || error instanceof oidc.ClientError) {
         throw new GatehouseError('GH_PROVIDER_ERROR', `introspection refused: ${reasonOf(error)}`, { cause: error });
@@ -116,7 +117,10 @@ export class ProviderTokenVerifier implements TokenVerifier {
     const kept = this.introspection;
     if (kept !== undefined && kept.serverMetadata().introspection_endpoint === metadata.introspection_endpoint) return kept;
     const { sso } = this.config;
-    const clientAuth = sso.client_auth === 'none' ? oidc.None() : sso.client_auth === 'client_secret_post' ? oidc.ClientSecretPost(sso.client_secret) : oidc.ClientSecretBasic(sso.client_secret);
+    const auth: string = sso.client_auth;
+    const clientAuth =
+      auth === 'none' ? oidc.None() : auth === 'client_secret_post' ? oidc.ClientSecretPost(sso.client_secret) : auth === 'client_secret_basic' ? oidc.ClientSecretBasic(sso.client_secret) : undefined;
+    if (clientAuth === undefined) throw new GatehouseError('GH_PROVIDER_ERROR', `bearer.introspection does not support sso.client_auth ${auth}`);
     const configuration = new oidc.Configuration(metadata, sso.client_id, sso.client_secret || undefined, clientAuth);
     if (new URL(metadata.issuer).protocol === 'http:') oidc.allowInsecureRequests(configuration);
     configuration.timeout = Math.ceil(sso.timeout / 1000);
