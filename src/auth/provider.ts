@@ -6,6 +6,8 @@ import type { Config } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Readiness } from '../ops/readiness.js';
+import { loadClientKey } from './client-key.js';
+import { fillLogoutUrl, withExtraAuthParams } from './provider-quirks.js';
 
 export interface ProviderTokens {
   /** ID token claims merged with userinfo claims (userinfo `sub` checked against the ID token's). */
@@ -85,8 +87,7 @@ export class Provider {
 
   private async load(): Promise<oidc.Configuration> {
     const { sso } = this.config;
-    const clientAuth =
-      sso.client_auth === 'none' ? oidc.None() : sso.client_auth === 'client_secret_post' ? oidc.ClientSecretPost(sso.client_secret) : oidc.ClientSecretBasic(sso.client_secret);
+    const clientAuth = await this.clientAuthentication();
     // No enableNonRepudiationChecks: its JWKS cache refetches an unknown kid only after 60 s, so a provider that
     // rotates its signing key would lock users out for a minute. verifySignature() checks every ID token instead.
     const execute = this.insecure ? [oidc.allowInsecureRequests] : [];
@@ -96,6 +97,28 @@ export class Provider {
       [oidc.customFetch]: this.observedFetch(),
     });
     return configuration;
+  }
+
+  /**
+   * How gatehouse authenticates at the token endpoint (sso.client_auth). openid-client's client_secret_basic
+   * form-encodes id and secret before Base64 (RFC 6749 §2.3.1); providers that do not decode them refuse secrets
+   * with punctuation, and client_secret_post is the switch for those.
+   */
+  private async clientAuthentication(): Promise<oidc.ClientAuth> {
+    const { sso } = this.config;
+    switch (sso.client_auth) {
+      case 'none':
+        return oidc.None();
+      case 'client_secret_post':
+        return oidc.ClientSecretPost(sso.client_secret);
+      case 'private_key_jwt': {
+        const { key, alg, kid } = await loadClientKey(sso.client_key);
+        // the header names the algorithm the config settled (EdDSA for Ed25519, where oauth4webapi would say Ed25519)
+        return oidc.PrivateKeyJwt(kid ? { key, kid } : key, { [oidc.modifyAssertion]: (header) => void (header.alg = alg) });
+      }
+      default:
+        return oidc.ClientSecretBasic(sso.client_secret);
+    }
   }
 
   /**
@@ -159,7 +182,7 @@ export class Provider {
   }
 
   authorizationUrl(request: AuthorizationRequest): URL {
-    const parameters: Record<string, string> = {
+    const parameters = withExtraAuthParams(this.config.sso.extra_auth_params, {
       redirect_uri: this.redirectUri,
       scope: this.config.sso.scopes.join(' '),
       response_type: 'code',
@@ -167,7 +190,7 @@ export class Provider {
       nonce: request.nonce,
       code_challenge: request.codeChallenge,
       code_challenge_method: 'S256',
-    };
+    });
     if (request.prompt) parameters.prompt = request.prompt;
     return oidc.buildAuthorizationUrl(this.require(), parameters);
   }
@@ -224,13 +247,27 @@ export class Provider {
     };
   }
 
-  /** RP-initiated logout URL, or undefined when the provider publishes no end_session_endpoint. */
-  endSessionUrl(idTokenHint: string | undefined, postLogoutRedirectUri: string): URL | undefined {
+  /**
+   * RP-initiated logout URL (id_token_hint, post_logout_redirect_uri, client_id, state): sso.logout_url filled in when
+   * set, else the end_session_endpoint; undefined when the provider publishes none.
+   */
+  endSessionUrl(request: { idTokenHint: string; postLogoutRedirectUri: string; state: string }): URL | undefined {
+    const { logout_url: template, client_id } = this.config.sso;
+    if (template) return new URL(fillLogoutUrl(template, { client_id, post_logout_redirect_uri: request.postLogoutRedirectUri, id_token_hint: request.idTokenHint, state: request.state }));
     const configuration = this.configuration;
     if (!configuration?.serverMetadata().end_session_endpoint) return undefined;
-    const parameters: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri, client_id: this.config.sso.client_id };
-    if (idTokenHint) parameters.id_token_hint = idTokenHint;
-    return oidc.buildEndSessionUrl(configuration, parameters);
+    return oidc.buildEndSessionUrl(configuration, {
+      id_token_hint: request.idTokenHint,
+      post_logout_redirect_uri: request.postLogoutRedirectUri,
+      client_id: this.config.sso.client_id,
+      state: request.state,
+    });
+  }
+
+  /** The origin of the provider's end_session_endpoint (a page that posts to logout must allow it as form-action). */
+  endSessionOrigin(): string | undefined {
+    const endpoint = this.config.sso.logout_url || this.configuration?.serverMetadata().end_session_endpoint;
+    return endpoint ? new URL(endpoint).origin : undefined;
   }
 
   metadata(): oidc.ServerMetadata | undefined {

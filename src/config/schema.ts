@@ -14,7 +14,9 @@ import {
   sentinelNodeProblem,
   trustProxyProblem,
 } from './checks.js';
+import { clientKeyProblem } from '../auth/client-key.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { extraAuthParamProblem, logoutUrlProblem } from '../auth/provider-quirks.js';
 
 export { LOOPBACK_HOSTS } from './checks.js';
 
@@ -72,9 +74,13 @@ const ssoSchema = z.strictObject({
   client_id: z.string().default('').describe('Client id registered at the provider'),
   client_secret: z.string().default('').describe('Client secret (empty for a public client)'),
   client_auth: z
-    .enum(['client_secret_basic', 'client_secret_post', 'none'])
+    .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
     .default('client_secret_basic')
-    .describe('How gatehouse authenticates at the token endpoint'),
+    .describe('How gatehouse authenticates at the token endpoint: the secret in HTTP Basic (form-encoded first, RFC 6749 §2.3.1) or in the body, a JWT signed with client_key, or nothing (public client)'),
+  client_key: z
+    .string()
+    .default('')
+    .describe('Private key for client_auth private_key_jwt: PEM (PKCS8, PKCS1 or SEC1) or a JWK JSON object (its kid is sent; its alg, if any, is used). Signs RS256 with an RSA key, ES256/ES384/ES512 with an EC P-256/P-384/P-521 key, EdDSA with Ed25519'),
   scopes: z.array(z.string()).default(['openid', 'profile', 'email']).describe('Scopes requested; add offline_access for refresh tokens'),
   provider_label: z.string().default('Company account').describe('Name on the sign-on button ("Sign in with …")'),
   silent_reauth: z.boolean().default(true).describe('Try prompt=none first when a returning user\'s session expired'),
@@ -85,6 +91,19 @@ const ssoSchema = z.strictObject({
     .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
     .default(['RS256', 'PS256', 'ES256', 'EdDSA'])
     .describe('ID token signature algorithms accepted'),
+  extra_auth_params: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((params, ctx) => {
+      for (const name of Object.keys(params)) {
+        const problem = extraAuthParamProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+      }
+    })
+    .describe('Extra parameters of every authorization request, e.g. {access_type: offline, prompt: consent} for refresh tokens from Google; a prompt here applies to interactive sign-ins only (a silent one sends prompt=none)'),
+  logout_url: checked(logoutUrlProblem)
+    .default('')
+    .describe('Logout URL for a provider whose logout is not an end_session_endpoint (Auth0 /v2/logout, Amazon Cognito /logout); {client_id}, {post_logout_redirect_uri}, {id_token_hint} and {state} are filled in, URL-encoded. Empty: the discovered end_session_endpoint'),
 });
 
 const REDIS_URL_DEFAULT = 'redis://127.0.0.1:6379';
@@ -216,11 +235,11 @@ const localLoginSchema = z.strictObject({
 
 const ruleAllowSchema = z
   .strictObject({
-    roles: z.array(z.string().min(1)).default([]).describe('App roles (after roles.map); any one grants'),
-    emails: z.array(z.string().min(1)).default([]).describe('Email addresses (compared case-insensitively); any one grants'),
-    email_domains: z.array(z.string().min(1)).default([]).describe('Email domains; grants only when the provider says email_verified: true'),
+    roles: z.array(z.string()).default([]).describe('App roles (after roles.map); any one grants'),
+    emails: z.array(z.string()).default([]).describe('Email addresses (compared case-insensitively, verified emails only); any one grants'),
+    email_domains: z.array(z.string()).default([]).describe('Email domains; grants only when the provider says email_verified: true'),
     claims: z
-      .record(z.string().min(1), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1))
+      .record(z.string(), z.array(z.union([z.string(), z.number(), z.boolean()])))
       .default({})
       .describe('Dotted claim path → accepted values (e.g. groups: [finance]); a value in the claim (or the claim itself) grants'),
   })
@@ -228,16 +247,20 @@ const ruleAllowSchema = z
     if (!allow.roles.length && !allow.emails.length && !allow.email_domains.length && !Object.keys(allow.claims).length) {
       ctx.addIssue({ code: 'custom', message: 'names nobody: give roles, emails, email_domains or claims (or allow: anonymous)' });
     }
+    for (const [path, values] of Object.entries(allow.claims)) {
+      if (path === '' || values.length === 0) ctx.addIssue({ code: 'custom', path: ['claims', path], message: 'needs a claim path and at least one value' });
+    }
   });
 
 const accessRuleSchema = z.strictObject({
   path: checked(pathPatternProblem).describe('Canonical path: exact, or a prefix ending in /'),
   methods: z
-    .array(z.string().regex(/^[A-Za-z]+$/, 'must be an HTTP method like GET').transform((method) => method.toUpperCase()))
-    .min(1)
+    .array(z.string().regex(/^[A-Za-z]+$/, 'must be an HTTP method like GET'))
     .optional()
-    .describe('Methods the rule covers; absent: every method'),
-  allow: z.union([z.literal('anonymous'), ruleAllowSchema]).describe('anonymous, or who is allowed (any one of roles, emails, email_domains, claims)'),
+    .describe('Methods the rule covers (GET covers HEAD); absent: every method'),
+  allow: z.union([z.enum(['anonymous']), ruleAllowSchema]).describe('anonymous, or who is allowed (any one of roles, emails, email_domains, claims)'),
+}).superRefine((rule, ctx) => {
+  if (rule.methods !== undefined && rule.methods.length === 0) ctx.addIssue({ code: 'custom', path: ['methods'], message: 'is empty: leave it out to cover every method' });
 });
 
 const accessSchema = z.strictObject({
@@ -247,7 +270,7 @@ const accessSchema = z.strictObject({
 
 const bearerSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Admit API clients with Authorization: Bearer <access token> of the provider, without a cookie'),
-  audiences: z.array(z.string().min(1)).default([]).describe('Accepted aud values; a token must name one (required when enabled)'),
+  audiences: z.array(z.string()).default([]).describe('Accepted aud values; a token must name one (required when enabled)'),
   require_typ: z.boolean().default(false).describe('Demand the JWT header typ at+jwt (RFC 9068)'),
   introspection: z.boolean().default(false).describe('Check opaque (non-JWT) tokens at the provider\'s introspection endpoint (RFC 7662)'),
   cache_ttl: duration('60s').describe('A verified token is trusted this long at most without a new check (never past its exp)'),
@@ -336,8 +359,12 @@ export const configSchema = z
     config.session.secrets.forEach((secret, i) => {
       if (secret.length < 32) ctx.addIssue({ code: 'custom', path: ['session', 'secrets', i], message: 'must be at least 32 characters' });
     });
-    if (config.sso.client_auth !== 'none' && !config.sso.client_secret) {
+    if ((config.sso.client_auth === 'client_secret_basic' || config.sso.client_auth === 'client_secret_post') && !config.sso.client_secret) {
       ctx.addIssue({ code: 'custom', path: ['sso', 'client_secret'], message: `required with client_auth ${config.sso.client_auth}` });
+    }
+    if (config.sso.client_auth === 'private_key_jwt') {
+      const problem = config.sso.client_key ? clientKeyProblem(config.sso.client_key) : 'required with client_auth private_key_jwt (a PEM or JWK private key)';
+      if (problem) ctx.addIssue({ code: 'custom', path: ['sso', 'client_key'], message: problem });
     }
     if (config.bearer.enabled && config.bearer.audiences.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['bearer', 'audiences'], message: 'required when bearer.enabled: the aud values of access tokens meant for this app' });
@@ -376,4 +403,4 @@ export function resolveMode(config: ModeFields): Mode {
 }
 
 /** Key paths whose values never appear in output. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'session.secrets', 'identity.assertion.keys', 'session.redis.password', 'session.redis.sentinel.password']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['sso.client_secret', 'sso.client_key', 'session.secrets', 'identity.assertion.keys', 'session.redis.password', 'session.redis.sentinel.password']);

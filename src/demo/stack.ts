@@ -1,4 +1,5 @@
 // `gatehouse demo`: the development provider, the demo app and gatehouse in one process, wired from config/demo.yaml.
+import { createPrivateKey, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -26,6 +27,14 @@ export interface DemoStackOptions {
   providerTtl?: { accessToken?: number; idToken?: number; refreshToken?: number; session?: number };
 }
 
+/** The public half of sso.client_key (PEM or JWK, kid kept), registered for a private_key_jwt client. */
+function publicJwk(text: string): JsonWebKey {
+  const trimmed = text.trim();
+  const jwk = trimmed.startsWith('{') ? (JSON.parse(trimmed) as JsonWebKey & { kid?: string }) : undefined;
+  const key = jwk ? createPrivateKey({ key: jwk, format: 'jwk' }) : createPrivateKey(trimmed);
+  return { ...createPublicKey(key).export({ format: 'jwk' }), ...(jwk?.kid ? { kid: jwk.kid } : {}) };
+}
+
 function port(url: string): number {
   return Number(new URL(url).port || 80);
 }
@@ -43,6 +52,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
         client_id: config.sso.client_id,
         client_secret: config.sso.client_auth === 'none' ? undefined : config.sso.client_secret,
         token_endpoint_auth_method: config.sso.client_auth,
+        ...(config.sso.client_auth === 'private_key_jwt' ? { jwks: { keys: [publicJwk(config.sso.client_key)] } } : {}),
         redirect_uris: [`${prefix}/callback`],
         post_logout_redirect_uris: [`${prefix}/signed-out`],
         backchannel_logout_uri: `http://${listenHost}:${config.listen.port}${config.routes.prefix}/backchannel-logout`,

@@ -16,10 +16,12 @@ const REDACT = [
   '*.id_token',
   '*.code',
   '*.client_secret',
+  '*.client_key',
   'access_token',
   'refresh_token',
   'id_token',
   'client_secret',
+  'client_key',
 ];
 
 let stampedMs = 0;
