@@ -31,6 +31,8 @@ export interface RedisConnectionOptions {
 export interface RedisConnection {
   /** Commands are answered and messages on the channel arrive. */
   readonly ready: boolean;
+  /** Keys live on several nodes (a cluster): a transaction may only touch keys of one hash slot. */
+  readonly sharded: boolean;
   /** False while a command is known to fail at once (one node, disconnected): the caller answers 503 without trying. */
   readonly canSend: boolean;
   /** Starts connecting; resolves once ready or after the first failure, never rejects, keeps reconnecting. */
@@ -80,6 +82,7 @@ type NodeClient = ReturnType<typeof createNodeClient>;
 
 /** One Redis node: a command connection and a subscriber connection, each reconnecting on its own. */
 export class NodeConnection implements RedisConnection {
+  readonly sharded = false;
   private readonly client: NodeClient;
   private readonly subscriber: NodeClient;
   private readonly options: RedisConnectionOptions;

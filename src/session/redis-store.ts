@@ -5,7 +5,8 @@ import { LRUCache } from 'lru-cache';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { NodeConnection, type RedisConnection, type RedisConnectionOptions, type RedisTarget } from './redis-connection.js';
-import { ClusterConnection, SentinelConnection } from './redis-topologies.js';
+import { ClusterConnection } from './redis-cluster.js';
+import { SentinelConnection } from './redis-sentinel.js';
 import type { Sealer } from './sealer.js';
 import { SingleFlight } from './single-flight.js';
 import type { SessionRecord, SessionStore } from './types.js';
@@ -199,15 +200,19 @@ export class RedisStore implements SessionStore {
     const indexTtl = String(record.expiresAt - now);
     const indexes = [this.subKey(record.claims.sub), ...(record.sid === undefined ? [] : [this.sidKey(record.sid)])];
     const sessionKey = this.sessionKey(record.key);
-    // The indexes live in other hash slots than the session (on a cluster, other nodes), so they are written first:
-    // a session that exists is always found by a logout by sid or sub; an index entry without its session is harmless.
-    await this.command(() => Promise.all(indexes.map((index) => this.redis.send(index, ['EVAL', INDEX_ADD, '1', index, record.key, indexTtl]))));
-    await this.command(() =>
-      this.redis.transaction(sessionKey, [
-        ['SET', sessionKey, sealed, 'PX', String(ttl)],
-        ['PUBLISH', this.channel, this.evictMessage([record.key])],
-      ]),
-    );
+    const indexWrites = indexes.map((index) => ['EVAL', INDEX_ADD, '1', index, record.key, indexTtl]);
+    const sessionWrites = [
+      ['SET', sessionKey, sealed, 'PX', String(ttl)],
+      ['PUBLISH', this.channel, this.evictMessage([record.key])],
+    ];
+    if (!this.redis.sharded) {
+      await this.command(() => this.redis.transaction(sessionKey, [...indexWrites, ...sessionWrites]));
+    } else {
+      // The indexes live in other hash slots than the session (other nodes), so they are written first: a session
+      // that exists is always found by a logout by sid or sub; an index entry without its session is harmless.
+      await this.command(() => Promise.all(indexWrites.map((args) => this.redis.send(args[3] as string, args))));
+      await this.command(() => this.redis.transaction(sessionKey, sessionWrites));
+    }
     this.cache.set(record.key, record);
     // the TTL just written covers idle time from lastSeenAt on
     this.extendedAt.set(record, record.lastSeenAt);
