@@ -1,10 +1,13 @@
 // session.redis.url, .sentinel and .cluster: exactly one, each checked with a line naming its key; and the target
 // the store is built for.
-import { describe, expect, it } from 'vitest';
-import { maskSecrets, validateConfig } from '../../../src/config/load.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, maskSecrets, validateConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
 import { redisTarget } from '../../../src/session/create-store.js';
+import { temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
+
+const yaml = temporaryYamlFiles('gatehouse-redis-topology-');
 
 function problemsOf(redis: Record<string, unknown>): readonly string[] {
   try {
@@ -47,6 +50,29 @@ describe('session.redis topologies', () => {
     const masked = (maskSecrets(config) as Config).session.redis;
     expect(masked.sentinel).toEqual({ name: 'm', nodes: ['s:26379'], tls: false, username: 'watcher', password: '***' });
     expect(masked.password).toBe('***');
+  });
+
+  afterAll(() => yaml.remove());
+
+  it('comes from the environment too: comma-separated nodes, the sentinels\' password from a file', () => {
+    const env = {
+      GATEHOUSE_SESSION_REDIS_SENTINEL_NAME: 'mymaster',
+      GATEHOUSE_SESSION_REDIS_SENTINEL_NODES: 'sentinel-0:26379, sentinel-1:26379',
+      GATEHOUSE_SESSION_REDIS_SENTINEL_PASSWORD_FILE: yaml.write('s3cr:et/+\n'),
+    };
+    const { config } = loadConfig({ path: yaml.write('mode: local\n'), env });
+    expect(redisTarget(config.session.redis)).toEqual({
+      kind: 'sentinel',
+      name: 'mymaster',
+      nodes: [
+        { host: 'sentinel-0', port: 26379 },
+        { host: 'sentinel-1', port: 26379 },
+      ],
+      tls: false,
+      auth: { username: '', password: 's3cr:et/+' },
+    });
+    const cluster = loadConfig({ path: yaml.write('mode: local\n'), env: { GATEHOUSE_SESSION_REDIS_CLUSTER_NODES: 'redis://r0:7000,redis://r1:7001' } }).config;
+    expect(redisTarget(cluster.session.redis)).toEqual({ kind: 'cluster', urls: ['redis://r0:7000', 'redis://r1:7001'] });
   });
 
   it('refuses more than one of url, sentinel, cluster, naming the second', () => {
