@@ -173,22 +173,35 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** Three primaries, no replicas, each with an append-only file in its own folder of `dir`. */
-export async function startCluster(dir: string): Promise<TestCluster> {
+/**
+ * Three primaries, no replicas, each with an append-only file in its own folder of `dir`. `tls`: clients and the
+ * cluster bus speak TLS only (no client certificate required), with the server certificate of `tls`.
+ */
+export async function startCluster(dir: string, options: { tls?: TestCertificates } = {}): Promise<TestCluster> {
   const nodes: RedisServer[] = [];
   const argsOf: string[][] = [];
+  const { tls } = options;
+  // the bus connects node to node with a client certificate (the server one is for serverAuth only)
+  const tlsArgs = tls
+    ? [
+        ...['--tls-cluster', 'yes', '--tls-auth-clients', 'no', '--tls-ca-cert-file', tls.caFile],
+        ...['--tls-cert-file', tls.serverCertFile, '--tls-key-file', tls.serverKeyFile],
+        ...['--tls-client-cert-file', tls.clientCertFile, '--tls-client-key-file', tls.clientKeyFile],
+      ]
+    : [];
+  const cli = (args: string[]) => redisCli([...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args]);
   try {
     for (let i = 0; i < 3; i++) {
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir, { recursive: true });
-      const args = ['--dir', nodeDir, '--appendonly', 'yes', '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-port', String(await freePort()), '--cluster-node-timeout', '2000'];
+      const args = ['--dir', nodeDir, '--appendonly', 'yes', '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-port', String(await freePort()), '--cluster-node-timeout', '2000', ...tlsArgs];
       argsOf.push(args);
-      nodes.push(await startRedisServer(args));
+      nodes.push(await startRedisServer(args, { tls: Boolean(tls) }));
     }
-    redisCli(['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    cli(['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     const healthy = () => {
       try {
-        return nodes.every((node) => /cluster_state:ok/.test(redisCli(['-p', String(node.port), 'cluster', 'info'])));
+        return nodes.every((node) => /cluster_state:ok/.test(cli(['-p', String(node.port), 'cluster', 'info'])));
       } catch {
         return false;
       }
@@ -196,12 +209,12 @@ export async function startCluster(dir: string): Promise<TestCluster> {
     await until('cluster state ok', healthy, 15_000);
     return {
       nodes,
-      urls: nodes.map((node) => `redis://127.0.0.1:${node.port}`),
+      urls: nodes.map((node) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${node.port}`),
       healthy,
       async restart(index) {
         const node = nodes[index] as RedisServer;
         await node.stop();
-        nodes[index] = await startRedisServer(argsOf[index] as string[], { port: node.port });
+        nodes[index] = await startRedisServer(argsOf[index] as string[], { port: node.port, tls: Boolean(tls) });
         await until('cluster state ok after restart', healthy, 15_000);
       },
       stop: () => stopAll(nodes),

@@ -14,7 +14,7 @@ import type { RedisTarget } from '../../../src/session/redis-connection.js';
 import { RedisStore } from '../../../src/session/redis-store.js';
 import { Sealer } from '../../../src/session/sealer.js';
 import type { SessionRecord } from '../../../src/session/types.js';
-import { hasCommand, SENTINEL_NAME, startCluster, startSentinelSet, type SentinelSet, type TestCluster } from '../../helpers/redis-server.js';
+import { hasCommand, makeTestCertificates, SENTINEL_NAME, startCluster, startSentinelSet, type SentinelSet, type TestCertificates, type TestCluster } from '../../helpers/redis-server.js';
 
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
 const PREFIX = 'gh-topo:';
@@ -160,6 +160,47 @@ describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel with passwords 
 
   it('without the sentinels\' password the store is not ready and refuses reads with GH_STORE_UNAVAILABLE', async () => {
     const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: 'wrong' } });
+    expect(store.ready).toBe(false);
+    await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
+  });
+});
+
+const haveOpenssl = hasCommand('openssl', ['version']);
+const TLS_TITLE = haveRedis && haveOpenssl ? 'Redis store on a TLS Cluster (rediss:// nodes)' : 'Redis store on a TLS Cluster: SKIPPED, redis-server, redis-cli or openssl missing';
+
+describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-tls-'));
+  let cluster: TestCluster;
+  let certs: TestCertificates;
+  const opened: RedisStore[] = [];
+
+  const storeWith = async (caFile: string): Promise<RedisStore> => {
+    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) }, tls: { ca_file: caFile } } } });
+    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+    opened.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    certs = makeTestCertificates(dir);
+    cluster = await startCluster(join(dir, 'nodes'), { tls: certs });
+  }, 40_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((store) => store.close()));
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rediss:// nodes and session.redis.tls.ca_file: every node (the discovered ones too) over TLS', async () => {
+    const store = await storeWith(certs.caFile);
+    expect(store.ready).toBe(true);
+    const sessions = Array.from({ length: 6 }, () => record(Date.now()));
+    for (const session of sessions) await store.set(session);
+    for (const session of sessions) expect((await store.reload(session.key))?.claims.sub).toBe(session.claims.sub);
+  });
+
+  it('a CA that did not sign the nodes\' certificates: not ready, reads refused with GH_STORE_UNAVAILABLE', async () => {
+    const store = await storeWith(certs.otherCaFile);
     expect(store.ready).toBe(false);
     await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
   });
