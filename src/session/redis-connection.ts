@@ -52,7 +52,7 @@ export function reconnectDelay(retries: number): number {
 }
 
 /** Options every data-node client gets: credentials, TLS material, fail fast while disconnected, timeouts. */
-export function dataNodeOptions(options: RedisConnectionOptions, tlsOn: boolean) {
+export function dataNodeOptions(options: RedisConnectionOptions, tlsOn: boolean, reconnect: (retries: number) => number | Error = reconnectDelay) {
   const { username, password, tls, commandTimeoutMs } = options;
   return {
     // empty means unset: node-redis would otherwise send AUTH with an empty password
@@ -67,7 +67,7 @@ export function dataNodeOptions(options: RedisConnectionOptions, tlsOn: boolean)
       ...(tls?.cert ? { cert: tls.cert } : {}),
       ...(tls?.key ? { key: tls.key } : {}),
       connectTimeout: commandTimeoutMs,
-      reconnectStrategy: reconnectDelay,
+      reconnectStrategy: reconnect,
     },
   };
 }

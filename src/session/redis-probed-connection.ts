@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { reconnectDelay, type RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
 const PROBE_INTERVAL_MS = 250;
+const CLOSE_TIMEOUT_MS = 3000;
 
 /** Readiness by probe, a command timeout of our own (node-redis may retry a command across a failover), the channel. */
 export abstract class ProbedConnection implements RedisConnection {
@@ -61,7 +62,14 @@ export abstract class ProbedConnection implements RedisConnection {
     if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
     this.setReady(false);
     this.settle();
-    await this.stop().catch(() => undefined);
+    // node-redis's destroy waits for a connect in progress (a primary that never answered): shutdown does not
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      timer.unref();
+    });
+    await Promise.race([this.stop().catch(() => undefined), bounded]);
+    clearTimeout(timer);
   }
 
   /** Every message on the channel: probes end here, the rest go to the store. */

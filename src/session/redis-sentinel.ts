@@ -1,6 +1,6 @@
 // Redis behind Sentinel (node-redis createSentinel): the primary a set of sentinels names, followed through a failover.
 import { createClient, createSentinel } from 'redis';
-import { dataNodeOptions, type RedisConnectionOptions } from './redis-connection.js';
+import { dataNodeOptions, reconnectDelay, type RedisConnectionOptions } from './redis-connection.js';
 import { ProbedConnection } from './redis-probed-connection.js';
 
 interface SentinelTarget {
@@ -11,12 +11,13 @@ interface SentinelTarget {
   auth?: { username?: string; password?: string };
 }
 
-function newSentinel(options: RedisConnectionOptions, target: SentinelTarget) {
+/** `open`: false once the connection is closed; a data-node client then stops reconnecting (see `stop`). */
+function newSentinel(options: RedisConnectionOptions, target: SentinelTarget, open: () => boolean) {
   const { username, password } = target.auth ?? {};
   return createSentinel({
     name: target.name,
     sentinelRootNodes: target.nodes.map(({ host, port }) => ({ host, port })),
-    nodeClientOptions: dataNodeOptions(options, target.tls),
+    nodeClientOptions: dataNodeOptions(options, target.tls, (retries) => (open() ? reconnectDelay(retries) : new Error('session store closed'))),
     sentinelClientOptions: {
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
@@ -47,7 +48,7 @@ export class SentinelConnection extends ProbedConnection {
     await this.sentinel?.destroy().catch(() => undefined);
     this.sentinel = undefined;
     await this.someSentinelAnswers();
-    const sentinel = newSentinel(this.options, this.target);
+    const sentinel = newSentinel(this.options, this.target, () => !this.closed);
     this.sentinel = sentinel;
     sentinel.on('error', (error: unknown) => this.failed(error));
     await sentinel.connect();

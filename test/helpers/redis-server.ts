@@ -107,16 +107,26 @@ export interface SentinelSet {
  * 1 s without an answer, and a failover is retried after 3 s. `password`: the data nodes require it (requirepass,
  * masterauth, sentinel auth-pass); `sentinelPassword`: the sentinels require it (requirepass, sentinel-pass).
  */
-export async function startSentinelSet(dir: string, auth: { password?: string; sentinelPassword?: string } = {}): Promise<SentinelSet> {
+export async function startSentinelSet(dir: string, auth: { password?: string; sentinelPassword?: string; tls?: TestCertificates } = {}): Promise<SentinelSet> {
   const started: RedisServer[] = [];
-  const dataAuth = auth.password ? ['--requirepass', auth.password, '--masterauth', auth.password] : [];
+  const { tls } = auth;
+  // with tls, the data nodes listen with TLS only; replication and the sentinels reach them over TLS, with a client
+  // certificate (the server one is for serverAuth only); the sentinels themselves stay plain
+  const tlsFiles = tls
+    ? [
+        ...['--tls-replication', 'yes', '--tls-ca-cert-file', tls.caFile, '--tls-cert-file', tls.serverCertFile, '--tls-key-file', tls.serverKeyFile],
+        ...['--tls-client-cert-file', tls.clientCertFile, '--tls-client-key-file', tls.clientKeyFile],
+      ]
+    : [];
+  const dataAuth = [...(auth.password ? ['--requirepass', auth.password, '--masterauth', auth.password] : []), ...(tls ? ['--tls-auth-clients', 'no', ...tlsFiles] : [])];
   const cliAuth = (password: string | undefined) => (password ? ['--no-auth-warning', '-a', password] : []);
+  const dataCli = [...cliAuth(auth.password), ...(tls ? ['--tls', '--cacert', tls.caFile] : [])];
   try {
-    const primary = await startRedisServer(['--dir', dir, '--dbfilename', 'primary.rdb', ...dataAuth]);
+    const primary = await startRedisServer(['--dir', dir, '--dbfilename', 'primary.rdb', ...dataAuth], { tls: Boolean(tls) });
     started.push(primary);
-    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', ...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)]);
+    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', ...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)], { tls: Boolean(tls) });
     started.push(replica);
-    await until('replica in sync', () => /master_link_status:up/.test(redisCli([...cliAuth(auth.password), '-p', String(replica.port), 'info', 'replication'])), 10_000);
+    await until('replica in sync', () => /master_link_status:up/.test(redisCli([...dataCli, '-p', String(replica.port), 'info', 'replication'])), 10_000);
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
@@ -133,6 +143,7 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
           `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
           ...(auth.password ? [`sentinel auth-pass ${SENTINEL_NAME} ${auth.password}`] : []),
           ...(auth.sentinelPassword ? [`requirepass ${auth.sentinelPassword}`, `sentinel sentinel-pass ${auth.sentinelPassword}`] : []),
+          ...(tls ? [`tls-replication yes`, `tls-ca-cert-file ${tls.caFile}`, `tls-cert-file ${tls.clientCertFile}`, `tls-key-file ${tls.clientKeyFile}`] : []),
           '',
         ].join('\n'),
       );

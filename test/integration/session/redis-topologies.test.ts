@@ -206,6 +206,46 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
   });
 });
 
+const SENTINEL_TLS_TITLE = haveRedis && haveOpenssl ? 'Redis store on Sentinel with TLS data nodes' : 'Redis store on Sentinel with TLS data nodes: SKIPPED, redis-server, redis-cli or openssl missing';
+
+describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-tls-'));
+  let set: SentinelSet;
+  let certs: TestCertificates;
+  const opened: RedisStore[] = [];
+
+  const storeWith = async (redis: Record<string, unknown>): Promise<RedisStore> => {
+    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
+    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+    opened.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    certs = makeTestCertificates(dir);
+    set = await startSentinelSet(dir, { tls: certs });
+  }, 40_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((store) => store.close()));
+    await set?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sentinel.tls: true and session.redis.tls.ca_file: the primary the sentinels name is reached over TLS', async () => {
+    const store = await storeWith({ sentinel: { name: SENTINEL_NAME, nodes: set.nodes, tls: true }, tls: { ca_file: certs.caFile } });
+    expect(store.ready).toBe(true);
+    const session = record(Date.now());
+    await store.set(session);
+    expect((await store.reload(session.key))?.claims.sub).toBe(session.claims.sub);
+  });
+
+  it('without sentinel.tls the TLS-only primary cannot be used: not ready, reads refused', async () => {
+    const store = await storeWith({ sentinel: { name: SENTINEL_NAME, nodes: set.nodes } });
+    expect(store.ready).toBe(false);
+    await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
+  });
+});
+
 describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Cluster (three primaries)' : 'Redis store on Cluster: SKIPPED, redis-server or redis-cli missing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
   let cluster: TestCluster;
