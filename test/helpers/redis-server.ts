@@ -1,6 +1,6 @@
 // A redis-server of a test's own (password, ACL user, TLS), on a loopback port, without persistence; a Sentinel set
 // (primary, replica, three sentinels) and a three-primary Cluster; and test certificates made with openssl. Tests that need one skip with the reason when the binary is missing.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -181,6 +181,8 @@ export interface TestCluster {
   restart(index: number): Promise<void>;
   /** Every node says cluster_state:ok. */
   healthy(): boolean;
+  /** Moves `slots` hash slots from node `from` to node `to` (redis-cli --cluster reshard; keys migrate with them). */
+  reshard(from: number, to: number, slots: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -222,6 +224,14 @@ export async function startCluster(dir: string, options: { tls?: TestCertificate
       nodes,
       urls: nodes.map((node) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${node.port}`),
       healthy,
+      async reshard(from, to, slots) {
+        const id = (index: number) => cli(['-p', String(nodes[index]?.port), 'cluster', 'myid']).trim();
+        const args = ['--cluster', 'reshard', `127.0.0.1:${nodes[from]?.port}`, '--cluster-from', id(from), '--cluster-to', id(to), '--cluster-slots', String(slots), '--cluster-yes'];
+        await new Promise<void>((resolve, reject) => {
+          execFile('redis-cli', [...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args], { timeout: 60_000 }, (error) => (error ? reject(error) : resolve()));
+        });
+        await until('cluster state ok after resharding', healthy, 15_000);
+      },
       async restart(index) {
         const node = nodes[index] as RedisServer;
         await node.stop();

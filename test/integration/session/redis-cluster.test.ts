@@ -1,7 +1,7 @@
 // Two gatehouse replicas on a Redis Cluster (three primaries, real redis-server processes of this test, append-only
-// files): sessions, logout and back-channel logout across replicas and hash slots; then one node is restarted under
-// signed-in load: no session is lost, and once the cluster is whole again (every node says cluster_state:ok and both
-// replicas are ready) no signed-in request fails.
+// files): sessions, logout and back-channel logout across replicas and hash slots, the refresh lock; then, under
+// signed-in load, 2,000 slots are resharded to another node and one node is restarted: no session is lost, and once
+// the cluster is whole again (every node says cluster_state:ok and both replicas are ready) no signed-in request fails.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,34 @@ describe.skipIf(!haveRedis)(TITLE, () => {
       await short.close();
     }
   }, 30_000);
+
+  it('2,000 slots resharded to another node under load: no session is lost, no 5xx once the move is over', async () => {
+    const sessions = [];
+    const keysOn = (node: number) => redisCli(['-p', String(cluster.nodes[node]?.port), '--scan', '--pattern', 'gatehouse:s:*']).split('\n').filter(Boolean);
+    const slotOf = (key: string) => Number(redisCli(['-p', String(cluster.nodes[0]?.port), 'cluster', 'keyslot', key]).trim());
+    // sessions until some live in the slots that move (redis-cli moves the source's lowest slots: 0..1999)
+    const moving = () => keysOn(0).filter((key) => slotOf(key) < 2000);
+    while (sessions.length < 4 || moving().length < 2) sessions.push({ user: 'alice', ...(await replicas.signIn('alice')) });
+    const moved = moving();
+    const move = (async () => {
+      await cluster.reshard(0, 2, 2000);
+      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, 10_000, 10);
+    })();
+    const { outcomes, doneAt } = await loadThrough(replicas, sessions, move, { after: 200 });
+    await move;
+
+    const after = outcomes.filter((outcome) => outcome.sentAt > doneAt);
+    expect(after.length).toBeGreaterThanOrEqual(200);
+    expect(after.filter((outcome) => outcome.status !== 200)).toEqual([]);
+    expect([...new Set(outcomes.map((outcome) => outcome.status))].filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    // the sessions' keys went with their slots
+    expect(keysOn(2)).toEqual(expect.arrayContaining(moved));
+    for (const key of moved) expect(keysOn(0)).not.toContain(key);
+    for (const { cookie } of sessions) {
+      expect((await apiWith(`${replicas.a.url}/api/after`, cookie)).status).toBe(200);
+      expect((await apiWith(`${replicas.b.url}/api/after`, cookie)).status).toBe(200);
+    }
+  }, 90_000);
 
   it('a node restarted under load: no session is lost, no 5xx once the cluster is whole again', async () => {
     const sessions = [];
