@@ -7,11 +7,13 @@ import { reconnectDelay, type RedisConnection, type RedisConnectionOptions } fro
 
 const PROBE_INTERVAL_MS = 250;
 const CLOSE_TIMEOUT_MS = 3000;
+/** Eviction messages start with the publisher's origin, base64url (never a colon), so no eviction looks like this. */
+const PROBE_PREFIX = 'probe:';
 
 /** Readiness by probe, a command timeout of our own (node-redis may retry a command across a failover), the channel. */
 export abstract class ProbedConnection implements RedisConnection {
   protected readonly options: RedisConnectionOptions;
-  private readonly probeTag = `probe:${randomBytes(9).toString('base64url')}:`;
+  private readonly probeTag = `${PROBE_PREFIX}${randomBytes(9).toString('base64url')}:`;
   private probeCount = 0;
   private probeWaiter: { message: string; resolve: () => void } | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -72,9 +74,9 @@ export abstract class ProbedConnection implements RedisConnection {
     clearTimeout(timer);
   }
 
-  /** Every message on the channel: probes end here, the rest go to the store. */
+  /** Every message on the channel: probes (this replica's and the others') end here, the rest go to the store. */
   protected received(message: string): void {
-    if (message.startsWith(this.probeTag)) {
+    if (message.startsWith(PROBE_PREFIX)) {
       if (this.probeWaiter?.message === message) this.probeWaiter.resolve();
       return;
     }
