@@ -2,12 +2,14 @@
 // replayed against a misbehaving provider, each scenario breaking one thing, the real gatehouse signing in over
 // real sockets. A full run writes build/conformance-results.json (untracked); scripts/standards-table.js --check
 // compares it with the committed test/conformance-results.json, and --write copies it there and renders the table.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { waitUntilReady } from '../../helpers/cloud-stack.js';
 import type { TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { generateSigningKey, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
+import { generateSigningKey, type MisbehavingProviderOptions, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
@@ -34,6 +36,7 @@ const CASES: ReadonlyArray<{ id: string; providerDoes: string; expected: Outcome
   { id: 'rp-response_type-code', providerDoes: 'Authorization Code flow, response_type=code with PKCE S256', expected: 'accepted' },
   { id: 'rp-token_endpoint-client_secret_basic', providerDoes: 'token endpoint with client_secret_basic', expected: 'accepted' },
   { id: 'rp-token_endpoint-client_secret_post', providerDoes: 'token endpoint with client_secret_post', expected: 'accepted' },
+  { id: 'rp-token_endpoint-private_key_jwt', providerDoes: 'token endpoint with private_key_jwt (RS256 client assertion)', expected: 'accepted' },
   { id: 'rp-scope-userinfo-claims', providerDoes: 'email and profile claims only from userinfo', expected: 'accepted' },
   { id: 'rp-userinfo-bearer-header', providerDoes: 'userinfo accepts the access token only in the Authorization: Bearer header', expected: 'accepted' },
   { id: 'rp-id_token-sig-rs256', providerDoes: 'ID token signed RS256 with a kid', expected: 'accepted' },
@@ -59,6 +62,7 @@ const CASES: ReadonlyArray<{ id: string; providerDoes: string; expected: Outcome
   { id: 'id_token-sig-none-advertised', providerDoes: 'advertises alg none in discovery, sends an unsigned ID token', expected: 'refused' },
   { id: 'id_token-hs256-advertised', providerDoes: "advertises HS256 in discovery, signs with its public key as HMAC secret", expected: 'refused' },
   { id: 'id_token-kid-unknown', providerDoes: 'ID token kid not published at jwks_uri', expected: 'refused' },
+  { id: 'private_key_jwt-unknown-key', providerDoes: 'token endpoint refuses a client assertion signed by a key it does not know (401 invalid_client)', expected: 'refused' },
   { id: 'pkce-verifier-mismatch', providerDoes: 'code bound to another PKCE challenge (token endpoint refuses)', expected: 'refused' },
   { id: 'code-replayed', providerDoes: 'authorization response carries an already redeemed code', expected: 'refused' },
   { id: 'rfc9207-iss-parameter-wrong', providerDoes: 'advertises RFC 9207; authorization response iss is another issuer', expected: 'refused' },
@@ -89,10 +93,16 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
   });
 
   /** Not waited for: the scenarios wait for readiness themselves, and one checks that it never comes. */
-  function start(scenario: Scenario, sso: Record<string, unknown> = {}, advertisedAlgs?: string[]): Promise<Run> {
+  function start(scenario: Scenario, sso: Record<string, unknown> = {}, advertisedAlgs?: string[], provider: Partial<MisbehavingProviderOptions> = {}): Promise<Run> {
     const config = { sso: { silent_reauth: false, ...sso } };
-    return startMisbehavingStack({ keys, clientId: CLIENT_ID, provider: { scenario, advertisedAlgs }, config, upstream, waitReady: false });
+    return startMisbehavingStack({ keys, clientId: CLIENT_ID, provider: { scenario, advertisedAlgs, ...provider }, config, upstream, waitReady: false });
   }
+
+  /** The client's private_key_jwt key (RSA) and what the provider has registered for it. */
+  const CLIENT_KEY = (() => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicJwk: publicKey.export({ format: 'jwk' }) as JWK };
+  })();
 
   /** A protected deep link → sign-on page → /.auth/start → provider → /.auth/callback; returns the callback's answer. */
   async function attempt(run: Run): Promise<Attempt> {
@@ -160,8 +170,9 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     check: (run: Run, signIn: Attempt) => Promise<void>,
     sso?: Record<string, unknown>,
     advertisedAlgs?: string[],
+    provider?: Partial<MisbehavingProviderOptions>,
   ): Promise<void> {
-    const run = await start(name, sso, advertisedAlgs);
+    const run = await start(name, sso, advertisedAlgs, provider);
     try {
       await waitUntilReady(run.gatehouse);
       await check(run, await attempt(run));
@@ -203,6 +214,20 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
           expect(run.provider.tokenRequests.map((r) => [r.authMethod, r.outcome])).toEqual([['client_secret_post', 'issued']]);
         },
         { client_auth: 'client_secret_post' },
+      );
+    });
+
+    it('rp-token_endpoint-private_key_jwt: the token request authenticates with a client assertion signed by sso.client_key', async () => {
+      await scenario(
+        'rp-token_endpoint-private_key_jwt',
+        'default',
+        async (run, signIn) => {
+          await expectAccepted('rp-token_endpoint-private_key_jwt', run, signIn);
+          expect(run.provider.tokenRequests.map((r) => [r.authMethod, r.outcome])).toEqual([['private_key_jwt', 'issued']]);
+        },
+        { client_auth: 'private_key_jwt', client_key: CLIENT_KEY.pem, client_secret: '' },
+        undefined,
+        { clientJwks: [CLIENT_KEY.publicJwk] },
       );
     });
 
@@ -322,6 +347,21 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
         expect(run.provider.jwksFetches()).toBe(1);
         expect(run.provider.userinfoAuthorizations).toEqual([]);
       });
+    });
+
+    it('private_key_jwt-unknown-key: a client assertion signed by a key the provider does not know is refused at the token endpoint', async () => {
+      const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }) as JWK;
+      await scenario(
+        'private_key_jwt-unknown-key',
+        'default',
+        async (run, signIn) => {
+          await expectRefused('private_key_jwt-unknown-key', run, signIn, 502, /^GH_PROVIDER_ERROR: provider refused: invalid_client \(client authentication failed\)/);
+          expect(run.provider.tokenRequests.map((r) => [r.authMethod, r.outcome])).toEqual([['none', 'invalid_client']]);
+        },
+        { client_auth: 'private_key_jwt', client_key: CLIENT_KEY.pem, client_secret: '' },
+        undefined,
+        { clientJwks: [other] },
+      );
     });
 
     // sign-in.ts answers a code the provider refuses (invalid_grant) with 400: the sign-in attempt itself is spent.
