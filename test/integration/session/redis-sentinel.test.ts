@@ -17,11 +17,12 @@ const TITLE = haveRedis
   : 'two replicas on Redis Sentinel: SKIPPED, redis-server or redis-cli is not installed';
 
 describe.skipIf(!haveRedis)(TITLE, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-e2e-'));
+  let dir = '';
   let set: SentinelSet;
   let replicas: TwoReplicas;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-e2e-'));
     set = await startSentinelSet(dir);
     // a short local cache, so requests after the failover read the sessions from the new primary
     replicas = await startTwoReplicas({ sentinel: { name: SENTINEL_NAME, nodes: set.nodes }, cache_ttl: '200ms' });
@@ -29,7 +30,7 @@ describe.skipIf(!haveRedis)(TITLE, () => {
   afterAll(async () => {
     await replicas?.close();
     await set?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('sessions, logout and back-channel logout work across the two replicas', async () => {

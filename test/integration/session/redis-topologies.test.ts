@@ -107,11 +107,12 @@ function openStores(target: RedisTarget): [RedisStore, RedisStore] {
 }
 
 describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel (primary, replica, three sentinels)' : 'Redis store on Sentinel: SKIPPED, redis-server or redis-cli missing', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-'));
+  let dir = '';
   let set: SentinelSet;
   let pair: [RedisStore, RedisStore];
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-'));
     set = await startSentinelSet(dir);
     const config = configSchema.parse({ session: { store: 'redis', redis: { sentinel: { name: SENTINEL_NAME, nodes: set.nodes } } } });
     pair = openStores(redisTarget(config.session.redis));
@@ -121,14 +122,14 @@ describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel (primary, repli
   afterAll(async () => {
     await Promise.all((pair ?? []).map((store) => store.close()));
     await set?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   sharedBehaviour(() => pair);
 });
 
 describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel with passwords (data nodes and sentinels)' : 'Redis store on Sentinel with passwords: SKIPPED, redis-server or redis-cli missing', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-auth-'));
+  let dir = '';
   const PASSWORD = 'data+node/pass=word';
   const SENTINEL_PASSWORD = 'sentinel:pass@word';
   let set: SentinelSet;
@@ -142,12 +143,13 @@ describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel with passwords 
   };
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-auth-'));
     set = await startSentinelSet(dir, { password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
   }, 40_000);
   afterAll(async () => {
     await Promise.all(opened.map((store) => store.close()));
     await set?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('session.redis.password reaches the data nodes and session.redis.sentinel.password the sentinels', async () => {
@@ -169,7 +171,7 @@ const haveOpenssl = hasCommand('openssl', ['version']);
 const TLS_TITLE = haveRedis && haveOpenssl ? 'Redis store on a TLS Cluster (rediss:// nodes)' : 'Redis store on a TLS Cluster: SKIPPED, redis-server, redis-cli or openssl missing';
 
 describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-tls-'));
+  let dir = '';
   let cluster: TestCluster;
   let certs: TestCertificates;
   const opened: RedisStore[] = [];
@@ -182,13 +184,14 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
   };
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-cluster-tls-'));
     certs = makeTestCertificates(dir);
     cluster = await startCluster(join(dir, 'nodes'), { tls: certs });
   }, 40_000);
   afterAll(async () => {
     await Promise.all(opened.map((store) => store.close()));
     await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('rediss:// nodes and session.redis.tls.ca_file: every node (the discovered ones too) over TLS', async () => {
@@ -209,7 +212,7 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
 const SENTINEL_TLS_TITLE = haveRedis && haveOpenssl ? 'Redis store on Sentinel with TLS data nodes' : 'Redis store on Sentinel with TLS data nodes: SKIPPED, redis-server, redis-cli or openssl missing';
 
 describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-tls-'));
+  let dir = '';
   let set: SentinelSet;
   let certs: TestCertificates;
   const opened: RedisStore[] = [];
@@ -222,13 +225,14 @@ describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
   };
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-tls-'));
     certs = makeTestCertificates(dir);
     set = await startSentinelSet(dir, { tls: certs });
   }, 40_000);
   afterAll(async () => {
     await Promise.all(opened.map((store) => store.close()));
     await set?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('sentinel.tls: true and session.redis.tls.ca_file: the primary the sentinels name is reached over TLS', async () => {
@@ -247,12 +251,13 @@ describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
 });
 
 describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Cluster (three primaries)' : 'Redis store on Cluster: SKIPPED, redis-server or redis-cli missing', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
+  let dir = '';
   let cluster: TestCluster;
   let pair: [RedisStore, RedisStore];
   const extra: RedisStore[] = [];
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
     cluster = await startCluster(dir);
     const config = configSchema.parse({ session: { store: 'redis', redis: { cluster: { nodes: cluster.urls } } } });
     pair = openStores(redisTarget(config.session.redis));
@@ -265,7 +270,7 @@ describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Cluster (three primaries
   afterAll(async () => {
     await Promise.all((pair ?? []).map((store) => store.close()));
     await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   sharedBehaviour(() => pair);
