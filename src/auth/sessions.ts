@@ -7,6 +7,7 @@ import type { AssertionSigner } from '../identity/assertion.js';
 import { ACCESS_TOKEN_HEADER, buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
 import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
 import type { Logger } from '../ops/logger.js';
+import { compactRecord } from '../session/compact-record.js';
 import type { SessionCookie } from '../session/session-cookie.js';
 import type { IdentityClaims, SessionRecord, SessionStore } from '../session/types.js';
 import type { Provider, ProviderTokens } from './provider.js';
@@ -30,9 +31,9 @@ const LOCK_HELD_WAIT_MS = 200;
 const REFRESH_RETRY_MS = 30_000;
 
 interface Derived {
+  /** Identity headers, and the assertion header last when `assertion` is set (one array per hot session, not two). */
   headers: string[];
   assertion?: string;
-  withAssertion?: string[];
 }
 
 export class Sessions {
@@ -67,7 +68,7 @@ export class Sessions {
   async create(tokens: ProviderTokens): Promise<{ record: SessionRecord; cookieValue: string }> {
     const { value, key } = this.cookie.issue();
     const now = this.now();
-    const record: SessionRecord = {
+    const record = compactRecord({
       key,
       claims: identityClaims(tokens.claims),
       roles: await this.rolesFor(tokens),
@@ -81,7 +82,7 @@ export class Sessions {
       expiresAt: now + this.config.session.ttl,
       lastSeenAt: now,
       refreshAt: this.nextRefresh(tokens, now),
-    };
+    });
     if (!tokens.refreshToken && this.config.sso.scopes.includes('offline_access')) {
       this.deps.logger.warn({ sub: record.claims.sub }, 'provider issued no refresh token although offline_access was requested; roles are read only at sign-in');
     }
@@ -113,7 +114,8 @@ export class Sessions {
       return undefined;
     }
     this.store.touch(record, now);
-    if (record.refreshToken && now >= record.refreshAt) {
+    // refreshAt first: reading a token decodes it, which the hot path should not do
+    if (now >= record.refreshAt && record.refreshToken) {
       if (now < record.tokensExpireAt) {
         // tokens still valid: this request goes on with the current record while the refresh runs
         this.refresh(record).catch((error: unknown) => this.backgroundFailed(record, 'session refresh', error));
@@ -131,7 +133,7 @@ export class Sessions {
       const headers = buildIdentityHeaders(record.claims, record.roles, this.names, (header) => this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut'));
       // A renewed record is a new object, so the header always carries the current (refreshed) token.
       if (this.config.identity.pass_access_token && record.accessToken) headers.push(ACCESS_TOKEN_HEADER, record.accessToken);
-      derived = { headers };
+      derived = { headers, assertion: undefined };
       this.derived.set(record, derived);
     }
     const denied = this.config.roles.required && record.roles.length === 0;
@@ -143,10 +145,12 @@ export class Sessions {
 
   private withAssertion(derived: Derived, assertion: string): readonly string[] {
     if (derived.assertion !== assertion) {
+      const base = derived.assertion === undefined ? derived.headers : derived.headers.slice(0, -2);
+      // concat sizes the array exactly; a spread leaves room for ~64 elements, 200 bytes per hot session
+      derived.headers = base.concat(this.names.assertion, assertion);
       derived.assertion = assertion;
-      derived.withAssertion = [...derived.headers, this.names.assertion, assertion];
     }
-    return derived.withAssertion as string[];
+    return derived.headers;
   }
 
   /**
@@ -174,7 +178,7 @@ export class Sessions {
     try {
       const tokens = await this.provider.refresh(refreshToken, { sub: record.claims.sub, idToken: record.idToken });
       const now = this.now();
-      const updated: SessionRecord = {
+      const updated = compactRecord({
         ...record,
         claims: identityClaims({ ...tokens.claims, sub: record.claims.sub }),
         roles: await this.rolesFor(tokens),
@@ -184,7 +188,7 @@ export class Sessions {
         refreshToken: tokens.refreshToken ?? refreshToken,
         tokensExpireAt: tokens.expiresAt,
         refreshAt: this.nextRefresh(tokens, now),
-      };
+      });
       await this.signer?.prepare(updated);
       await this.store.set(updated);
       this.deps.events?.refresh?.('ok');
@@ -206,7 +210,14 @@ export class Sessions {
         'session refresh failed; the session stays valid until its tokens expire',
       );
       // retried later, but never after the tokens expire: the request at expiry must refresh or end the session
-      const retry = { ...record, refreshAt: Math.min(now + REFRESH_RETRY_MS, record.tokensExpireAt) };
+      // spelled out: a compact record's tokens are accessors, which a spread does not copy
+      const retry = compactRecord({
+        ...record,
+        idToken: record.idToken,
+        accessToken: record.accessToken,
+        refreshToken: record.refreshToken,
+        refreshAt: Math.min(now + REFRESH_RETRY_MS, record.tokensExpireAt),
+      });
       await this.store.set(retry);
       return retry;
     }

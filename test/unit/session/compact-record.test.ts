@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { CompactSessionRecord, compactRecord, packToken, unpackToken } from '../../../src/session/compact-record.js';
+import type { SessionRecord } from '../../../src/session/types.js';
+
+const b64 = (bytes: number): string => randomBytes(bytes).toString('base64url');
+const jwt = (): string => `${b64(60)}.${b64(400)}.${b64(256)}`;
+
+function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    key: 'k1',
+    claims: { sub: 'alice', email: 'alice@example.test' },
+    roles: ['user'],
+    sid: 'sid-1',
+    idToken: jwt(),
+    accessToken: b64(32),
+    refreshToken: b64(32),
+    tokensExpireAt: 1_800_000_003_600,
+    createdAt: 1_800_000_000_001,
+    expiresAt: 1_800_000_028_800,
+    lastSeenAt: 1_800_000_000_002,
+    refreshAt: 1_800_000_003_000,
+    ...overrides,
+  };
+}
+
+describe('packToken / unpackToken', () => {
+  it.each([
+    ['a JWT', jwt()],
+    ['an opaque base64url token', b64(32)],
+    ['a token of 1 byte', b64(1)],
+    ['an empty segment', `${b64(20)}..${b64(20)}`],
+    ['an empty token', ''],
+    ['a token with padding', `${randomBytes(10).toString('base64')}`],
+    ['non-canonical base64url (stray bits in the last character)', 'AB'],
+    ['a length of 1 mod 4', 'abcde'],
+    ['characters outside base64url', 'gho_abc+/=~ 123'],
+    ['characters beyond latin1', 'tökén-✓'],
+  ])('gives back %s exactly', (_name, token) => {
+    expect(unpackToken(packToken(token))).toBe(token);
+  });
+
+  it('holds a JWT as its bytes: a quarter smaller than the text', () => {
+    const token = jwt();
+    const packed = packToken(token);
+    expect(packed.length).toBeLessThan(token.length * 0.76);
+    expect(packed.charCodeAt(0)).toBe(1);
+  });
+
+  it('keeps any other text as it is', () => {
+    expect(packToken('AB')).toBe('\u0000AB');
+  });
+});
+
+describe('CompactSessionRecord', () => {
+  it('reads back every field of the record it was made from', () => {
+    const plain = record({ policyClaims: { email_verified: true } });
+    const compact = compactRecord(plain);
+    expect(compact).toBeInstanceOf(CompactSessionRecord);
+    for (const field of Object.keys(plain) as Array<keyof SessionRecord>) expect(compact[field]).toBe(plain[field]);
+  });
+
+  it('serializes (the Redis seal) to the plain record, absent tokens staying absent', () => {
+    const plain = record({ accessToken: undefined, refreshToken: undefined, sid: undefined });
+    delete plain.accessToken;
+    delete plain.refreshToken;
+    delete plain.sid;
+    const json = JSON.parse(JSON.stringify(compactRecord(plain))) as SessionRecord;
+    expect(json).toEqual(plain);
+    expect(Object.keys(json).sort()).toEqual(Object.keys(plain).sort());
+  });
+
+  it('keeps the per-request fields plain and writable (touch)', () => {
+    const compact = compactRecord(record());
+    compact.lastSeenAt = 42;
+    expect(compact.lastSeenAt).toBe(42);
+    expect(JSON.parse(JSON.stringify(compact)).lastSeenAt).toBe(42);
+  });
+});
