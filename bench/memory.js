@@ -1,6 +1,6 @@
 // `npm run bench:memory [-- --write]`: gatehouse's resident memory idle and after a flood of unauthenticated requests.
 // Each scenario is { name, target(upstream), path }; cloud-mode and session-count rows are more entries in SCENARIOS.
-// Env: BENCH_FLOOD (requests per flood, default 100000). Written to bench/MEMORY.md with --write.
+// Env: BENCH_FLOOD (requests per flood, default 100000), BENCH_SESSIONS (session rows: count or count@heap-MiB). Written to bench/MEMORY.md with --write.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,12 @@ async function measureScenario(scenario, upstream) {
   }
 }
 
-const SESSION_COUNTS = (process.env.BENCH_SESSIONS ?? '0,10000,100000').split(',').map(Number);
+/** `count` or `count@MiB`: the second runs gatehouse with --max-old-space-size=MiB (a heap sized for the deployment). */
+const SESSION_ROWS = (process.env.BENCH_SESSIONS ?? '0,10000,100000,250000,100000@512').split(',').map((spec) => {
+  const [count, heapMiB] = spec.split('@').map(Number);
+  if (!Number.isInteger(count) || count < 0 || (heapMiB !== undefined && !(heapMiB > 0))) throw new Error(`BENCH_SESSIONS: bad entry ${JSON.stringify(spec)}`);
+  return { count, heapMiB };
+});
 
 /** Every session used once (identity headers, assertion and verified-cookie cache built), each with its own cookie. */
 async function useEverySession(url, cookies) {
@@ -71,10 +76,22 @@ async function useEverySession(url, cookies) {
 
 const statusText = (answered) => `${Object.entries(answered.statuses).map(([status, n]) => `${status}: ${n}`).join(', ') || '—'}; errors: ${answered.errors}`;
 
-async function measureSessions(count, upstream) {
+/** Starts the session child, with --max-old-space-size when `heapMiB` is set (NODE_OPTIONS is read at spawn). */
+function startSessionChild(count, heapMiB, upstream, cookieFile) {
+  const saved = process.env.NODE_OPTIONS;
+  if (heapMiB !== undefined) process.env.NODE_OPTIONS = `${saved ?? ''} --max-old-space-size=${heapMiB}`.trim();
+  try {
+    return startNodeServer(SESSION_CHILD, [String(count), upstream.url, cookieFile]);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+}
+
+async function measureSessions({ count, heapMiB }, upstream) {
   const dir = makeTempDir('sessions');
   const cookieFile = join(dir, 'cookies');
-  const { child, url } = await startNodeServer(SESSION_CHILD, [String(count), upstream.url, cookieFile]);
+  const { child, url } = await startSessionChild(count, heapMiB, upstream, cookieFile);
   try {
     await sleep(IDLE_MS);
     const filled = memoryKiB(child.pid);
@@ -91,7 +108,8 @@ async function measureSessions(count, upstream) {
       floods.push({ answered, rss: memoryKiB(child.pid) });
     }
     const [first, second] = floods;
-    return `| ${count.toLocaleString('en-US')} | ${mib(filled.rss)} | ${mib(afterUse.rss)} | ${statusText(used)} | ${mib(first.rss.rss - afterUse.rss)} | ${mib(second.rss.rss - first.rss.rss)} | ${mib(second.rss.rss)} | ${statusText(second.answered)} | ${mib(second.rss.peak)} |`;
+    const heap = heapMiB === undefined ? 'default' : `--max-old-space-size=${heapMiB}`;
+    return `| ${count.toLocaleString('en-US')} | ${heap} | ${mib(filled.rss)} | ${mib(afterUse.rss)} | ${statusText(used)} | ${mib(first.rss.rss - afterUse.rss)} | ${mib(second.rss.rss - first.rss.rss)} | ${mib(second.rss.rss)} | ${statusText(second.answered)} | ${mib(second.rss.peak)} |`;
   } finally {
     await stopChild(child);
   }
@@ -109,16 +127,21 @@ async function main() {
       '',
       '### Cloud mode: live sessions (memory store)',
       '',
-      'Sessions shaped like the dev provider\'s (RS256 ID token of about 900 bytes, opaque 43-character access and refresh tokens, each string its own copy) are put',
-      'into the memory store of a real cloud-mode gatehouse (bench/lib/session-memory-child.js); every session is then used once with its own cookie, so its',
-      'identity headers, signed assertion and verified-cookie entry exist too; then two floods of unauthenticated API requests (401):',
+      'Sessions shaped like the dev provider\'s (RS256 ID token of about 1000 characters, opaque 43-character access and refresh tokens, each string its own flat copy)',
+      'in the compact form Sessions.create stores (tokens held as bytes) are put into the memory store of a real cloud-mode gatehouse',
+      '(bench/lib/session-memory-child.js, session.hot_sessions at its default); every session is then used once with its own cookie, so the',
+      'hot sessions\' identity headers, signed assertion and verified-cookie entry exist too; then two floods of unauthenticated API requests (401):',
       'the first grows the V8 heap to its working size, growth during the second is what a leak would show.',
+      'V8 heap: default, or the child started with --max-old-space-size (V8 then grows the heap by a smaller factor before collecting,',
+      'so less garbage from the use phase sits in RSS; the live data is the same).',
       'Targets: < 300 MiB at 100,000 sessions; < 16 MiB growth from the unauthenticated flood.',
+      'Before the compact records (730e630, plain records with token strings, two header arrays per hot session): 100,000 sessions',
+      '340.0 MiB filled, 555.4 MiB after use.',
       '',
-      '| sessions | RSS filled MiB | RSS after use MiB | use answered | flood 1 growth MiB | flood 2 growth MiB | RSS at end MiB | flood 2 answered | peak MiB |',
-      '|--:|--:|--:|---|--:|--:|--:|---|--:|',
+      '| sessions | V8 heap | RSS filled MiB | RSS after use MiB | use answered | flood 1 growth MiB | flood 2 growth MiB | RSS at end MiB | flood 2 answered | peak MiB |',
+      '|--:|---|--:|--:|---|--:|--:|--:|---|--:|',
     );
-    for (const count of SESSION_COUNTS) lines.push(await measureSessions(count, upstream));
+    for (const row of SESSION_ROWS) lines.push(await measureSessions(row, upstream));
     const report = [
       ...machineHeader('gatehouse memory'),
       `- two floods of autocannon -c ${CONNECTIONS} -a ${FLOOD_REQUESTS}; RSS from /proc/<pid>/status ${IDLE_MS} ms after start (idle) and ${SETTLE_MS} ms after each flood.` +

@@ -1,7 +1,7 @@
 // Child process for `npm run bench:memory`: gatehouse in cloud mode (the real access control and proxy server from
 // dist/), its memory session store filled with N sessions shaped like the dev provider's (an RS256 ID token of
-// about 900 bytes, opaque 43-character access and refresh tokens; every string its own copy), the cookie values
-// written to a file for the parent's load. Prints `{"url": ...}` when it listens and serves until killed.
+// about 1000 characters, opaque 43-character access and refresh tokens; every string its own flat copy, as JSON.parse
+// makes them) in the compact form Sessions.create stores, the cookie values written to a file for the parent's load. Prints `{"url": ...}` when it listens and serves until killed.
 // Usage: node bench/lib/session-memory-child.js <sessions> <upstream url> <cookie file>
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -11,11 +11,14 @@ import { createLogger } from '../../dist/src/ops/logger.js';
 import { Metrics } from '../../dist/src/ops/metrics.js';
 import { Readiness } from '../../dist/src/ops/readiness.js';
 import { createProxyServer } from '../../dist/src/server.js';
+import { compactRecord } from '../../dist/src/session/compact-record.js';
 import { SessionCookie } from '../../dist/src/session/session-cookie.js';
 
 const [count = '0', upstreamUrl = '', cookieFile = ''] = process.argv.slice(2);
 const sessions = Number(count);
 const base64url = (bytes) => randomBytes(bytes).toString('base64url');
+/** A flat copy: template literals make cons strings (a tree of parts), which tokens and claims parsed from JSON are not. */
+const flat = (text) => Buffer.from(text, 'latin1').toString('latin1');
 
 /** A token-shaped string of the dev provider's sizes; each call allocates a distinct string. */
 function idToken(sub) {
@@ -38,7 +41,7 @@ function idToken(sub) {
       iss: 'http://127.0.0.1:1',
     }),
   ).toString('base64url');
-  return `${header}.${payload}.${base64url(256)}`;
+  return flat(`${header}.${payload}.${base64url(256)}`);
 }
 
 const config = validateConfig({
@@ -63,12 +66,12 @@ const sessionCookie = new SessionCookie({ secrets: config.session.secrets, name:
 const now = Date.now();
 const cookies = [];
 for (let i = 0; i < sessions; i++) {
-  const sub = `user-${i}`;
+  const sub = flat(`user-${i}`);
   const { value, key } = sessionCookie.issue();
   cookies.push(value);
-  await access.store.set({
+  await access.store.set(compactRecord({
     key,
-    claims: { sub, email: `${sub}@example.test`, name: `User ${sub}`, preferred_username: sub },
+    claims: { sub, email: flat(`${sub}@example.test`), name: flat(`User ${sub}`), preferred_username: sub },
     roles: ['user'],
     sid: base64url(16),
     idToken: idToken(sub),
@@ -79,7 +82,7 @@ for (let i = 0; i < sessions; i++) {
     expiresAt: now + 8 * 3_600_000,
     lastSeenAt: now,
     refreshAt: now + 3_600_000,
-  });
+  }));
 }
 
 writeFileSync(cookieFile, cookies.join('\n'));
