@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Readiness } from '../ops/readiness.js';
-import { loadClientKey } from './client-key.js';
+import { clientAuthentication } from './client-auth.js';
 import { fillLogoutUrl, withExtraAuthParams } from './provider-quirks.js';
 
 export interface ProviderTokens {
@@ -87,7 +87,7 @@ export class Provider {
 
   private async load(): Promise<oidc.Configuration> {
     const { sso } = this.config;
-    const clientAuth = await this.clientAuthentication();
+    const clientAuth = await clientAuthentication(sso);
     // No enableNonRepudiationChecks: its JWKS cache refetches an unknown kid only after 60 s, so a provider that
     // rotates its signing key would lock users out for a minute. verifySignature() checks every ID token instead.
     const execute = this.insecure ? [oidc.allowInsecureRequests] : [];
@@ -97,28 +97,6 @@ export class Provider {
       [oidc.customFetch]: this.observedFetch(),
     });
     return configuration;
-  }
-
-  /**
-   * How gatehouse authenticates at the token endpoint (sso.client_auth). openid-client's client_secret_basic
-   * form-encodes id and secret before Base64 (RFC 6749 §2.3.1); providers that do not decode them refuse secrets
-   * with punctuation, and client_secret_post is the switch for those.
-   */
-  private async clientAuthentication(): Promise<oidc.ClientAuth> {
-    const { sso } = this.config;
-    switch (sso.client_auth) {
-      case 'none':
-        return oidc.None();
-      case 'client_secret_post':
-        return oidc.ClientSecretPost(sso.client_secret);
-      case 'private_key_jwt': {
-        const { key, alg, kid } = await loadClientKey(sso.client_key);
-        // the header names the algorithm the config settled (EdDSA for Ed25519, where oauth4webapi would say Ed25519)
-        return oidc.PrivateKeyJwt(kid ? { key, kid } : key, { [oidc.modifyAssertion]: (header) => void (header.alg = alg) });
-      }
-      default:
-        return oidc.ClientSecretBasic(sso.client_secret);
-    }
   }
 
   /**

@@ -5,6 +5,7 @@
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, customFetch as joseCustomFetch, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../config/schema.js';
+import { clientAuthentication } from '../auth/client-auth.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenVerifier, VerifiedToken } from './bearer.js';
 
@@ -86,7 +87,7 @@ export class ProviderTokenVerifier implements TokenVerifier {
   private async introspect(token: string): Promise<VerifiedToken> {
     const metadata = this.metadata();
     if (!metadata.introspection_endpoint) throw new GatehouseError('GH_PROVIDER_ERROR', 'bearer.introspection is on but the provider publishes no introspection_endpoint');
-    const client = this.client(metadata);
+    const client = await this.client(metadata);
     let answer: oidc.IntrospectionResponse;
     try {
       answer = await oidc.tokenIntrospection(client, token, { token_type_hint: 'access_token' });
@@ -113,15 +114,11 @@ export class ProviderTokenVerifier implements TokenVerifier {
   }
 
   /** The client that introspects: gatehouse's own client id and credentials (sso.client_auth). */
-  private client(metadata: oidc.ServerMetadata): oidc.Configuration {
+  private async client(metadata: oidc.ServerMetadata): Promise<oidc.Configuration> {
     const kept = this.introspection;
     if (kept !== undefined && kept.serverMetadata().introspection_endpoint === metadata.introspection_endpoint) return kept;
     const { sso } = this.config;
-    const auth: string = sso.client_auth;
-    const clientAuth =
-      auth === 'none' ? oidc.None() : auth === 'client_secret_post' ? oidc.ClientSecretPost(sso.client_secret) : auth === 'client_secret_basic' ? oidc.ClientSecretBasic(sso.client_secret) : undefined;
-    if (clientAuth === undefined) throw new GatehouseError('GH_PROVIDER_ERROR', `bearer.introspection does not support sso.client_auth ${auth}`);
-    const configuration = new oidc.Configuration(metadata, sso.client_id, sso.client_secret || undefined, clientAuth);
+    const configuration = new oidc.Configuration(metadata, sso.client_id, sso.client_secret || undefined, await clientAuthentication(sso));
     if (new URL(metadata.issuer).protocol === 'http:') oidc.allowInsecureRequests(configuration);
     configuration.timeout = Math.ceil(sso.timeout / 1000);
     configuration[oidc.customFetch] = (url, options) => this.fetchImpl(url, options as RequestInit);

@@ -27,17 +27,28 @@ const publicJwk = (): JWK => {
   return { kty, n, e, kid, alg: 'RS256' } as JWK;
 };
 
+/** A second gatehouse that authenticates with private_key_jwt, also at the introspection endpoint. */
+const KEYED = { client_id: 'gatehouse-keyed', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
+
 let provider: DevProvider;
 let stack: CloudStack;
+let keyedPort: number;
 let tokenEndpoint: string;
 
 beforeAll(async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  keyedPort = await freePort();
   provider = await startDevProvider({
     port: await freePort(),
     clients: [
       devClient(url),
+      {
+        client_id: KEYED.client_id,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [KEYED.key.publicKey.export({ format: 'jwk' })] },
+        redirect_uris: [`http://127.0.0.1:${keyedPort}/.auth/callback`],
+      },
       {
         client_id: CLI.client_id,
         client_secret: CLI.client_secret,
@@ -177,6 +188,25 @@ describe('bearer tokens from the provider', () => {
     expect((await api('/reports/', token)).status).toBe(200);
     expect(headerValues(stack.upstream.requests[before]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual([CLI.client_id]);
     expectInvalidToken(await api('/reports/', `${token}x`), 'unknown opaque token');
+  });
+
+  it('introspection authenticates like the token endpoint: with sso.client_auth private_key_jwt too', async () => {
+    const keyed = await startCloudStack({
+      provider,
+      port: keyedPort,
+      config: {
+        sso: { client_id: KEYED.client_id, client_auth: 'private_key_jwt', client_secret: '', client_key: KEYED.key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
+        bearer: { enabled: true, audiences: [OPAQUE_API], introspection: true },
+      },
+    });
+    try {
+      const token = await clientCredentials(OPAQUE_API);
+      const answer = await sendRequest(`${keyed.url}/reports/`, { headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+      expect(answer.status).toBe(200);
+      expect(headerValues(keyed.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual([CLI.client_id]);
+    } finally {
+      await keyed.close();
+    }
   });
 
   it('refuses forged, expired, not-yet-valid, wrong-audience, wrong-issuer, alg none and HS256-with-the-public-key tokens', async () => {
