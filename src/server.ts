@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parse as parseCookieHeader } from 'cookie';
 import proxyAddr from 'proxy-addr';
-import type { AccessControl, Admission, RequestContext, UpgradeContext } from './auth/access.js';
+import type { AccessControl, Admission, RequestContext, UpgradeAdmission, UpgradeContext } from './auth/access.js';
 import { brandingOf, renderErrorJson, renderPage, wantsJson, type Branding } from './auth/pages.js';
 import type { Config } from './config/schema.js';
 import { GatehouseError } from './errors.js';
@@ -38,6 +38,7 @@ const NO_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
 
 const ERROR_CODES: Readonly<Record<number, string>> = {
   400: 'bad_request',
+  403: 'forbidden',
   404: 'not_found',
   408: 'request_timeout',
   500: 'internal_error',
@@ -284,10 +285,10 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       path: target.path,
       cookies: lazyCookies(req),
     };
-    const proceed = (admission: Admission): void => {
-      if (admission === null) return refuse(401, 'Unauthorized');
-      user = userOf(admission);
-      const headers = buildUpstreamHeaders(req.rawHeaders, headerOptions(req, requestId), admission);
+    const proceed = (admission: UpgradeAdmission): void => {
+      if (admission.kind === 'refuse') return refuse(admission.status, admission.status === 403 ? 'Forbidden' : 'Unauthorized');
+      user = userOf(admission.identity);
+      const headers = buildUpstreamHeaders(req.rawHeaders, headerOptions(req, requestId), admission.identity);
       const abort = new AbortController();
       socket.once('close', () => abort.abort());
       upstream.upgrade(req, headers, abort.signal).then(
@@ -309,7 +310,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
     if (target.path.startsWith(prefix)) return refuse(404, 'Not Found');
     try {
       const admission = access.admitUpgrade(ctx);
-      if (admission !== null && 'then' in admission) admission.then(proceed, () => refuse(503, 'Service Unavailable'));
+      if (admission instanceof Promise) admission.then(proceed, () => refuse(503, 'Service Unavailable'));
       else proceed(admission);
     } catch {
       refuse(503, 'Service Unavailable');

@@ -21,12 +21,18 @@ export interface RequestContext extends UpgradeContext {
  */
 export type Admission = readonly string[] | null;
 
+/**
+ * What the gate decided for a WebSocket upgrade, whose raw socket it cannot answer itself: forward with these
+ * identity headers (empty: without identity), or refuse with 401 (no valid session or token) or 403 (signed in,
+ * but an access rule is not met).
+ */
+export type UpgradeAdmission = { readonly kind: 'forward'; readonly identity: readonly string[] } | { readonly kind: 'refuse'; readonly status: 401 | 403 };
+
 export interface AccessControl {
   /** Answers a request under the internal route prefix. */
   handleRoute(ctx: RequestContext, route: string): Promise<void> | void;
   admit(ctx: RequestContext): Admission | Promise<Admission>;
-  /** Admission for a WebSocket upgrade: like admit, but may not answer (the socket is raw); null means refuse with 401. */
-  admitUpgrade(ctx: UpgradeContext): Admission | Promise<Admission>;
+  admitUpgrade(ctx: UpgradeContext): UpgradeAdmission | Promise<UpgradeAdmission>;
   /** Removes gatehouse's own cookies from a Cookie header before it goes upstream ('' drops the header). */
   filterCookie?(value: string): string;
   close?(): Promise<void>;

@@ -8,13 +8,16 @@ import type { Authentication, Authenticator } from '../authorize/authentication.
 import { sendForbiddenJson, sendInvalidToken } from '../authorize/refusals.js';
 import type { Config } from '../config/schema.js';
 import { hasBody } from '../http/body.js';
-import type { Admission, RequestContext, UpgradeContext } from './access.js';
+import type { Admission, RequestContext, UpgradeAdmission, UpgradeContext } from './access.js';
 import type { Branding } from './pages.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 import { targetOf, type PublicHost } from './public-host.js';
 import { isNavigation, redirect, sendPage, sendUnauthenticated } from './respond.js';
 
 const PASS: Admission = [];
+const REFUSE_UNAUTHENTICATED: UpgradeAdmission = Object.freeze({ kind: 'refuse', status: 401 });
+const REFUSE_FORBIDDEN: UpgradeAdmission = Object.freeze({ kind: 'refuse', status: 403 });
+const forwardUpgrade = (identity: Admission): UpgradeAdmission => ({ kind: 'forward', identity: identity ?? PASS });
 
 export class Gate {
   private readonly policy: AccessPolicy;
@@ -54,12 +57,17 @@ export class Gate {
     return this.decide(ctx, requirement, authenticated);
   }
 
-  admitUpgrade(ctx: UpgradeContext): Admission | Promise<Admission> {
+  admitUpgrade(ctx: UpgradeContext): UpgradeAdmission | Promise<UpgradeAdmission> {
     const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
-    if (requirement.kind === 'anonymous') return this.identityIfSignedIn(ctx);
-    if (this.passesWithoutSso(ctx)) return PASS;
-    const decideUpgrade = (who: Authentication): Admission =>
-      (who.kind === 'session' || who.kind === 'bearer') && decide(requirement, who.subject).granted ? who.identity : null;
+    if (requirement.kind === 'anonymous') {
+      const identity = this.identityIfSignedIn(ctx);
+      return identity instanceof Promise ? identity.then(forwardUpgrade) : forwardUpgrade(identity);
+    }
+    if (this.passesWithoutSso(ctx)) return forwardUpgrade(PASS);
+    const decideUpgrade = (who: Authentication): UpgradeAdmission => {
+      if (who.kind !== 'session' && who.kind !== 'bearer') return REFUSE_UNAUTHENTICATED;
+      return decide(requirement, who.subject).granted ? forwardUpgrade(who.identity) : REFUSE_FORBIDDEN;
+    };
     const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
     return authenticated instanceof Promise ? authenticated.then(decideUpgrade) : decideUpgrade(authenticated);
   }

@@ -1,10 +1,11 @@
 // Local mode: SSO is inactive, every request passes (identity headers already stripped); /.auth/login points at the app's own login.
 import type { Config } from '../config/schema.js';
-import type { AccessControl, Admission, RequestContext } from './access.js';
+import type { AccessControl, Admission, RequestContext, UpgradeAdmission } from './access.js';
 import { brandingOf } from './pages.js';
 import { isNavigation, sendPage } from './respond.js';
 
 const NO_IDENTITY: Admission = [];
+const FORWARD_WITHOUT_IDENTITY: UpgradeAdmission = Object.freeze({ kind: 'forward', identity: NO_IDENTITY });
 
 export function createLocalAccess(config: Config): AccessControl {
   const localLoginPath = config.local_login.paths[0] ?? '/';
@@ -21,6 +22,6 @@ export function createLocalAccess(config: Config): AccessControl {
       ctx.res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
     },
     admit: () => NO_IDENTITY,
-    admitUpgrade: () => NO_IDENTITY,
+    admitUpgrade: () => FORWARD_WITHOUT_IDENTITY,
   };
 }
