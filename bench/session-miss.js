@@ -17,8 +17,11 @@ const config = validateConfig({
   session: { secrets: ['bench-session-secret-0123456789-abcdefghij'] },
 });
 const claims = { sub: 'user-1', email: 'user-1@example.test', name: 'User 1', preferred_username: 'user-1' };
+const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+// shaped like the dev provider's (and bench/lib/session-memory-child.js's): held deflated
+const idToken = `${part({ alg: 'RS256', typ: 'JWT', kid: b64(32) })}.${part({ ...claims, email_verified: true, roles: ['user'], nonce: b64(32), at_hash: b64(16), sid: b64(16), auth_time: 1_800_000_000, iat: 1_800_000_000, exp: 1_800_003_600, aud: 'gatehouse-bench', iss: 'http://127.0.0.1:1' })}.${b64(256)}`;
 const record = compactRecord({
-  key: b64(32), claims, roles: ['user'], sid: b64(16), idToken: `${b64(60)}.${b64(430)}.${b64(256)}`, accessToken: b64(32), refreshToken: b64(32),
+  key: b64(32), claims, roles: ['user'], sid: b64(16), idToken, accessToken: b64(32), refreshToken: b64(32),
   tokensExpireAt: 0, createdAt: 0, expiresAt: 0, lastSeenAt: 0, refreshAt: 0,
 });
 
@@ -48,4 +51,5 @@ await time('verify the cookie (HMAC, cache missed)', ROUNDS, (i) => cookie.verif
 await time('identity headers (buildIdentityHeaders)', ROUNDS, () => buildIdentityHeaders(record.claims, record.roles, config.identity.headers, () => {}));
 await time('access token from bytes (pass_access_token)', ROUNDS, () => record.accessToken);
 await time('ID token from bytes (logout, refresh)', ROUNDS, () => record.idToken);
+await time('ID token to bytes (sign-in, refresh)', ROUNDS, () => compactRecord({ ...record.toJSON(), idToken }));
 await time('sign the assertion (ES256, awaited one at a time)', Math.ceil(ROUNDS / 10), (i) => signer.prepare({ key: `k${i}`, claims, roles: record.roles, sid: record.sid }));
