@@ -5,6 +5,8 @@
 // Usage: node bench/lib/session-memory-child.js <sessions> <upstream url> <cookie file>
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createCloudAccess } from '../../dist/src/auth/cloud-access.js';
 import { validateConfig } from '../../dist/src/config/load.js';
 import { createLogger } from '../../dist/src/ops/logger.js';
@@ -86,6 +88,13 @@ for (let i = 0; i < sessions; i++) {
 }
 
 writeFileSync(cookieFile, cookies.join('\n'));
+// SIGUSR2 (the parent, at the end): a full GC, then the live heap in <cookie file>.gc, for the "after a full GC" columns.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc');
+process.on('SIGUSR2', () => {
+  collect();
+  writeFileSync(`${cookieFile}.gc`, String(process.memoryUsage().heapUsed));
+});
 cookies.length = 0;
 const proxy = createProxyServer({ config, access, logger, metrics });
 proxy.server.listen(0, '127.0.0.1', () => {
