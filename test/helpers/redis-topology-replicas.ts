@@ -173,3 +173,23 @@ export async function loadThrough(
   await Promise.all([finished, ...Array.from({ length: options.workers ?? 4 }, worker)]);
   return { outcomes, doneAt };
 }
+
+/**
+ * What every topology test asserts after its event (failover, resharding, restart): at least 200 requests sent
+ * after it, all served; during it only 200 or 503 (never an error of gatehouse's own); and every session made
+ * before it still works on both replicas.
+ */
+export async function expectServedThrough(
+  replicas: TwoReplicas,
+  sessions: { cookie: string }[],
+  { outcomes, doneAt }: { outcomes: LoadOutcome[]; doneAt: number },
+): Promise<void> {
+  const after = outcomes.filter((outcome) => outcome.sentAt > doneAt);
+  expect(after.length).toBeGreaterThanOrEqual(200);
+  expect(after.filter((outcome) => outcome.status !== 200)).toEqual([]);
+  expect([...new Set(outcomes.map((outcome) => outcome.status))].filter((status) => status !== 200 && status !== 503)).toEqual([]);
+  for (const { cookie } of sessions) {
+    expect((await apiWith(`${replicas.a.url}/api/after`, cookie)).status).toBe(200);
+    expect((await apiWith(`${replicas.b.url}/api/after`, cookie)).status).toBe(200);
+  }
+}
