@@ -6,6 +6,7 @@ import type { SessionStore } from '../session/types.js';
 import type { RequestContext } from './access.js';
 import type { Provider } from './provider.js';
 import { sendJson } from './respond.js';
+import { readForm } from '../http/body.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -26,7 +27,7 @@ export class BackchannelLogout {
   ) {}
 
   async handle(ctx: RequestContext): Promise<void> {
-    const body = await readForm(ctx);
+    const body = await readForm(ctx.req, MAX_BODY_BYTES);
     if (body === undefined) return this.refuse(ctx, 'request body must be application/x-www-form-urlencoded, at most 64 KiB');
     const tokens = body.getAll('logout_token');
     if (tokens.length !== 1) return this.refuse(ctx, 'exactly one logout_token is required');
@@ -69,28 +70,4 @@ export class BackchannelLogout {
     this.deps.logger.warn({ reqId: ctx.requestId, reason: description }, 'back-channel logout refused');
     sendJson(ctx.res, 400, { error: 'invalid_request', error_description: description });
   }
-}
-
-function readForm(ctx: RequestContext): Promise<URLSearchParams | undefined> {
-  const type = ctx.req.headers['content-type'] ?? '';
-  if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    ctx.req.resume();
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    ctx.req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        ctx.req.removeAllListeners('data');
-        ctx.req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    ctx.req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
-    ctx.req.on('error', () => resolve(undefined));
-  });
 }

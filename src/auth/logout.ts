@@ -8,6 +8,7 @@ import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from './access.js';
 import { wantsJson, type Branding } from './pages.js';
 import { Sealer } from '../session/sealer.js';
+import { readForm } from '../http/body.js';
 import { LogoutStates } from './logout-state.js';
 import type { Provider } from './provider.js';
 import { redirect, sendJson, sendPage } from './respond.js';
@@ -74,7 +75,7 @@ export class Logout {
     }
     // The confirmation form of a browser that sends no Fetch Metadata comes with `Origin: null` (the page is
     // no-referrer): its token, bound to this session, shows that the page was gatehouse's own.
-    if (ctx.req.method === 'POST' && session !== undefined && this.validToken((await readForm(ctx.req))?.get(CONFIRM_FIELD), session.record.key)) {
+    if (ctx.req.method === 'POST' && session !== undefined && this.validToken((await readForm(ctx.req, MAX_FORM_BYTES))?.get(CONFIRM_FIELD), session.record.key)) {
       return this.end(ctx, session);
     }
     ctx.req.resume();
@@ -153,22 +154,3 @@ export class Logout {
 }
 
 /** The urlencoded form body, or undefined (another type, too big, a broken stream). */
-function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_FORM_BYTES) {
-        req.off('data', onData);
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(size > MAX_FORM_BYTES ? undefined : new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
-    req.once('error', () => resolve(undefined));
-  });
-}
