@@ -18,7 +18,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { stringify } from 'yaml';
 
 const DIST = process.env.SOAK_DIST ?? fileURLToPath(new URL('../dist', import.meta.url));
-const { startDevProvider } = await import(join(DIST, 'src/demo/dev-provider.js'));
+const { startDevProvider } = await import(join(DIST, 'demo/dev-provider.js'));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const WARM_UP_SECONDS = Math.min(60, SECONDS / 5);
 const SAMPLE_SECONDS = Math.min(60, Math.max(5, SECONDS / 6));

@@ -1,9 +1,9 @@
 // One running gatehouse: proxy listener, ops listener, access control for the configured mode, and orderly shutdown.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { AccessControl } from './auth/access.js';
-import type { CloudAccess } from './auth/cloud-access.js';
-import { createLocalAccess } from './auth/local-access.js';
+import type { AccessControl } from './authorize/access.js';
+import type { CloudAccess } from './authorize/cloud-access.js';
+import { createLocalAccess } from './authorize/local-access.js';
 import { cloudConfigHints } from './config/hints.js';
 import { resolveMode, type Config, type Mode } from './config/schema.js';
 import { ConfigError } from './errors.js';
@@ -58,7 +58,7 @@ async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; 
     return createLocalAccess(config);
   }
   if (!previous) for (const hint of cloudConfigHints(config)) deps.logger.warn(hint);
-  const { createCloudAccess } = await import('./auth/cloud-access.js');
+  const { createCloudAccess } = await import('./authorize/cloud-access.js');
   return createCloudAccess(config, deps, previous as CloudAccess | undefined);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// CLI: `gatehouse [start]`, `gatehouse check-config`, `gatehouse demo`, `gatehouse version`, --help, --version.
+// CLI: `gatehouse [start]`, `gatehouse check-config`, `gatehouse version`, --help, --version.
 import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { printableConfig } from './config/print.js';
@@ -7,6 +7,7 @@ import { resolveMode, type Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { startGatehouse, type Gatehouse } from './gatehouse.js';
 import { buildInfo } from './version.js';
+import { exitOnConfigError, exitOnSignals, exitQuietlyOnClosedStdout } from './cli/process.js';
 
 const HELP = `gatehouse — OpenID Connect sign-in in front of an unmodified app; identity passed as headers
 
@@ -15,8 +16,6 @@ Usage:
   gatehouse check-config [--config PATH]
                                         run every check start runs, print the config with secrets
                                         masked (exit 0), or one line per problem (exit 2)
-  gatehouse demo                        run the demo: a development OpenID provider on :8081,
-                                        a demo app on :3000 and gatehouse on :8080
   gatehouse version                     print the version and the git commit it was built from
   gatehouse --help | --version
 
@@ -30,46 +29,12 @@ function versionLine(): string {
   return `gatehouse ${version} (commit ${commit})`;
 }
 
-/** A reader that went away (`gatehouse check-config | head -1`) ends the command quietly, exit 0. */
-function exitQuietlyOnClosedStdout(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
-}
-
-function exitOnConfigError(error: unknown): never {
-  if (error instanceof ConfigError) {
-    for (const problem of error.problems) process.stderr.write(`gatehouse: config error: ${problem}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
-
 function loadOrExit(path: string | undefined): LoadedConfig {
   try {
     return loadConfig({ path });
   } catch (error) {
     return exitOnConfigError(error);
   }
-}
-
-/** SIGTERM / SIGINT drain and exit 0; a second signal exits at once. */
-function exitOnSignals(stop: () => Promise<void>): void {
-  let stopping = false;
-  const onSignal = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`gatehouse: shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
 }
 
 /** SIGHUP re-reads the config file (and the environment); an invalid one is refused and the running config stays. */
@@ -102,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const command = values.help ? 'help' : values.version ? 'version' : (positionals[0] ?? 'start');
-  if (command !== 'start' && command !== 'demo') exitQuietlyOnClosedStdout();
+  if (command !== 'start') exitQuietlyOnClosedStdout();
 
   switch (command) {
     case 'help':
@@ -122,16 +87,6 @@ async function main(argv: string[]): Promise<void> {
       }
       exitOnSignals(() => gatehouse.shutdown());
       reloadOnHangup(gatehouse, values.config);
-      return;
-    }
-    case 'demo': {
-      const { startDemoStack } = await import('./demo/stack.js').catch((error: unknown) => {
-        if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-        process.stderr.write('gatehouse: the demo needs the development dependencies (run `npm install` in the gatehouse checkout)\n');
-        process.exit(1);
-      });
-      const stack = await startDemoStack({ configPath: values.config }).catch(exitOnConfigError);
-      exitOnSignals(() => stack.stop());
       return;
     }
     default:

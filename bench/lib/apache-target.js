@@ -26,7 +26,7 @@ const originFor = (port) => `http://127.0.0.1:${port}`;
 /**
  * The row's client at the dev provider (registered there before it starts).
  * @param {number} port the port Apache will listen on
- * @returns {import('../../src/demo/dev-provider.js').DevClient}
+ * @returns {import('../../demo/dev-provider.js').DevClient}
  */
 export function apacheClient(port) {
   return { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${originFor(port)}${REDIRECT_PATH}`] };

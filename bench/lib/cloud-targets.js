@@ -10,7 +10,7 @@ import { freePort } from './processes.js';
 import { haveRedisCluster, startRedisCluster } from './redis-cluster.js';
 import { signIn } from './sign-in.js';
 
-const DEV_PROVIDER = fileURLToPath(new URL('../../dist/src/demo/dev-provider.js', import.meta.url));
+const DEV_PROVIDER = fileURLToPath(new URL('../../dist/demo/dev-provider.js', import.meta.url));
 const CLIENT_SECRET = 'bench-client-secret-0123456789';
 const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghij';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -90,7 +90,7 @@ async function clearRedisPrefix(prefix) {
  * starting the rows and `stopProvider` after stopping them.
  * @param {import('./targets.js').Upstream} upstream
  * @param {CloudRowSpec[]} specs
- * @param {import('../../src/demo/dev-provider.js').DevClient[]} [peerClients] other rows' clients (an OIDC peer
+ * @param {import('../../demo/dev-provider.js').DevClient[]} [peerClients] other rows' clients (an OIDC peer
  *   such as mod_auth_openidc), registered at the same provider; `issuer` is the provider's once started
  */
 export async function cloudTargets(upstream, specs, peerClients = []) {

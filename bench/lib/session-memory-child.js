@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createCloudAccess } from '../../dist/src/auth/cloud-access.js';
+import { createCloudAccess } from '../../dist/src/authorize/cloud-access.js';
 import { validateConfig } from '../../dist/src/config/load.js';
 import { createLogger } from '../../dist/src/ops/logger.js';
 import { Metrics } from '../../dist/src/ops/metrics.js';

@@ -3,7 +3,7 @@
 // first, `roles.required` makes the default refuse users without an app role. Pure: plain objects in, a
 // decision out, so it is evaluated on every request (a role removed at refresh takes effect at once).
 import type { Config } from '../config/schema.js';
-import { compilePathMatcher, type PathMatcher } from '../auth/path-matcher.js';
+import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 import { canonicalTarget } from '../http/request-target.js';
 import { claimAt } from '../identity/roles.js';
 

@@ -2,7 +2,7 @@
 // alone decides, the cookie is not read), else the session cookie. Shared by the gate and forward-auth, so both
 // feed the same subject to the same access rules.
 import type { IncomingMessage } from 'node:http';
-import type { ResolvedSession, Sessions } from '../auth/sessions.js';
+import type { ResolvedSession, Sessions } from '../session/sessions.js';
 import { GatehouseError } from '../errors.js';
 import type { AccessSubject } from './access-rules.js';
 import { bearerTokenOf, type BearerTokens } from './bearer.js';

@@ -5,7 +5,7 @@
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, customFetch as joseCustomFetch, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../config/schema.js';
-import { clientAuthentication } from '../auth/client-auth.js';
+import { clientAuthentication } from '../authenticate/client-auth.js';
 import { GatehouseError } from '../errors.js';
 import type { TokenVerifier, VerifiedToken } from './bearer.js';
 

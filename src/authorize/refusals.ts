@@ -1,7 +1,7 @@
 // gatehouse's answers when access is refused: a bearer token that is not valid (401, RFC 6750), a provider that
 // cannot check it (503), and a signed-in user or API client the access rules refuse (403 page or JSON).
 import type { ServerResponse } from 'node:http';
-import { sendJson } from '../auth/respond.js';
+import { sendJson } from '../http/respond.js';
 import type { GatehouseError } from '../errors.js';
 import { requirementJson, type Verdict } from './access-rules.js';
 

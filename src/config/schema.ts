@@ -14,9 +14,9 @@ import {
   sentinelNodeProblem,
   trustProxyProblem,
 } from './checks.js';
-import { clientKeyProblem } from '../auth/client-key.js';
+import { clientKeyProblem } from '../authenticate/client-key.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { extraAuthParamProblem, logoutUrlProblem } from '../auth/provider-quirks.js';
+import { extraAuthParamProblem, logoutUrlProblem } from '../authenticate/provider-quirks.js';
 
 export { LOOPBACK_HOSTS } from './checks.js';
 

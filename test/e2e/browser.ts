@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Config } from '../../src/config/schema.js';
-import { startDemoStack, type DemoStack, type DemoStackOptions } from '../../src/demo/stack.js';
+import { startDemoStack, type DemoStack, type DemoStackOptions } from '../../demo/stack.js';
 import { freePort } from '../helpers/ports.js';
 
 // The few browser globals the functions passed to page.evaluate use. Declared here, module-local, because

@@ -1,7 +1,7 @@
 // A cloud-mode stack for tests: the dev provider (oidc-provider), a recording upstream and gatehouse, all on
 // 127.0.0.1 ports, plus a full browser-like sign-in through the provider's real login and consent forms.
 import { generateKeyPairSync } from 'node:crypto';
-import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../src/demo/dev-provider.js';
+import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../demo/dev-provider.js';
 import { BrowserClient, type BrowserResponse } from './browser-client.js';
 import { parseLinks, signInAtProvider, type ConsentChoice } from './dev-provider-flow.js';
 import { freePort } from './ports.js';

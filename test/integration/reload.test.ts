@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { BrowserClient } from '../helpers/browser-client.js';
-import { startDevProvider } from '../../src/demo/dev-provider.js';
+import { startDevProvider } from '../../demo/dev-provider.js';
 import { CLIENT_ID, CLIENT_SECRET, devClient, merge, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { signInAtProvider } from '../helpers/dev-provider-flow.js';
 import { startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';

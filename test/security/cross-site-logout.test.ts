@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevProvider } from '../../src/demo/dev-provider.js';
+import { startDevProvider } from '../../demo/dev-provider.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { CLIENT_ID, devClient, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { parseForms, signInAtProvider } from '../helpers/dev-provider-flow.js';

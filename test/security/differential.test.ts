@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compilePathMatcher } from '../../src/auth/path-matcher.js';
+import { compilePathMatcher } from '../../src/authorize/path-matcher.js';
 import { canonicalTarget } from '../../src/http/request-target.js';
 import { decodeLeniently, findMyWayRouter, goServeMux, pythonReadings, rawPrefix, servlet, whatwg, type Route } from '../helpers/app-parsers.js';
 import { startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';

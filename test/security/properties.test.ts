@@ -6,7 +6,7 @@ import { parse as parseCookieHeader } from 'cookie';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalTarget } from '../../src/http/request-target.js';
-import { compilePathMatcher } from '../../src/auth/path-matcher.js';
+import { compilePathMatcher } from '../../src/authorize/path-matcher.js';
 import { configSchema } from '../../src/config/schema.js';
 import { canonicalHeaderName, compileIdentityHeaderTest } from '../../src/identity/strip.js';
 import { buildUpstreamHeaders } from '../../src/proxy/headers.js';

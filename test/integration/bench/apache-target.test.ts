@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevProvider, type DevClient, type DevProvider } from '../../../src/demo/dev-provider.js';
+import { startDevProvider, type DevClient, type DevProvider } from '../../../demo/dev-provider.js';
 import { freePort } from '../../helpers/ports.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 

@@ -136,7 +136,7 @@ describe('gatehouse --help and --version', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout.startsWith('gatehouse — OpenID Connect sign-in in front of an unmodified app')).toBe(true);
-    for (const command of ['gatehouse [start] [--config PATH]', 'gatehouse check-config [--config PATH]', 'gatehouse demo', 'gatehouse --help | --version']) {
+    for (const command of ['gatehouse [start] [--config PATH]', 'gatehouse check-config [--config PATH]', 'gatehouse --help | --version']) {
       expect(result.stdout).toContain(command);
     }
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoApp, type DemoApp } from '../../../src/demo/demo-app.js';
+import { startDemoApp, type DemoApp } from '../../../demo/demo-app.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { parseForms } from '../../helpers/dev-provider-flow.js';
 

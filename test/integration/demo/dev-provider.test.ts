@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provider.js';
+import { startDevProvider, type DevProvider } from '../../../demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { logoutAtProvider, parseForms, signInAtProvider } from '../../helpers/dev-provider-flow.js';
 

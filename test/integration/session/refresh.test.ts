@@ -5,7 +5,7 @@
 // however slow the machine.
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startDevProvider, type DevProvider } from '../../../src/demo/dev-provider.js';
+import { startDevProvider, type DevProvider } from '../../../demo/dev-provider.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep, waitFor } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';

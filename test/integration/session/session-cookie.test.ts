@@ -1,7 +1,7 @@
 // The session cookie at gatehouse over real sockets: bad cookies read as "no session", never reach the app and are
 // counted; the app's own cookies pass; cookie attributes; the memory store's LRU bound, idle timeout, ttl and gauge.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startDevProvider } from '../../../src/demo/dev-provider.js';
+import { startDevProvider } from '../../../demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';

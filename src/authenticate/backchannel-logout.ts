@@ -1,0 +1,73 @@
+// OpenID Connect Back-Channel Logout 1.0: verify the provider's logout token and end the matching sessions.
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../ops/logger.js';
+import type { SessionStore } from '../session/types.js';
+import type { RequestContext } from '../authorize/access.js';
+import type { Provider } from './provider.js';
+import { sendJson } from '../http/respond.js';
+import { readForm } from '../http/body.js';
+
+const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const MAX_BODY_BYTES = 64 * 1024;
+/** Logout tokens older than this are refused; jti replays are remembered at least as long. */
+const MAX_TOKEN_AGE_S = 300;
+const CLOCK_TOLERANCE_S = 30;
+/** How long a used jti is remembered (in the session store, so every replica refuses a replay). */
+const JTI_MEMORY_MS = (MAX_TOKEN_AGE_S + CLOCK_TOLERANCE_S) * 2 * 1000;
+
+export class BackchannelLogout {
+  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly provider: Provider,
+    private readonly store: SessionStore,
+    private readonly deps: { logger: Logger; onLogout?(outcome: 'ok' | 'invalid'): void },
+  ) {}
+
+  async handle(ctx: RequestContext): Promise<void> {
+    const body = await readForm(ctx.req, MAX_BODY_BYTES);
+    if (body === undefined) return this.refuse(ctx, 'request body must be application/x-www-form-urlencoded, at most 64 KiB');
+    const tokens = body.getAll('logout_token');
+    if (tokens.length !== 1) return this.refuse(ctx, 'exactly one logout_token is required');
+    let claims: JWTPayload;
+    try {
+      claims = await this.verify(tokens[0] as string);
+    } catch (error) {
+      return this.refuse(ctx, error instanceof Error ? error.message : 'invalid logout token');
+    }
+    const firstUse = await this.store.claimOnce(`jti:${String(claims.iss)}:${String(claims.jti)}`, JTI_MEMORY_MS);
+    if (!firstUse) return this.refuse(ctx, 'logout token replayed (jti already used)');
+    const ended = typeof claims.sid === 'string' ? await this.store.deleteBySid(claims.sid) : await this.store.deleteBySub(claims.sub as string);
+    this.deps.onLogout?.('ok');
+    this.deps.logger.info({ reqId: ctx.requestId, sub: claims.sub, sid: claims.sid, ended }, 'back-channel logout');
+    ctx.res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json' }).end(JSON.stringify({ ended }));
+  }
+
+  private async verify(token: string): Promise<JWTPayload> {
+    const metadata = this.provider.metadata();
+    if (!metadata?.jwks_uri) throw new Error('provider metadata not loaded');
+    this.jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: this.config.sso.timeout });
+    const { payload } = await jwtVerify(token, this.jwks, {
+      issuer: metadata.issuer,
+      audience: this.config.sso.client_id,
+      algorithms: this.config.sso.id_token_algs,
+      maxTokenAge: MAX_TOKEN_AGE_S,
+      requiredClaims: ['iat', 'jti', 'events'],
+      clockTolerance: CLOCK_TOLERANCE_S,
+    });
+    const events = payload.events as Record<string, unknown> | undefined;
+    if (!events || typeof events !== 'object' || typeof events[LOGOUT_EVENT] !== 'object') throw new Error('events claim lacks the back-channel logout event');
+    if (typeof payload.sid !== 'string' && typeof payload.sub !== 'string') throw new Error('logout token has neither sid nor sub');
+    if ('nonce' in payload) throw new Error('logout token must not contain a nonce');
+    if (typeof payload.jti !== 'string' || payload.jti === '') throw new Error('logout token jti must be a non-empty string');
+    return payload;
+  }
+
+  private refuse(ctx: RequestContext, description: string): void {
+    this.deps.onLogout?.('invalid');
+    this.deps.logger.warn({ reqId: ctx.requestId, reason: description }, 'back-channel logout refused');
+    sendJson(ctx.res, 400, { error: 'invalid_request', error_description: description });
+  }
+}
