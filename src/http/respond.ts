@@ -1,6 +1,7 @@
 // Writing gatehouse's own answers: pages, JSON, redirects; every one no-store.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { renderErrorJson, renderPage, wantsJson, type Branding, type PageModel } from '../pages/render.js';
+import { renderErrorJson, renderPage, type Branding, type PageModel } from '../pages/render.js';
+import { wantsJson } from './accept.js';
 
 export function sendPage(res: ServerResponse, model: PageModel, branding: Branding, setCookies?: readonly string[]): void {
   const page = renderPage(model, branding);
