@@ -5,7 +5,8 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { type MemoryEvictReason, MemoryStore } from './memory-store.js';
 import type { RedisTarget } from './redis-connection.js';
-import { RedisStore, type RedisStoreErrorKind, type RedisTlsOptions } from './redis-store.js';
+import type { RedisTlsOptions } from './redis-connection.js';
+import { RedisStore, type RedisStoreErrorKind } from './redis-store.js';
 import type { Sealer } from './sealer.js';
 import type { SessionStore } from './types.js';
 

@@ -1,7 +1,13 @@
 // One way to talk to Redis whatever its topology (one node, Sentinel, Cluster): commands routed by the key they
 // touch, MULTI/EXEC within one hash slot, a subscription that survives reconnects, and whether all of it works now.
 import { createClient } from 'redis';
-import type { RedisTlsOptions } from './redis-store.js';
+
+/** TLS material for a `rediss://` URL (PEM text, not file names); absent fields use Node's defaults (system CAs). */
+export interface RedisTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
 
 /** Where Redis is: one node by URL, a Sentinel-watched primary by name, or a Cluster by some of its nodes. */
 export type RedisTarget =

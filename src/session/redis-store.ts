@@ -4,30 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
-import { NodeConnection, type RedisConnection, type RedisConnectionOptions, type RedisTarget } from './redis-connection.js';
-import { ClusterConnection } from './redis-cluster.js';
-import { SentinelConnection } from './redis-sentinel.js';
+import { connectRedis, targetOf, type RedisConnectOptions } from './redis-connect.js';
+import type { RedisConnection } from './redis-connection.js';
 import type { Sealer } from './sealer.js';
+import { RedisKeys } from './redis-keys.js';
 import { SingleFlight } from './single-flight.js';
+import { TouchBatcher } from './touch-batcher.js';
 import type { SessionRecord, SessionStore } from './types.js';
 
 export type RedisStoreErrorKind = 'connection' | 'command';
 
-/** TLS material for a `rediss://` URL (PEM text, not file names); absent fields use Node's defaults (system CAs). */
-export interface RedisTlsOptions {
-  ca?: string;
-  cert?: string;
-  key?: string;
-}
-
-export interface RedisStoreOptions {
-  /** One node (`url`), a Sentinel-watched primary, or a Cluster; `url` alone is short for one node. */
-  target?: RedisTarget;
-  url?: string;
-  /** ACL user and password beside the URL, taken as they are (no URL-encoding); never logged. */
-  username?: string;
-  password?: string;
-  tls?: RedisTlsOptions;
+export interface RedisStoreOptions extends RedisConnectOptions {
   /** Prefix of every key and of the eviction channel, e.g. `gatehouse:`. */
   prefix: string;
   /** Lifetime of the in-process cache entries (how stale another replica's change can be seen, at most). */
@@ -41,40 +28,16 @@ export interface RedisStoreOptions {
   onReadyChange?: (ready: boolean) => void;
   /** Clock in epoch milliseconds (injected by tests). */
   now?: () => number;
-  /** A command without an answer after this long fails. Default 2 s. */
-  commandTimeoutMs?: number;
   /** Lifetime of a refresh lock, in case its holder dies. Default 10 s. */
   lockTtlMs?: number;
 }
 
 const SEAL_PURPOSE = 'session-store';
-const TOUCH_FLUSH_DELAY_MS = 1000;
 const MAX_TOUCH_INTERVAL_MS = 30_000;
 /** Deletes the lock only if it still holds our token (it may have expired and been taken by another replica). */
 const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /** Adds a session to a sid/sub index and keeps the index alive at least as long as that session (works on Redis < 7). */
 const INDEX_ADD = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
-
-function targetOf(options: RedisStoreOptions): RedisTarget {
-  if (options.target) return options.target;
-  if (options.url) return { kind: 'node', url: options.url };
-  throw new Error('RedisStore needs a target or a url');
-}
-
-function connect(options: RedisStoreOptions, hooks: Pick<RedisConnectionOptions, 'channel' | 'onMessage' | 'onError' | 'onReadyChange'>): RedisConnection {
-  const target = targetOf(options);
-  const shared: RedisConnectionOptions = {
-    target,
-    username: options.username,
-    password: options.password,
-    tls: options.tls,
-    commandTimeoutMs: options.commandTimeoutMs ?? 2000,
-    ...hooks,
-  };
-  if (target.kind === 'sentinel') return new SentinelConnection(target, shared);
-  if (target.kind === 'cluster') return new ClusterConnection(target.urls, shared);
-  return new NodeConnection(target.url, shared);
-}
 
 /**
  * `peek` reads only the in-process cache; `get` falls back to Redis and throws GH_STORE_UNAVAILABLE when Redis cannot
@@ -84,12 +47,9 @@ function connect(options: RedisStoreOptions, hooks: Pick<RedisConnectionOptions,
 export class RedisStore implements SessionStore {
   private readonly redis: RedisConnection;
   /** Wraps the session part of keys in a {hash tag} on a cluster, so a session's keys share one slot. */
-  private readonly tag: (part: string) => string;
   private readonly cache: LRUCache<string, SessionRecord>;
-  private readonly prefix: string;
-  private readonly channel: string;
+  private readonly keys: RedisKeys;
   private readonly idleTimeoutMs: number;
-  private readonly touchIntervalMs: number;
   private readonly lockTtlMs: number;
   private readonly sealer: Sealer;
   private readonly logger: Logger;
@@ -99,10 +59,8 @@ export class RedisStore implements SessionStore {
   /** Marks messages this replica published, which it ignores (its own cache is already up to date). */
   private readonly origin = randomBytes(12).toString('base64url');
   /** The activity time each cached record's Redis TTL last counted its idle timeout from. */
-  private readonly extendedAt = new WeakMap<SessionRecord, number>();
-  private readonly pendingTouches = new Map<string, SessionRecord>();
+  private readonly touches: TouchBatcher;
   private readonly flights = new SingleFlight();
-  private touchTimer: NodeJS.Timeout | undefined;
   /** Counts eviction messages, so a load that raced with one is not cached. */
   private evictions = 0;
   private isReady = false;
@@ -110,10 +68,12 @@ export class RedisStore implements SessionStore {
   private connecting = false;
 
   constructor(options: RedisStoreOptions) {
-    this.prefix = options.prefix;
-    this.channel = `${options.prefix}evict`;
+    this.keys = new RedisKeys(options.prefix, targetOf(options).kind === 'cluster');
     this.idleTimeoutMs = options.idleTimeoutMs;
-    this.touchIntervalMs = Math.min(options.idleTimeoutMs / 10, MAX_TOUCH_INTERVAL_MS);
+    this.touches = new TouchBatcher({
+      intervalMs: Math.min(options.idleTimeoutMs / 10, MAX_TOUCH_INTERVAL_MS),
+      extend: (records) => this.extendTtls(records),
+    });
     this.lockTtlMs = options.lockTtlMs ?? 10_000;
     this.sealer = options.sealer;
     this.logger = options.logger;
@@ -121,9 +81,8 @@ export class RedisStore implements SessionStore {
     this.onError = options.onError;
     this.onReadyChange = options.onReadyChange;
     this.cache = new LRUCache<string, SessionRecord>({ max: options.cacheMax ?? 10_000, ttl: Math.max(1, options.cacheTtlMs) });
-    this.tag = targetOf(options).kind === 'cluster' ? (part) => `{${part}}` : (part) => part;
-    this.redis = connect(options, {
-      channel: this.channel,
+    this.redis = connectRedis(options, {
+      channel: this.keys.evictionChannel,
       onMessage: (message) => this.evicted(message),
       onError: (error) => this.connectionFailed(error),
       onReadyChange: (ready, resync) => this.readyChanged(ready, resync),
@@ -163,7 +122,7 @@ export class RedisStore implements SessionStore {
     const cached = this.peek(key);
     if (cached !== undefined) return cached;
     const evictionsBefore = this.evictions;
-    const sessionKey = this.sessionKey(key);
+    const sessionKey = this.keys.session(key);
     const [sealed, ttl] = await this.command(() =>
       Promise.all([this.redis.send(sessionKey, ['GET', sessionKey]) as Promise<string | null>, this.redis.send(sessionKey, ['PTTL', sessionKey]).then(Number)]),
     );
@@ -176,7 +135,7 @@ export class RedisStore implements SessionStore {
       // session was last known active, which the stored lastSeenAt does not.
       const lastExtended = now + ttl - this.idleTimeoutMs;
       if (lastExtended > record.lastSeenAt) record.lastSeenAt = lastExtended;
-      this.extendedAt.set(record, lastExtended);
+      this.touches.extended(record, lastExtended);
     }
     if (this.evictions === evictionsBefore) this.cache.set(key, record);
     return record;
@@ -198,12 +157,12 @@ export class RedisStore implements SessionStore {
     if (ttl <= 0) return this.delete(record.key);
     const sealed = this.sealer.seal(record, SEAL_PURPOSE);
     const indexTtl = String(record.expiresAt - now);
-    const indexes = [this.subKey(record.claims.sub), ...(record.sid === undefined ? [] : [this.sidKey(record.sid)])];
-    const sessionKey = this.sessionKey(record.key);
+    const indexes = [this.keys.sub(record.claims.sub), ...(record.sid === undefined ? [] : [this.keys.sid(record.sid)])];
+    const sessionKey = this.keys.session(record.key);
     const indexWrites = indexes.map((index) => ['EVAL', INDEX_ADD, '1', index, record.key, indexTtl]);
     const sessionWrites = [
       ['SET', sessionKey, sealed, 'PX', String(ttl)],
-      ['PUBLISH', this.channel, this.evictMessage([record.key])],
+      ['PUBLISH', this.keys.evictionChannel, this.evictMessage([record.key])],
     ];
     if (!this.redis.sharded) {
       await this.command(() => this.redis.transaction(sessionKey, [...indexWrites, ...sessionWrites]));
@@ -215,39 +174,32 @@ export class RedisStore implements SessionStore {
     }
     this.cache.set(record.key, record);
     // the TTL just written covers idle time from lastSeenAt on
-    this.extendedAt.set(record, record.lastSeenAt);
+    this.touches.extended(record, record.lastSeenAt);
   }
 
   /** Marks activity; the Redis TTL is extended at most once per min(idle/10, 30 s) per session, in batches. */
   touch(record: SessionRecord, now: number): void {
     record.lastSeenAt = now;
-    const extended = this.extendedAt.get(record);
-    if (extended !== undefined && now - extended < this.touchIntervalMs) return;
-    this.extendedAt.set(record, now);
-    this.pendingTouches.set(record.key, record);
-    if (this.touchTimer === undefined) {
-      this.touchTimer = setTimeout(() => this.flushTouches(), TOUCH_FLUSH_DELAY_MS);
-      this.touchTimer.unref();
-    }
+    this.touches.touch(record, now);
   }
 
   async delete(key: string): Promise<void> {
     this.cache.delete(key);
-    const sessionKey = this.sessionKey(key);
-    await this.command(() => this.redis.transaction(sessionKey, [['DEL', sessionKey], ['PUBLISH', this.channel, this.evictMessage([key])]]));
+    const sessionKey = this.keys.session(key);
+    await this.command(() => this.redis.transaction(sessionKey, [['DEL', sessionKey], ['PUBLISH', this.keys.evictionChannel, this.evictMessage([key])]]));
   }
 
   deleteBySid(sid: string): Promise<number> {
-    return this.deleteIndexed(this.sidKey(sid));
+    return this.deleteIndexed(this.keys.sid(sid));
   }
 
   deleteBySub(sub: string): Promise<number> {
-    return this.deleteIndexed(this.subKey(sub));
+    return this.deleteIndexed(this.keys.sub(sub));
   }
 
   withLock<T>(key: string, task: () => Promise<T>): Promise<T | undefined> {
     return this.flights.run(key, async (): Promise<T | undefined> => {
-      const lockKey = `${this.prefix}lock:${this.tag(key)}`;
+      const lockKey = this.keys.lock(key);
       const token = randomBytes(16).toString('base64url');
       const acquired = await this.command(() => this.redis.send(lockKey, ['SET', lockKey, token, 'NX', 'PX', String(this.lockTtlMs)]));
       if (acquired === null) return undefined;
@@ -261,7 +213,7 @@ export class RedisStore implements SessionStore {
 
   /** SET NX with a TTL: the first replica to claim an id wins, every later claim (on any replica) is refused. */
   async claimOnce(id: string, ttlMs: number): Promise<boolean> {
-    const onceKey = `${this.prefix}once:${id}`;
+    const onceKey = this.keys.once(id);
     const claimed = await this.command(() => this.redis.send(onceKey, ['SET', onceKey, '1', 'NX', 'PX', String(Math.max(1, Math.ceil(ttlMs)))]));
     return claimed !== null;
   }
@@ -269,9 +221,7 @@ export class RedisStore implements SessionStore {
   /** Sends pending TTL extensions, then closes both connections (stopping any reconnect loop). */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.touchTimer !== undefined) clearTimeout(this.touchTimer);
-    this.touchTimer = undefined;
-    await this.flushTouches();
+    await this.touches.flush();
     this.closed = true;
     this.cache.clear();
     await this.redis.close();
@@ -282,21 +232,17 @@ export class RedisStore implements SessionStore {
     if (keys.length === 0) return 0;
     for (const key of keys) this.cache.delete(key);
     // one DEL per session: on a cluster each lives in its own slot
-    const deleted = await this.command(() => Promise.all(keys.map((key) => this.redis.send(this.sessionKey(key), ['DEL', this.sessionKey(key)]))));
-    await this.command(() => this.redis.transaction(indexKey, [['SREM', indexKey, ...keys], ['PUBLISH', this.channel, this.evictMessage(keys)]]));
+    const deleted = await this.command(() => Promise.all(keys.map((key) => this.redis.send(this.keys.session(key), ['DEL', this.keys.session(key)]))));
+    await this.command(() => this.redis.transaction(indexKey, [['SREM', indexKey, ...keys], ['PUBLISH', this.keys.evictionChannel, this.evictMessage(keys)]]));
     return deleted.reduce<number>((sum, count) => sum + Number(count), 0);
   }
 
-  private async flushTouches(): Promise<void> {
-    this.touchTimer = undefined;
-    if (this.pendingTouches.size === 0) return;
-    const records = [...this.pendingTouches.values()];
-    this.pendingTouches.clear();
+  private async extendTtls(records: SessionRecord[]): Promise<void> {
     // while disconnected the extensions are dropped; the next touch after the interval tries again
     if (!this.redis.canSend) return;
     const now = this.now();
     const extensions = records
-      .map((record) => [this.sessionKey(record.key), this.remainingMs(record, now)] as const)
+      .map((record) => [this.keys.session(record.key), this.remainingMs(record, now)] as const)
       .filter(([, ttl]) => ttl > 0)
       .map(([sessionKey, ttl]) => this.redis.send(sessionKey, ['PEXPIRE', sessionKey, String(ttl)]).catch((error: unknown) => this.commandFailed(error)));
     await Promise.all(extensions);
@@ -353,17 +299,5 @@ export class RedisStore implements SessionStore {
 
   private evictMessage(keys: readonly string[]): string {
     return `${this.origin} ${keys.join(' ')}`;
-  }
-
-  private sessionKey(key: string): string {
-    return `${this.prefix}s:${this.tag(key)}`;
-  }
-
-  private sidKey(sid: string): string {
-    return `${this.prefix}sid:${sid}`;
-  }
-
-  private subKey(sub: string): string {
-    return `${this.prefix}sub:${sub}`;
   }
 }
