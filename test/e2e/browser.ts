@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Config } from '../../src/config/schema.js';
 import { startDemoStack, type DemoStack, type DemoStackOptions } from '../../demo/stack.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The few browser globals the functions passed to page.evaluate use. Declared here, module-local, because
 // lib "dom" would change global types for every file in the project.
@@ -208,13 +209,9 @@ export async function loginAtProvider(page: Page, user: string): Promise<void> {
 
 /** Waits until `url` answers `status` for this context's cookies (e.g. /.auth/me turning 401 when the session expired). */
 export async function waitForStatus(page: Page, url: string, status: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await page.request.get(url, { headers: { accept: 'application/json' }, maxRedirects: 0 });
-    if (response.status() === status) return;
-    if (Date.now() > deadline) throw new Error(`${url} still answers ${response.status()}, expected ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let last = 0;
+  const answers = async () => (last = (await page.request.get(url, { headers: { accept: 'application/json' }, maxRedirects: 0 })).status()) === status;
+  await waitFor(answers, { timeoutMs, intervalMs: 100, what: () => `${url} answering ${status} (it still answers ${last})` });
 }
 
 export const VIEWPORTS = { phone: { width: 375, height: 740 }, desktop: { width: 1280, height: 800 } } as const;

@@ -11,9 +11,10 @@ import { waitUntilReady } from '../helpers/cloud-stack.js';
 import { startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse-process.js';
 import { lemonLdapUnavailable, startLemonLdap, type LemonLdap } from '../helpers/lemonldap.js';
 import { freePort } from '../helpers/ports.js';
-import { apiWith, metricValue, navigateWith, waitFor } from '../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith } from '../helpers/session-requests.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 import { hasChromium, launchChromium, recordNavigations } from './browser.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
 const DEEP_LINK = '/reports/q3?view=summary';
@@ -148,7 +149,7 @@ describe.skipIf(unavailable !== undefined)(`LemonLDAP::NG end to end${unavailabl
     const due = await navigateWith(`${url}/reports/due`, cookie);
     expect(due.status).toBe(200);
     expect(identityAt('/reports/due')['x-forwarded-roles']).toEqual(['viewer']);
-    await waitFor(async () => (await metricValue(gatehouse, 'gatehouse_session_refreshes_total', { outcome: 'ok' })) > refreshed, 20_000);
+    await waitFor(async () => (await metricValue(gatehouse, 'gatehouse_session_refreshes_total', { outcome: 'ok' })) > refreshed, { timeoutMs: 20_000 });
     expect(llng.lookups).toEqual(['dwho', 'dwho']);
     const after = await navigateWith(`${url}/reports/after`, cookie);
     expect(after.status).toBe(200);

@@ -5,6 +5,7 @@ import { startDevProvider, type DevProvider, type DevProviderOptions } from '../
 import { BrowserClient, type BrowserResponse } from './browser-client.js';
 import { parseLinks, signInAtProvider, type ConsentChoice } from './dev-provider-flow.js';
 import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
 import { startUpstream, type RecordingUpstream } from './upstream.js';
 
@@ -118,9 +119,5 @@ export async function startCloudStack(options: CloudStackOptions = {}): Promise<
 }
 
 export async function waitUntilReady(gatehouse: TestGatehouse, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!gatehouse.readiness.ready) {
-    if (performance.now() > deadline) throw new Error(`gatehouse not ready: ${JSON.stringify(gatehouse.readiness.reasons())}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(() => gatehouse.readiness.ready, { timeoutMs, intervalMs: 20, what: () => `gatehouse ready (${JSON.stringify(gatehouse.readiness.reasons())})` });
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
 
 const FASTCGI_SERVER = '/usr/sbin/llng-fastcgi-server';
 const DEFAULT_CONF = '/var/lib/lemonldap-ng/conf/lmConf-1.json';
@@ -111,11 +112,15 @@ export async function startLemonLdap(options: LemonLdapOptions): Promise<LemonLd
     });
     children.push(fastcgi);
     collect(fastcgi, 'llng');
-    await until(() => existsSync(socket), 20_000, () => `llng-fastcgi-server did not open ${socket}:\n${output}`);
+    await waitFor(() => existsSync(socket), { timeoutMs: 20_000, intervalMs: 50, what: () => `llng-fastcgi-server did not open ${socket}:\n${output}` });
     const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'nginx-error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(nginx);
     collect(nginx, 'nginx');
-    await until(async () => (await fetchStatus(`http://127.0.0.1:${port}/.well-known/openid-configuration`)) === 200, 20_000, () => `LemonLDAP::NG discovery did not answer 200:\n${output}${readIfExists(join(dir, 'nginx-error.log'))}`);
+    await waitFor(async () => (await fetchStatus(`http://127.0.0.1:${port}/.well-known/openid-configuration`)) === 200, {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      what: () => `LemonLDAP::NG discovery did not answer 200:\n${output}${readIfExists(join(dir, 'nginx-error.log'))}`,
+    });
   } catch (error) {
     await stop();
     throw error;
@@ -193,14 +198,6 @@ async function fetchStatus(url: string): Promise<number | undefined> {
     return response.status;
   } catch {
     return undefined;
-  }
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeoutMs) throw new Error(message());
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -4,6 +4,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
 
 /** Whether an executable answers `<name> <versionFlag>` (redis-server --version, openssl version). */
 export function hasCommand(name: string, versionArgs: string[]): boolean {
@@ -82,14 +83,6 @@ export function redisCli(args: string[]): string {
   return execFileSync('redis-cli', args, { encoding: 'utf8', timeout: 20_000 });
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export const SENTINEL_NAME = 'gatehouse-test';
 
 export interface SentinelSet {
@@ -127,7 +120,7 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
     started.push(primary);
     const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', ...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)], { tls: Boolean(tls) });
     started.push(replica);
-    await until('replica in sync', () => /master_link_status:up/.test(redisCli([...dataCli, '-p', String(replica.port), 'info', 'replication'])), 10_000);
+    await waitFor(() => /master_link_status:up/.test(redisCli([...dataCli, '-p', String(replica.port), 'info', 'replication'])), { timeoutMs: 10_000, intervalMs: 50, what: 'replica in sync' });
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
@@ -154,7 +147,7 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
     }
     const ask = (sentinel: RedisServer, what: string) => redisCli([...cliAuth(auth.sentinelPassword), '-p', String(sentinel.port), 'sentinel', what, SENTINEL_NAME]);
     // a failover needs every sentinel to know the replica and the other sentinels (hello messages every 2 s)
-    await until('sentinels know each other and the replica', () => sentinels.every((s) => /num-other-sentinels\n2\n/.test(ask(s, 'master')) && /num-slaves\n1\n/.test(ask(s, 'master'))), 15_000);
+    await waitFor(() => sentinels.every((s) => /num-other-sentinels\n2\n/.test(ask(s, 'master')) && /num-slaves\n1\n/.test(ask(s, 'master'))), { timeoutMs: 15_000, intervalMs: 50, what: 'sentinels know each other and the replica' });
     const primaryPort = () => Number(ask(sentinels[0] as RedisServer, 'get-master-addr-by-name').trim().split('\n')[1]);
     return {
       primary,
@@ -222,7 +215,7 @@ export async function startCluster(dir: string, options: { tls?: TestCertificate
         return false;
       }
     };
-    await until('cluster state ok', healthy, 15_000);
+    await waitFor(healthy, { timeoutMs: 15_000, intervalMs: 50, what: 'cluster state ok' });
     return {
       nodes,
       urls: nodes.map((node) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${node.port}`),
@@ -233,13 +226,13 @@ export async function startCluster(dir: string, options: { tls?: TestCertificate
         await new Promise<void>((resolve, reject) => {
           execFile('redis-cli', [...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args], { timeout: 60_000 }, (error) => (error ? reject(error) : resolve()));
         });
-        await until('cluster state ok after resharding', healthy, 15_000);
+        await waitFor(healthy, { timeoutMs: 15_000, intervalMs: 50, what: 'cluster state ok after resharding' });
       },
       async restart(index) {
         const node = nodes[index] as RedisServer;
         await node.stop();
         nodes[index] = await startRedisServer(argsOf[index] as string[], { port: node.port, tls: Boolean(tls) });
-        await until('cluster state ok after restart', healthy, 15_000);
+        await waitFor(healthy, { timeoutMs: 15_000, intervalMs: 50, what: 'cluster state ok after restart' });
       },
       stop: () => stopAll(nodes),
     };

@@ -8,8 +8,9 @@ import { BrowserClient } from './browser-client.js';
 import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from './cloud-stack.js';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
 import { freePort } from './ports.js';
-import { apiWith, metricValue, SESSION_COOKIE, sleep, waitFor } from './session-requests.js';
+import { apiWith, metricValue, SESSION_COOKIE, sleep } from './session-requests.js';
 import { headerValues } from './upstream.js';
+import { waitFor } from './wait.js';
 
 const KID = 'topology-test';
 
@@ -83,7 +84,7 @@ export async function checkAcrossReplicas(replicas: TwoReplicas): Promise<void> 
   expect(lastUser(stack)).toBe('carol');
   const logout = await carol.client.navigate(`${b.url}/.auth/logout`, { headers: { 'sec-fetch-site': 'same-origin' } });
   expect(logout.status).toBe(302);
-  await waitFor(async () => (await apiWith(`${a.url}/api/on-a`, carol.cookie)).status === 401, 1000, 10);
+  await waitFor(async () => (await apiWith(`${a.url}/api/on-a`, carol.cookie)).status === 401, { timeoutMs: 1000 });
   expect((await apiWith(`${b.url}/api/on-b`, carol.cookie)).status).toBe(401);
 
   // two sessions of one user (two slots on a cluster), both cached on A; a logout token by sub posted to B
@@ -99,7 +100,7 @@ export async function checkAcrossReplicas(replicas: TwoReplicas): Promise<void> 
   expect(posted.status).toBe(200);
   expect(await posted.json()).toEqual({ ended: 2 });
   for (const { cookie } of [first, second]) {
-    await waitFor(async () => (await apiWith(`${a.url}/api/bob`, cookie)).status === 401, 1000, 10);
+    await waitFor(async () => (await apiWith(`${a.url}/api/bob`, cookie)).status === 401, { timeoutMs: 1000 });
   }
 }
 

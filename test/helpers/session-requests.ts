@@ -35,16 +35,6 @@ export async function metricValue(gatehouse: Gatehouse, name: string, labels: Re
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` until it resolves true; returns the milliseconds it took (on performance.now, which tests that stop Date do not stop). */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 25): Promise<number> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-  return Math.round(performance.now() - started);
-}
-
 
 /** The session cookie value of `user` after a real sign-in through the dev provider. */
 export async function signedInCookie(stack: CloudStack, user: string): Promise<string> {

@@ -101,15 +101,6 @@ export function headerNames(rawHeaders: readonly string[]): string[] {
   return out;
 }
 
-/** Resolves once `check` holds, polling every 10 ms; rejects after `timeoutMs` (on performance.now: tests may stop Date). */
-export async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Whether a TCP connection to 127.0.0.1:`port` is accepted: 'connected', or the error code (e.g. ECONNREFUSED). */
 export function connectOutcome(port: number): Promise<string> {
   return new Promise((resolve) => {

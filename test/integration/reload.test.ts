@@ -13,8 +13,9 @@ import { CLIENT_ID, CLIENT_SECRET, devClient, merge, SESSION_SECRET, startCloudS
 import { signInAtProvider } from '../helpers/dev-provider-flow.js';
 import { startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
 import { freePort } from '../helpers/ports.js';
-import { apiWith, waitFor } from '../helpers/session-requests.js';
-import { closedPort, eventually, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { apiWith } from '../helpers/session-requests.js';
+import { closedPort, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -64,18 +65,18 @@ describe('SIGHUP reload (child process, local mode)', () => {
     await first.nthRequest(2);
     writeFileSync(child.configPath, stringify(tree(second.url)));
     child.child.kill('SIGHUP');
-    await eventually(() => child.logs.some((line) => line.msg === 'config reloaded'), 5_000);
+    await waitFor(() => child.logs.some((line) => line.msg === 'config reloaded'), { timeoutMs: 5_000 });
     expect((await inFlight).body).toBe('first, slow');
     // the same client connection, now forwarded to the new upstream
     expect(await get('/x', agent)).toEqual({ body: 'second', reused: true });
 
     writeFileSync(child.configPath, 'mode: local\nlisten: { port: "not a port" }\nbogus: 1\n');
     child.child.kill('SIGHUP');
-    await eventually(() => child.stderr().includes('bogus: unknown key'), 5_000);
+    await waitFor(() => child.stderr().includes('bogus: unknown key'), { timeoutMs: 5_000 });
     expect(child.stderr()).toContain('gatehouse: config error: listen.port: Invalid input: expected number, received string');
     expect(child.stderr()).toContain('gatehouse: config error: bogus: unknown key');
     // stderr and the stdout log line arrive on separate pipes, in either order
-    await eventually(() => child.logs.some((line) => line.msg === 'config reload refused; the running config stays in force'), 5_000);
+    await waitFor(() => child.logs.some((line) => line.msg === 'config reload refused; the running config stays in force'), { timeoutMs: 5_000 });
     expect(await bodyOf(`${child.url}/x`)).toBe('second');
     expect(child.child.exitCode).toBeNull();
   });
@@ -87,7 +88,7 @@ describe('SIGHUP reload (child process, local mode)', () => {
     cleanups.push(() => child.dispose());
     writeFileSync(child.configPath, stringify({ ...tree(first.url), ops: { host: '127.0.0.1', port: 1 } }));
     child.child.kill('SIGHUP');
-    await eventually(() => child.stderr().includes('ops: cannot change while running'), 5_000);
+    await waitFor(() => child.stderr().includes('ops: cannot change while running'), { timeoutMs: 5_000 });
     expect(child.stderr()).toBe('gatehouse: config error: ops: cannot change while running (restart gatehouse to apply it)\n');
     expect(await bodyOf(`${child.url}/x`)).toBe('first');
   });
@@ -172,7 +173,7 @@ describe('SIGHUP reload (child process, cloud mode): secrets from *_FILE files',
       { env: { GATEHOUSE_SESSION_SECRETS_FILE: sessionSecrets, GATEHOUSE_SSO_CLIENT_SECRET_FILE: clientSecret } },
     );
     cleanups.push(() => child.dispose());
-    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, 10_000, 50);
+    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
 
     const signIn = async (user: string): Promise<{ status: number; cookie: string }> => {
       const client = new BrowserClient();
@@ -188,7 +189,7 @@ describe('SIGHUP reload (child process, cloud mode): secrets from *_FILE files',
       const reloads = child.logs.filter((line) => line.msg === 'config reloaded').length;
       writeFileSync(file, text);
       child.child.kill('SIGHUP');
-      await eventually(() => child.logs.filter((line) => line.msg === 'config reloaded').length === reloads + 1, 10_000);
+      await waitFor(() => child.logs.filter((line) => line.msg === 'config reloaded').length === reloads + 1, { timeoutMs: 10_000 });
     };
 
     const before = await signIn('alice');
@@ -208,10 +209,10 @@ describe('SIGHUP reload (child process, cloud mode): secrets from *_FILE files',
 
     // the client secret file is re-read too: a wrong one is refused by the provider at the next sign-in
     await reloadWith(clientSecret, 'not-the-registered-secret\n');
-    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, 10_000, 50);
+    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
     expect((await signIn('alice')).status).toBe(502);
     await reloadWith(clientSecret, `${CLIENT_SECRET}\n`);
-    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, 10_000, 50);
+    await waitFor(async () => (await fetch(`${child.opsUrl}/readyz`)).status === 200, { timeoutMs: 10_000, intervalMs: 50 });
     expect((await signIn('alice')).status).toBe(302);
     expect(child.stderr()).toBe('');
   });

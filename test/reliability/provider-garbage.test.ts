@@ -11,8 +11,9 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { generateSigningKey, type GarbageAnswer, type MisbehavingProvider, type MisbehavingProviderOptions, type SigningKey } from '../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../helpers/misbehaving-stack.js';
-import { apiWith, metricValue, navigateWith, waitFor } from '../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith } from '../helpers/session-requests.js';
 import { headerValues } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
@@ -186,7 +187,7 @@ describe('the provider answers garbage after discovery', () => {
     const due = await apiWith(`${run.url}/api/due`, cookie);
     expect(due.status).toBe(200);
     expect(headerValues(run.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['alice']);
-    await waitFor(async () => (await errors()) === 1, 1500);
+    await waitFor(async () => (await errors()) === 1, { timeoutMs: 1500 });
     expect(run.provider.tokenRequests.map((r) => [r.grantType, r.outcome])).toEqual([
       ['authorization_code', 'issued'],
       ['refresh_token', 'garbage'],

@@ -8,7 +8,7 @@ import { metricValue } from '../helpers/session-requests.js';
 import { ASSERTION_KEY, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { sendRequest } from '../helpers/gatehouse-process.js';
 import { redisAnswers, RedisRelay } from '../helpers/redis-relay.js';
-import { eventually } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const redisUp = await redisAnswers();
 
@@ -49,13 +49,13 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
     // each phase waits for this many more answers to the load loop, not for a time: the cache (1 h) outlives the test
     const answered = async (more: number): Promise<void> => {
       const target = served + more;
-      await eventually(() => served >= target, 10_000);
+      await waitFor(() => served >= target, { timeoutMs: 10_000 });
     };
     const workers = [loop(), loop(), loop()];
     await answered(10);
 
     await relay.stop();
-    await eventually(() => !stack.gatehouse.readiness.ready, 10_000);
+    await waitFor(() => !stack.gatehouse.readiness.ready, { timeoutMs: 10_000 });
     const readyz = await sendRequest(`${stack.gatehouse.opsUrl}/readyz`);
     expect(readyz.status).toBe(503);
 
@@ -71,7 +71,7 @@ describe.skipIf(!redisUp)('Redis killed and restarted mid-load (needs Redis at 1
     await answered(10);
     expect(stack.gatehouse.readiness.ready).toBe(false);
     await relay.resume();
-    await eventually(() => stack.gatehouse.readiness.ready, 10_000);
+    await waitFor(() => stack.gatehouse.readiness.ready, { timeoutMs: 10_000 });
     await answered(10);
     running = false;
     await Promise.all(workers);

@@ -2,7 +2,8 @@
 // process exits 0. Runs the built CLI as a child process (npm test builds first).
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendRequest, startChildGatehouse, type ChildGatehouse } from '../helpers/gatehouse-process.js';
-import { eventually, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const IN_FLIGHT = 20;
 const APP_DELAY_MS = 700;
@@ -25,7 +26,7 @@ describe('SIGTERM with 20 slow requests in flight', () => {
     const requests = Array.from({ length: IN_FLIGHT }, (_, i) =>
       sendRequest(`${url}/slow/${i}`, i % 2 === 0 ? {} : { method: 'POST', body: `upload ${i}`, headers: { 'content-type': 'text/plain' } }),
     );
-    await eventually(() => app?.requests.length === IN_FLIGHT, 5_000);
+    await waitFor(() => app?.requests.length === IN_FLIGHT, { timeoutMs: 5_000 });
     const signalled = Date.now();
     gatehouse.child.kill('SIGTERM');
 

@@ -5,8 +5,9 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { rawRequest, type RawResponse } from '../helpers/gatehouse-process.js';
-import { metricValue, waitFor } from '../helpers/session-requests.js';
+import { metricValue } from '../helpers/session-requests.js';
 import { afterBody, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CONFIG = {
   public_paths: ['/public/', '/healthz'],
@@ -235,7 +236,7 @@ describe('bounded time for every client', () => {
       held.push(socket);
     });
   const counted = (phase: string, value: number): Promise<number> =>
-    waitFor(async () => (await metricValue(stack.gatehouse, 'gatehouse_client_timeouts_total', { phase })) === value, 5_000);
+    waitFor(async () => (await metricValue(stack.gatehouse, 'gatehouse_client_timeouts_total', { phase })) === value, { timeoutMs: 5_000 });
 
   it('a client that stalls inside the request head gets 408 and is cut; counted as a headers timeout', async () => {
     const before = await metricValue(stack.gatehouse, 'gatehouse_client_timeouts_total', { phase: 'headers' });

@@ -12,8 +12,9 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateSigningKey, OTHER_USER, type MisbehavingProviderOptions, type RefreshIdToken, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
-import { apiWith, metricValue, navigateWith, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
@@ -90,7 +91,7 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
       const { cookie, expiresAt } = await signedIn(run);
       vi.setSystemTime(expiresAt - REFRESH_BEFORE_MS + 100);
       expect(await request(run, cookie, '/api/due')).toEqual({ status: 200, identity: ALICE, assertionSub: 'alice' });
-      await waitFor(async () => (await refreshes(run, 'ok')) === 1, 1500);
+      await waitFor(async () => (await refreshes(run, 'ok')) === 1, { timeoutMs: 1500 });
       expect(run.provider.tokenRequests.map((r) => [r.grantType, r.outcome])).toEqual([
         ['authorization_code', 'issued'],
         ['refresh_token', 'issued'],
@@ -115,7 +116,7 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
         vi.setSystemTime(expiresAt - REFRESH_BEFORE_MS + 100);
         // the refresh is due while the tokens are valid: this request passes and starts it in the background
         expect(await request(run, cookie, '/api/due')).toEqual({ status: 200, identity: ALICE, assertionSub: 'alice' });
-        await waitFor(async () => (await refreshes(run, 'error')) === 1, 1500);
+        await waitFor(async () => (await refreshes(run, 'error')) === 1, { timeoutMs: 1500 });
         expect(run.provider.tokenRequests.map((r) => [r.grantType, r.outcome])).toEqual([
           ['authorization_code', 'issued'],
           ['refresh_token', 'issued'],

@@ -7,7 +7,8 @@ import { CLIENT_ID, CLIENT_SECRET, devClient, SESSION_SECRET, waitUntilReady } f
 import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { sendRequest, startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { eventually, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('provider down', () => {
   let upstream: RecordingUpstream;
@@ -48,7 +49,7 @@ describe('provider down', () => {
   }
 
   it('starts anyway: /readyz 503 with the reason, /.auth/start answers a 503 page quickly', async () => {
-    await eventually(() => gatehouse.logs.some((line) => line.msg === 'provider discovery failed; retrying'), 5_000);
+    await waitFor(() => gatehouse.logs.some((line) => line.msg === 'provider discovery failed; retrying'), { timeoutMs: 5_000 });
     const ready = await sendRequest(`${gatehouse.opsUrl}/readyz`);
     expect(ready.status).toBe(503);
     const body = JSON.parse(ready.body) as { ready: boolean; waiting_for: Record<string, string> };

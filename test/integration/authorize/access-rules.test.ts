@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { sendRequest } from '../../helpers/gatehouse-process.js';
-import { apiWith, navigateWith, signedInCookieHeader, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, navigateWith, signedInCookieHeader } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const providerTtl = { accessToken: 4, idToken: 4 };
 const REFRESH_DUE_MS = 2100;
@@ -102,11 +103,11 @@ describe('access rules', () => {
       expect((await apiWith(`${stack.url}/admin/`, cookie)).status).toBe(200);
       stack.provider.setRoles('alice', []);
       advance(REFRESH_DUE_MS);
-      await waitFor(async () => (await apiWith(`${stack.url}/admin/`, cookie)).status === 403, 3000, 100);
+      await waitFor(async () => (await apiWith(`${stack.url}/admin/`, cookie)).status === 403, { timeoutMs: 3000, intervalMs: 100 });
       expect((await apiWith(`${stack.url}/home`, cookie)).status).toBe(200);
       stack.provider.setRoles('alice', ['admin']);
       advance(REFRESH_DUE_MS);
-      await waitFor(async () => (await apiWith(`${stack.url}/admin/`, cookie)).status === 200, 3000, 100);
+      await waitFor(async () => (await apiWith(`${stack.url}/admin/`, cookie)).status === 200, { timeoutMs: 3000, intervalMs: 100 });
     } finally {
       stack.provider.setRoles('alice', ['admin']);
     }
@@ -119,7 +120,7 @@ describe('access rules', () => {
     expect(first).toHaveLength(1);
     expect(first[0]).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     advance(REFRESH_DUE_MS);
-    await waitFor(async () => (await apiWith(`${stack.url}/api`, cookie)).status === 200 && lastSeen('x-forwarded-access-token')[0] !== first[0], 3000, 100);
+    await waitFor(async () => (await apiWith(`${stack.url}/api`, cookie)).status === 200 && lastSeen('x-forwarded-access-token')[0] !== first[0], { timeoutMs: 3000, intervalMs: 100 });
     // the renewed token is the one the provider accepts now
     const userinfo = await fetch(`${stack.provider.issuer}/me`, { headers: { authorization: `Bearer ${lastSeen('x-forwarded-access-token')[0] as string}` } });
     expect(userinfo.status).toBe(200);

@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN_JS, REPO_ROOT, runCli, startChildGatehouse, temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
-import { closedPort, connectOutcome, eventually } from '../../helpers/upstream.js';
+import { closedPort, connectOutcome } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const yaml = temporaryYamlFiles('gatehouse-cli-');
 const writeYaml = yaml.write;
 afterAll(yaml.remove);
-
 
 
 const SESSION_SECRET = 's'.repeat(48);
@@ -182,7 +182,7 @@ describe('gatehouse start in mode auto without SSO settings', () => {
   it('logs one warn line naming the mode and why', async () => {
     const gatehouse = await startChildGatehouse({ mode: 'auto' });
     try {
-      await eventually(() => gatehouse.logs.some((line) => line.level === 'warn'), 5_000);
+      await waitFor(() => gatehouse.logs.some((line) => line.level === 'warn'), { timeoutMs: 5_000 });
       const warned = gatehouse.logs.filter((line) => line.level === 'warn');
       expect(warned.map((line) => [line.mode, line.msg])).toEqual([
         [

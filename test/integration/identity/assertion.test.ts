@@ -5,8 +5,9 @@ import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, erro
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
-import { waitFor } from '../../helpers/session-requests.js';
+
 import { headerNames, headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 async function assertionOf(stack: CloudStack, client: BrowserClient, name = 'x-gatehouse-assertion'): Promise<string> {
   const res = await client.api(`${stack.url}/data`);
@@ -123,7 +124,7 @@ describe('assertion with configured keys, audience and a short ttl', () => {
     vi.setSystemTime(signedAt + 2000);
     expect(await assertionOf(stack, client)).toBe(first);
     let current = first;
-    await waitFor(async () => (current = await assertionOf(stack, client)) !== first, 5000);
+    await waitFor(async () => (current = await assertionOf(stack, client)) !== first, { timeoutMs: 5000 });
     const { payload } = await jwtVerify(current, createRemoteJWKSet(new URL(`${stack.url}/.auth/jwks.json`)), { issuer: stack.url, audience: 'urn:example:app' });
     expect(payload.iat).toBe(Math.floor((signedAt + 2000) / 1000));
     expect(payload.exp ?? 0).toBeGreaterThan(firstExp);

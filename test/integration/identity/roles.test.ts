@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
-import { sleep, waitFor } from '../../helpers/session-requests.js';
+import { sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 function rolesHeaderSeen(stack: CloudStack): string[] {
   return headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-roles');
@@ -188,7 +189,7 @@ describe('roles from roles.url are read again at every refresh (4 s tokens)', ()
     await waitFor(async () => {
       await client.api(`${stack.url}/api/roles`);
       return rolesHeaderSeen(stack)[0] === 'editor';
-    }, 3000, 100);
+    }, { timeoutMs: 3000, intervalMs: 100 });
     const atRefresh = rolesServer.authorizations.at(-1);
     expect(atRefresh).toMatch(/^Bearer [\w-]{20,}$/);
     expect(atRefresh).not.toBe(atSignIn);

@@ -4,7 +4,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, sendRequest, startChildGatehouse, startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { afterBody, closedPort, eventually, headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { afterBody, closedPort, headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MiB = 1024 * 1024;
@@ -232,7 +233,7 @@ describe('when the app cannot answer', () => {
       expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(page.body).toContain('The app took too long to respond');
       expect(page.body).toContain('req-slow-page');
-      await eventually(() => upstream.openConnections() === 0);
+      await waitFor(() => upstream.openConnections() === 0);
     } finally {
       await gatehouse.shutdown();
       await upstream.close();
@@ -290,7 +291,7 @@ describe('when the client goes away mid-request', () => {
     const seen = await upstream.nthRequest(arrived);
     await new Promise<void>((resolve) => seen.req.once('data', () => resolve()));
     req.destroy();
-    await eventually(() => closedEarly('upload') === closedBefore + 1);
+    await waitFor(() => closedEarly('upload') === closedBefore + 1);
   }
 
   /** Starts an endless download, goes away after its first bytes; resolves when the app saw the response cut. */
@@ -303,21 +304,21 @@ describe('when the client goes away mid-request', () => {
     });
     await new Promise<void>((resolve) => response.once('data', () => resolve()));
     response.destroy();
-    await eventually(() => closedEarly('download') === closedBefore + 1);
+    await waitFor(() => closedEarly('download') === closedBefore + 1);
   }
 
   // undici may open one spare connection right after a destroyed one; a leak would grow with every abort.
   it('aborts the upstream request each time the client aborts an upload, and upstream sockets do not pile up', async () => {
     for (let round = 1; round <= 3; round++) {
       await abortUpload();
-      await eventually(() => upstream.openConnections() <= 1);
+      await waitFor(() => upstream.openConnections() <= 1);
     }
   });
 
   it('aborts the upstream request each time the client aborts a download, and upstream sockets do not pile up', async () => {
     for (let round = 1; round <= 3; round++) {
       await abortDownload();
-      await eventually(() => upstream.openConnections() <= 1);
+      await waitFor(() => upstream.openConnections() <= 1);
     }
   });
 
@@ -326,9 +327,9 @@ describe('when the client goes away mid-request', () => {
     const rejectedBefore = (await gatehouse.metrics.rejectedRequests.get()).values;
     const abortLines = () => gatehouse.logs.slice(from).filter((line) => line.msg === 'request' && String(line.path).startsWith('/abort-'));
     await abortUpload();
-    await eventually(() => abortLines().length === 1);
+    await waitFor(() => abortLines().length === 1);
     await abortDownload();
-    await eventually(() => abortLines().length === 2);
+    await waitFor(() => abortLines().length === 2);
     expect(abortLines().map((line) => `${line.path} ${line.status}`)).toEqual(['/abort-upload 499', '/abort-download 200']);
     expect(gatehouse.logs.slice(from).filter((line) => line.refused !== undefined)).toEqual([]);
     expect((await gatehouse.metrics.rejectedRequests.get()).values).toEqual(rejectedBefore);

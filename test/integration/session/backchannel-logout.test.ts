@@ -7,7 +7,8 @@ import { BrowserClient } from '../../helpers/browser-client.js';
 import { CLIENT_ID, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { logoutAtProvider } from '../../helpers/dev-provider-flow.js';
 import { sendRequest } from '../../helpers/gatehouse-process.js';
-import { apiWith, metricValue, SESSION_COOKIE, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, SESSION_COOKIE } from '../../helpers/session-requests.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const LOGOUT_EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} };
 const KID = 'backchannel-test';
@@ -68,7 +69,7 @@ describe('back-channel logout', () => {
     const issuer = stack.provider.issuer.replace(/\/$/, '');
     const endPage = await session.client.navigate(`${issuer}/session/end`);
     await logoutAtProvider(session.client, endPage, 'yes');
-    const took = await waitFor(async () => (await apiWith(`${stack.url}/api/check`, session.cookie)).status === 401, 3000);
+    const took = await waitFor(async () => (await apiWith(`${stack.url}/api/check`, session.cookie)).status === 401, { timeoutMs: 3000 });
     expect(took).toBeLessThan(3000);
     expect(await metricValue(stack.gatehouse, 'gatehouse_backchannel_logouts_total', { outcome: 'ok' })).toBe(ok + 1);
     const line = stack.gatehouse.logs.find((entry) => entry.msg === 'back-channel logout' && entry.sid === session.sid);
@@ -107,7 +108,7 @@ describe('back-channel logout', () => {
     expect(JSON.parse(first.body)).toEqual({ ended: 0 });
 
     const cases: Array<{ name: string; body: string; contentType?: string; description: RegExp }> = [
-      { name: 'bad signature', body: form(await logoutToken({ sid }, { key: otherKey })), description: /signature verification failed/ },
+      { name: 'bad signature', body: form(await logoutToken({ sid }, { key: otherKey })), description: /^logout token is not signed by a provider key with an allowed algorithm$/ },
       { name: 'wrong iss', body: form(await logoutToken({ sid, iss: 'http://127.0.0.1:1' })), description: /"iss" claim/ },
       { name: 'wrong aud', body: form(await logoutToken({ sid, aud: 'another-client' })), description: /"aud" claim/ },
       { name: 'missing events', body: form(await logoutToken({ sid }, { omit: ['events'] })), description: /"events" claim/ },
@@ -131,5 +132,33 @@ describe('back-channel logout', () => {
       expect((await apiWith(`${stack.url}/api/check`, session.cookie)).status, bad.name).toBe(200);
     }
     expect(await metricValue(stack.gatehouse, 'gatehouse_backchannel_logouts_total', { outcome: 'invalid' })).toBe(invalid + cases.length);
+  });
+
+  it("a forged logout token: the provider gets gatehouse's own description, jose's message is only logged", async () => {
+    const session = await signedInWithSid('carol');
+    const claims = (): JWTPayload => ({ iss: stack.provider.issuer, aud: CLIENT_ID, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('hex'), events: LOGOUT_EVENT, sid: session.sid });
+    const encoded = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+    const forged: Array<[string, string]> = [
+      ['signed by another key', await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: KID }).sign(otherKey)],
+      ['a kid the provider does not publish', await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).sign(otherKey)],
+      ['HMAC-signed with a guessed secret', await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: KID }).sign(randomBytes(32))],
+      ['unsigned (alg none)', `${encoded({ alg: 'none' })}.${encoded(claims())}.`],
+      ['not a JWT', 'not-a-jwt'],
+    ];
+    for (const [name, token] of forged) {
+      const seen = stack.gatehouse.logs.length;
+      const res = await post(form(token));
+      expect(res.status, name).toBe(400);
+      const body = JSON.parse(res.body) as Record<string, unknown>;
+      expect(Object.keys(body).sort(), name).toEqual(['error', 'error_description']);
+      expect(body.error, name).toBe('invalid_request');
+      expect(body.error_description, name).toMatch(/^logout token (is not signed by a provider key with an allowed algorithm|is not a signed JWT)$/);
+      const refused = () => stack.gatehouse.logs.slice(seen).find((line) => line.msg === 'back-channel logout refused');
+      await waitFor(() => refused() !== undefined, { what: `the refusal of ${name} logged` });
+      const detail = String(refused()?.err);
+      expect(detail, name).toMatch(/^ERR_J[A-Z_]+: /);
+      for (const part of detail.split(/: |; /)) expect(res.body, name).not.toContain(part);
+    }
+    expect((await apiWith(`${stack.url}/api/check`, session.cookie)).status).toBe(200);
   });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, redisCli, startCluster, type TestCluster } from '../../helpers/redis-server.js';
 import { checkAcrossReplicas, checkRefreshOnce, expectServedThrough, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
-import { waitFor } from '../../helpers/session-requests.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const TOKEN_TTL_S = 3;
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
@@ -54,7 +54,7 @@ describe.skipIf(!haveRedis)(TITLE, () => {
     const moved = moving();
     const move = (async () => {
       await cluster.reshard(0, 2, 2000);
-      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, 10_000, 10);
+      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, { timeoutMs: 10_000 });
     })();
     const load = await loadThrough(replicas, sessions, move, { after: 200 });
     await move;
@@ -75,7 +75,7 @@ describe.skipIf(!haveRedis)(TITLE, () => {
     while (sessions.length < 4 || onNode() < 2) sessions.push({ user: 'alice', ...(await replicas.signIn('alice')) });
     const restart = (async () => {
       await cluster.restart(1);
-      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, 10_000, 10);
+      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, { timeoutMs: 10_000 });
     })();
     const load = await loadThrough(replicas, sessions, restart, { after: 200 });
     await restart;

@@ -8,8 +8,9 @@ import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStac
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { freePort } from '../../helpers/ports.js';
 import { redisAnswers, REDIS_URL } from '../../helpers/redis-relay.js';
-import { apiWith, metricValue, signedInCookieHeader, sleep, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, signedInCookieHeader, sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const redisUp = await redisAnswers();
 const PREFIX = `gh-test-${randomBytes(6).toString('hex')}:`;
@@ -73,7 +74,7 @@ describe.skipIf(!redisUp)(TITLE, () => {
     let ok = await refreshes('ok');
     await sleep(REFRESH_DUE_MS);
     await burst(cookie, 'due');
-    await waitFor(async () => (await refreshes('ok')) >= ok + 1, 3000);
+    await waitFor(async () => (await refreshes('ok')) >= ok + 1, { timeoutMs: 3000 });
     await sleep(300);
     expect(await refreshes('ok')).toBe(ok + 1);
 
@@ -88,7 +89,7 @@ describe.skipIf(!redisUp)(TITLE, () => {
     ok = await refreshes('ok');
     await sleep(REFRESH_DUE_MS);
     expect((await apiWith(`${b.url}/api/later`, cookie)).status).toBe(200);
-    await waitFor(async () => (await refreshes('ok')) >= ok + 1, 3000);
+    await waitFor(async () => (await refreshes('ok')) >= ok + 1, { timeoutMs: 3000 });
     expect(await refreshes('invalid_grant')).toBe(refused);
     expect((await apiWith(`${stack.url}/api/last`, cookie)).status).toBe(200);
   });

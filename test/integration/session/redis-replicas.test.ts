@@ -10,8 +10,9 @@ import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { redisAnswers, RedisRelay, REDIS_URL } from '../../helpers/redis-relay.js';
-import { apiWith, metricValue, SESSION_COOKIE, sleep, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, SESSION_COOKIE, sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const redisUp = await redisAnswers();
 const PREFIX = `gh-test-${randomBytes(6).toString('hex')}:`;
@@ -96,7 +97,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     // the browser is on the public URL (A's); the load balancer routes its Sign out click to B
     const logout = await client.navigate(`${b.url}/.auth/logout`, { headers: { 'sec-fetch-site': 'same-origin' } });
     expect(logout.status).toBe(302);
-    const took = await waitFor(async () => (await apiWith(`${stack.url}/api/on-a`, cookie)).status === 401, 1000, 10);
+    const took = await waitFor(async () => (await apiWith(`${stack.url}/api/on-a`, cookie)).status === 401, { timeoutMs: 1000 });
     expect(took).toBeLessThan(1000);
     expect((await apiWith(`${b.url}/api/on-b`, cookie)).status).toBe(401);
   });
@@ -149,7 +150,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
       expect((await apiWith(`${shortCache.url}/api/cached`, cookie)).status).toBe(200);
       const cachedAt = performance.now();
       await relay.stop();
-      await waitFor(async () => (await readyz(outage)) === 503 && (await readyz(shortCache)) === 503, 10_000);
+      await waitFor(async () => (await readyz(outage)) === 503 && (await readyz(shortCache)) === 503, { timeoutMs: 10_000 });
       await sleep(Math.max(0, cachedAt + SHORT_CACHE_MS + 100 - performance.now()));
 
       // the cache entry of shortCache has expired: the session cannot be read, fail closed
@@ -168,7 +169,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
       expect(fresh.cookie(outage.url, SESSION_COOKIE)).toBeUndefined();
 
       await relay.resume();
-      await waitFor(async () => (await readyz(outage)) === 200 && (await readyz(shortCache)) === 200, 10_000, 100);
+      await waitFor(async () => (await readyz(outage)) === 200 && (await readyz(shortCache)) === 200, { timeoutMs: 10_000, intervalMs: 100 });
       expect((await apiWith(`${outage.url}/api/cached`, cookie)).status).toBe(200);
       expect((await apiWith(`${shortCache.url}/api/cached`, cookie)).status).toBe(200);
       const again = await signInVia(outage.url, new BrowserClient(), 'alice');

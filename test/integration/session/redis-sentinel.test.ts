@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, SENTINEL_NAME, startSentinelSet, type SentinelSet } from '../../helpers/redis-server.js';
 import { checkAcrossReplicas, checkRefreshOnce, expectServedThrough, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
-import { waitFor } from '../../helpers/session-requests.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const TOKEN_TTL_S = 3;
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
@@ -53,8 +53,8 @@ describe.skipIf(!haveRedis)(TITLE, () => {
     expect(set.primaryPort()).toBe(oldPrimary);
     const failover = (async () => {
       await set.primary.kill();
-      await waitFor(() => set.primaryPort() === set.replica.port, 20_000, 50);
-      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, 10_000, 10);
+      await waitFor(() => set.primaryPort() === set.replica.port, { timeoutMs: 20_000, intervalMs: 50 });
+      await waitFor(() => replicas.a.readiness.ready && replicas.b.readiness.ready, { timeoutMs: 10_000 });
     })();
     const load = await loadThrough(replicas, sessions, failover, { after: 200 });
     await failover;

@@ -9,6 +9,7 @@ import { RedisStore, type RedisStoreErrorKind, type RedisStoreOptions } from '..
 import { Sealer } from '../../../src/session/sealer.js';
 import type { SessionRecord } from '../../../src/session/types.js';
 import { redisAnswers, RedisRelay, REDIS_URL } from '../../helpers/redis-relay.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const PREFIX = `gh-test-${randomBytes(6).toString('hex')}:`;
 const IDLE = 60_000;
@@ -43,15 +44,6 @@ async function openStore(extra: Partial<RedisStoreOptions> = {}): Promise<RedisS
   stores.push(store);
   await store.connect();
   return store;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return Date.now() - started;
 }
 
 afterEach(async () => {
@@ -178,7 +170,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     expect(b.peek(session.key)).toBeDefined();
     await b.delete(session.key);
     expect(b.peek(session.key)).toBeUndefined();
-    const took = await waitFor(() => a.peek(session.key) === undefined, 1000);
+    const took = await waitFor(() => a.peek(session.key) === undefined, { timeoutMs: 1000 });
     expect(took).toBeLessThan(1000);
     expect(await a.get(session.key)).toBeUndefined();
   });
@@ -193,11 +185,11 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     const bob = record(now, { claims: { sub: `${PREFIX}bob` } });
     for (const session of [one, two, three, bob]) await a.set(session);
     expect(await b.deleteBySid(`${PREFIX}sid-shared`)).toBe(2);
-    await waitFor(() => a.peek(one.key) === undefined && a.peek(two.key) === undefined, 1000);
+    await waitFor(() => a.peek(one.key) === undefined && a.peek(two.key) === undefined, { timeoutMs: 1000 });
     expect(a.peek(three.key)).toBe(three);
     expect(await b.deleteBySid(`${PREFIX}sid-shared`)).toBe(0);
     expect(await b.deleteBySub(`${PREFIX}alice`)).toBe(1);
-    await waitFor(() => a.peek(three.key) === undefined, 1000);
+    await waitFor(() => a.peek(three.key) === undefined, { timeoutMs: 1000 });
     expect(await b.get(bob.key)).toEqual({ ...bob, lastSeenAt: expect.any(Number) });
     expect(await b.deleteBySub(`${PREFIX}nobody`)).toBe(0);
   });
@@ -209,7 +201,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     await a.set(session);
     await b.get(session.key);
     await a.set({ ...session, roles: ['admin'] });
-    await waitFor(() => b.peek(session.key) === undefined, 1000);
+    await waitFor(() => b.peek(session.key) === undefined, { timeoutMs: 1000 });
     expect((await b.get(session.key))?.roles).toEqual(['admin']);
     expect(a.peek(session.key)?.roles).toEqual(['admin']);
   });
@@ -273,7 +265,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     await store.set(cached);
 
     await relay.stop();
-    await waitFor(() => !store.ready, 2000);
+    await waitFor(() => !store.ready, { timeoutMs: 2000 });
     expect(changes).toEqual([true, false]);
     expect(errors).toContain('connection');
     expect(store.peek(cached.key)).toBe(cached);
@@ -282,7 +274,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     await expect(store.set(record(Date.now()))).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
 
     await relay.resume();
-    await waitFor(() => store.ready, 8000);
+    await waitFor(() => store.ready, { timeoutMs: 8000 });
     expect(changes).toEqual([true, false, true]);
     // evictions may have been missed while disconnected: the cache starts over, Redis still has the session
     expect(store.peek(cached.key)).toBeUndefined();
@@ -291,7 +283,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     expect(store.peek(cached.key)?.key).toBe(cached.key);
     const direct = await openStore();
     await direct.delete(cached.key);
-    await waitFor(() => store.peek(cached.key) === undefined, 1000);
+    await waitFor(() => store.peek(cached.key) === undefined, { timeoutMs: 1000 });
     await relay.stop();
   });
 });

@@ -15,6 +15,7 @@ import { RedisStore } from '../../../src/session/redis-store.js';
 import { Sealer } from '../../../src/session/sealer.js';
 import type { SessionRecord } from '../../../src/session/types.js';
 import { hasCommand, makeTestCertificates, SENTINEL_NAME, startCluster, startSentinelSet, type SentinelSet, type TestCertificates, type TestCluster } from '../../helpers/redis-server.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
 const PREFIX = 'gh-topo:';
@@ -37,14 +38,6 @@ function record(now: number, extra: Partial<SessionRecord> = {}): SessionRecord 
   };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** The behaviour both topologies must show, given two connected stores on the same Redis. */
 function sharedBehaviour(stores: () => [RedisStore, RedisStore]) {
   it('a session set on one instance is read on the other; a delete evicts it from the other\'s cache', async () => {
@@ -53,9 +46,9 @@ function sharedBehaviour(stores: () => [RedisStore, RedisStore]) {
     await a.set(session);
     expect((await b.get(session.key))?.claims.sub).toBe(session.claims.sub);
     // a read that raced with the set's own eviction message is not cached; the next one is
-    await waitFor(async () => (await b.get(session.key)) !== undefined && b.peek(session.key) !== undefined, 1000);
+    await waitFor(async () => (await b.get(session.key)) !== undefined && b.peek(session.key) !== undefined, { timeoutMs: 1000 });
     await a.delete(session.key);
-    await waitFor(() => b.peek(session.key) === undefined, 1000);
+    await waitFor(() => b.peek(session.key) === undefined, { timeoutMs: 1000 });
     expect(await b.get(session.key)).toBeUndefined();
   });
 
@@ -67,9 +60,9 @@ function sharedBehaviour(stores: () => [RedisStore, RedisStore]) {
     for (const session of sessions) await a.set(session);
     for (const session of sessions) expect(await b.get(session.key)).toBeDefined();
     expect(await b.deleteBySid(sessions[0]?.sid as string)).toBe(1);
-    await waitFor(() => a.peek(sessions[0]?.key as string) === undefined, 1000);
+    await waitFor(() => a.peek(sessions[0]?.key as string) === undefined, { timeoutMs: 1000 });
     expect(await a.deleteBySub(sub)).toBe(5);
-    await waitFor(() => sessions.every((session) => b.peek(session.key) === undefined), 1000);
+    await waitFor(() => sessions.every((session) => b.peek(session.key) === undefined), { timeoutMs: 1000 });
     for (const session of sessions) expect(await b.get(session.key)).toBeUndefined();
   });
 
@@ -86,7 +79,7 @@ function sharedBehaviour(stores: () => [RedisStore, RedisStore]) {
       await held;
       return 'a';
     });
-    await waitFor(() => runs === 1, 2000);
+    await waitFor(() => runs === 1, { timeoutMs: 2000 });
     expect(await b.withLock(key, async () => 'b')).toBeUndefined();
     release();
     expect(await first).toBe('a');

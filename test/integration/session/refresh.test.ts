@@ -7,8 +7,9 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevProvider, type DevProvider } from '../../../demo/dev-provider.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
-import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep, waitFor } from '../../helpers/session-requests.js';
+import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const TOKEN_TTL_S = 4;
 const providerTtl = { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S };
@@ -46,7 +47,7 @@ describe('refresh with a live provider', () => {
     const ok = await refreshes(stack, 'ok');
     advance(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/a`, cookie)).status).toBe(200);
-    await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, 3000);
+    await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, { timeoutMs: 3000 });
     // past the first tokens' expiry
     advance(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);
     const late = await apiWith(`${stack.url}/api/b`, cookie);
@@ -64,14 +65,14 @@ describe('refresh with a live provider', () => {
       await waitFor(async () => {
         const res = await apiWith(`${stack.url}/api/r`, cookie);
         return res.status === 200 && rolesSeen(stack)[0] === 'admin';
-      }, 3000, 100);
+      }, { timeoutMs: 3000, intervalMs: 100 });
       const me = JSON.parse((await apiWith(`${stack.url}/.auth/me`, cookie)).body) as { roles: string[]; access: string };
       expect(me).toMatchObject({ roles: ['admin'], access: 'granted' });
 
       stack.provider.setRoles('carol', []);
       const forwarded = stack.upstream.requests.length;
       advance(REFRESH_DUE_MS);
-      await waitFor(async () => (await apiWith(`${stack.url}/api/r`, cookie)).status === 403, 3000, 100);
+      await waitFor(async () => (await apiWith(`${stack.url}/api/r`, cookie)).status === 403, { timeoutMs: 3000, intervalMs: 100 });
       const page = await navigateWith(`${stack.url}/home`, cookie);
       expect(page.status).toBe(403);
       expect(page.body).toContain('have access');
@@ -92,7 +93,7 @@ describe('refresh with a live provider', () => {
       advance(REFRESH_DUE_MS);
       const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => apiWith(`${stack.url}/api/c${i}`, cookie).then((res) => res.status)));
       expect(statuses).toEqual(Array(20).fill(200));
-      await waitFor(async () => (await refreshes(stack, 'ok')) >= ok + 1, 3000);
+      await waitFor(async () => (await refreshes(stack, 'ok')) >= ok + 1, { timeoutMs: 3000 });
       await sleep(300);
       expect(await refreshes(stack, 'ok')).toBe(ok + 1);
       expect(await refreshes(stack, 'invalid_grant')).toBe(refused);
@@ -121,7 +122,7 @@ describe('refresh when the provider refuses or is down', () => {
     advance(REFRESH_DUE_MS);
     // this request still rides on valid tokens and starts the refresh, which the provider refuses
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
-    await waitFor(async () => (await refreshes(stack, 'invalid_grant')) === refused + 1, 3000);
+    await waitFor(async () => (await refreshes(stack, 'invalid_grant')) === refused + 1, { timeoutMs: 3000 });
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(401);
     const nav = await navigateWith(`${stack.url}/page`, cookie);
     expect(nav.status).toBe(302);
@@ -137,7 +138,7 @@ describe('refresh when the provider refuses or is down', () => {
     await stack.provider.close();
     advance(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
-    await waitFor(async () => (await refreshes(stack, 'provider_unavailable')) === unavailable + 1, 3000);
+    await waitFor(async () => (await refreshes(stack, 'provider_unavailable')) === unavailable + 1, { timeoutMs: 3000 });
     const warning = stack.gatehouse.logs.slice(from).find((line) => line.msg === 'session refresh failed; the session stays valid until its tokens expire');
     expect(warning).toMatchObject({ level: 'warn', sub: 'carol' });
     expect((await apiWith(`${stack.url}/api/x`, cookie)).status).toBe(200);
@@ -172,7 +173,7 @@ describe('provider signing-key rotation while users are signed in', () => {
 
     advance(REFRESH_DUE_MS);
     expect((await apiWith(`${stack.url}/api/rotated`, cookie)).status).toBe(200);
-    await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, 3000);
+    await waitFor(async () => (await refreshes(stack, 'ok')) === ok + 1, { timeoutMs: 3000 });
     expect((await refreshes(stack, 'error')) + (await refreshes(stack, 'invalid_grant'))).toBe(failed);
     // past the first tokens' expiry the session lives on the renewed ones
     advance(TOKEN_TTL_S * 1000 - REFRESH_DUE_MS + 300);

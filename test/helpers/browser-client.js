@@ -1,107 +1,72 @@
 // A browser-like HTTP client for tests: navigations that look like a browser's (Accept: text/html,
 // Sec-Fetch-*), page-initiated API calls that look like fetch(), redirects followed across origins,
-// and a cookie jar with RFC 6265 semantics (host-scoped, port-agnostic, like real browsers).
+// and a cookie jar with RFC 6265 semantics (host-scoped, port-agnostic, like real browsers). The one cookie-jar client
+// of the tests, the bench and the soak script: plain JavaScript (types in browser-client.d.ts) so that node runs it directly.
 
+import { URL, URLSearchParams } from 'node:url';
 import { Agent, request } from 'undici';
-
-export interface BrowserResponse {
-  status: number;
-  /** The URL that was requested. */
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  /** The Location header resolved against `url`. */
-  location?: string;
-}
-
-export interface BrowserRequestInit {
-  method?: string;
-  /** Sent as application/x-www-form-urlencoded; the method defaults to POST. */
-  form?: Record<string, string>;
-  /** Sent as application/json (api only); the method defaults to POST. */
-  json?: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface FollowOptions {
-  maxRedirects?: number;
-  /** Checked on every redirect target before it is requested; true ends the walk there. */
-  stopAt?: (url: URL) => boolean;
-}
-
-export interface FollowResult {
-  final: BrowserResponse;
-  chain: BrowserResponse[];
-}
-
-export interface StoredCookie {
-  name: string;
-  value: string;
-  /** The host the cookie was set by, or its Domain attribute. */
-  domain: string;
-  hostOnly: boolean;
-  path: string;
-  /** Epoch milliseconds; undefined for a session cookie. */
-  expiresAt?: number;
-  secure: boolean;
-  httpOnly: boolean;
-  sameSite?: string;
-}
-
-type FetchSite = 'none' | 'same-origin' | 'same-site' | 'cross-site';
 
 const NAVIGATION_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) gatehouse-test-browser/1.0';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export class CookieJar {
-  private cookies: StoredCookie[] = [];
+  /** @type {import('./browser-client.js').StoredCookie[]} */
+  #cookies = [];
+  #now;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** @param {() => number} [now] */
+  constructor(now = Date.now) {
+    this.#now = now;
+  }
 
-  /** Stores the Set-Cookie headers of a response from `url`. */
-  store(url: URL, setCookie: string | string[] | undefined): void {
+  /** Stores the Set-Cookie headers of a response from `url`. @param {URL} url @param {string | string[] | undefined} setCookie */
+  store(url, setCookie) {
     for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
-      const cookie = this.parse(url, line);
+      const cookie = this.#parse(url, line);
       if (!cookie) continue;
-      this.cookies = this.cookies.filter(
+      this.#cookies = this.#cookies.filter(
         (c) => !(c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path),
       );
-      if (cookie.expiresAt === undefined || cookie.expiresAt > this.now()) this.cookies.push(cookie);
+      if (cookie.expiresAt === undefined || cookie.expiresAt > this.#now()) this.#cookies.push(cookie);
     }
   }
 
-  /** The cookies a request to `url` carries, longest path first. */
-  matching(url: URL): StoredCookie[] {
-    this.cookies = this.cookies.filter((c) => c.expiresAt === undefined || c.expiresAt > this.now());
-    return this.cookies
+  /** The cookies a request to `url` carries, longest path first. @param {URL} url */
+  matching(url) {
+    this.#cookies = this.#cookies.filter((c) => c.expiresAt === undefined || c.expiresAt > this.#now());
+    return this.#cookies
       .filter((c) => domainMatches(url.hostname, c) && pathMatches(url.pathname, c.path))
       .filter((c) => !c.secure || isSecureContext(url))
       .sort((a, b) => b.path.length - a.path.length);
   }
 
-  header(url: URL): string | undefined {
+  /** @param {URL} url */
+  header(url) {
     const cookies = this.matching(url);
     return cookies.length ? cookies.map((c) => `${c.name}=${c.value}`).join('; ') : undefined;
   }
 
-  get(url: URL, name: string): string | undefined {
+  /** @param {URL} url @param {string} name */
+  get(url, name) {
     return this.matching(url).find((c) => c.name === name)?.value;
   }
 
-  all(): StoredCookie[] {
-    return this.cookies.filter((c) => c.expiresAt === undefined || c.expiresAt > this.now());
+  all() {
+    return this.#cookies.filter((c) => c.expiresAt === undefined || c.expiresAt > this.#now());
   }
 
-  clear(): void {
-    this.cookies = [];
+  clear() {
+    this.#cookies = [];
   }
 
-  private parse(url: URL, line: string): StoredCookie | undefined {
+  /** @param {URL} url @param {string} line */
+  #parse(url, line) {
     const [pair = '', ...attributes] = line.split(';');
     const eq = pair.indexOf('=');
     if (eq <= 0) return undefined;
-    const cookie: StoredCookie = {
+    /** @type {import('./browser-client.js').StoredCookie} */
+    const cookie = {
       name: pair.slice(0, eq).trim(),
       value: pair.slice(eq + 1).trim(),
       domain: url.hostname,
@@ -110,8 +75,8 @@ export class CookieJar {
       secure: false,
       httpOnly: false,
     };
-    let maxAge: number | undefined;
-    let expires: number | undefined;
+    let maxAge;
+    let expires;
     for (const attribute of attributes) {
       const sep = attribute.indexOf('=');
       const key = (sep < 0 ? attribute : attribute.slice(0, sep)).trim().toLowerCase();
@@ -129,7 +94,7 @@ export class CookieJar {
         cookie.hostOnly = false;
       }
     }
-    if (maxAge !== undefined) cookie.expiresAt = maxAge <= 0 ? 0 : this.now() + maxAge * 1000;
+    if (maxAge !== undefined) cookie.expiresAt = maxAge <= 0 ? 0 : this.#now() + maxAge * 1000;
     else if (expires !== undefined) cookie.expiresAt = expires;
     if (cookie.secure && !isSecureContext(url)) return undefined;
     if (cookie.name.startsWith('__Secure-') && !cookie.secure) return undefined;
@@ -139,19 +104,19 @@ export class CookieJar {
 }
 
 export class BrowserClient {
-  readonly jar: CookieJar;
   /** The document shown last (the last navigation that was not a redirect): the initiator of what follows. */
-  currentUrl: URL | undefined;
-  private readonly agent = new Agent({ connect: { timeout: 5_000 } });
+  currentUrl;
+  #agent = new Agent({ connect: { timeout: 5_000 } });
 
-  constructor(opts: { now?: () => number } = {}) {
+  /** @param {{ now?: () => number }} [opts] */
+  constructor(opts = {}) {
     this.jar = new CookieJar(opts.now);
   }
 
   /** One navigation request (no redirect followed). */
-  async navigate(url: string, init: BrowserRequestInit = {}): Promise<BrowserResponse> {
+  async navigate(url, init = {}) {
     const target = new URL(url);
-    const response = await this.send(target, init, {
+    const response = await this.#send(target, init, {
       accept: NAVIGATION_ACCEPT,
       'sec-fetch-mode': 'navigate',
       'sec-fetch-dest': 'document',
@@ -165,9 +130,9 @@ export class BrowserClient {
    * Navigates and follows redirects across origins (303, and 301/302 after POST, turn into GET).
    * Each hop's Sec-Fetch-Site compares the hop with the document that started the walk.
    */
-  async follow(url: string, init: BrowserRequestInit = {}, opts: FollowOptions = {}): Promise<FollowResult> {
+  async follow(url, init = {}, opts = {}) {
     const maxRedirects = opts.maxRedirects ?? 20;
-    const chain: BrowserResponse[] = [];
+    const chain = [];
     let next = url;
     let nextInit = init;
     for (;;) {
@@ -183,36 +148,37 @@ export class BrowserClient {
   }
 
   /** A request as fetch() from the current page would make it; one request, redirects not followed. */
-  async api(url: string, init: BrowserRequestInit = {}): Promise<BrowserResponse> {
+  async api(url, init = {}) {
     const target = new URL(url);
     const site = fetchSite(this.currentUrl, target);
-    const headers: Record<string, string> = {
+    const headers = {
       accept: 'application/json',
       'sec-fetch-mode': 'cors',
       'sec-fetch-dest': 'empty',
       'sec-fetch-site': site,
     };
-    return this.send(target, init, headers, site !== 'same-origin');
+    return this.#send(target, init, headers, site !== 'same-origin');
   }
 
   /** The value of cookie `name` that a request to `origin` would carry. */
-  cookie(origin: string, name: string): string | undefined {
+  cookie(origin, name) {
     return this.jar.get(new URL(origin), name);
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  async close() {
+    await this.#agent.close();
   }
 
-  private async send(
-    target: URL,
-    init: BrowserRequestInit,
-    fetchHeaders: Record<string, string>,
-    alwaysSendOrigin = false,
-  ): Promise<BrowserResponse> {
+  /**
+   * @param {URL} target
+   * @param {import('./browser-client.js').BrowserRequestInit} init
+   * @param {Record<string, string>} fetchHeaders
+   */
+  async #send(target, init, fetchHeaders, alwaysSendOrigin = false) {
     const method = (init.method ?? (init.form || init.json !== undefined ? 'POST' : 'GET')).toUpperCase();
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-language': 'en', ...fetchHeaders };
-    let body: string | undefined;
+    /** @type {Record<string, string>} */
+    const headers = { 'user-agent': USER_AGENT, 'accept-language': 'en', ...fetchHeaders };
+    let body;
     if (init.form) {
       body = new URLSearchParams(init.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -227,7 +193,7 @@ export class BrowserClient {
     if (cookie) headers.cookie = cookie;
     for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
 
-    const res = await request(target, { method: method as 'GET', headers, body, dispatcher: this.agent });
+    const res = await request(target, { method, headers, body, dispatcher: this.#agent });
     const text = await res.body.text();
     this.jar.store(target, res.headers['set-cookie']);
     const location = res.headers.location;
@@ -241,39 +207,40 @@ export class BrowserClient {
   }
 }
 
-function fetchSite(initiator: URL | undefined, target: URL): FetchSite {
+/** @param {URL | undefined} initiator @param {URL} target @returns {'none' | 'same-origin' | 'same-site' | 'cross-site'} */
+function fetchSite(initiator, target) {
   if (!initiator) return 'none';
   if (initiator.origin === target.origin) return 'same-origin';
   return initiator.protocol === target.protocol && siteOf(initiator) === siteOf(target) ? 'same-site' : 'cross-site';
 }
 
 /** Approximates the registrable domain with the last two labels; IP hosts are their own site. */
-function siteOf(url: URL): string {
+function siteOf(url) {
   if (isIpHost(url.hostname)) return url.hostname;
   return url.hostname.split('.').slice(-2).join('.');
 }
 
-function isIpHost(host: string): boolean {
+function isIpHost(host) {
   return host.startsWith('[') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
 }
 
 /** Browsers treat loopback hosts as secure contexts, so Secure cookies work on http://127.0.0.1. */
-function isSecureContext(url: URL): boolean {
+function isSecureContext(url) {
   return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
 }
 
-function domainMatches(host: string, cookie: StoredCookie): boolean {
+function domainMatches(host, cookie) {
   if (cookie.hostOnly) return host === cookie.domain;
   return host === cookie.domain || (!isIpHost(host) && host.endsWith(`.${cookie.domain}`));
 }
 
-function pathMatches(requestPath: string, cookiePath: string): boolean {
+function pathMatches(requestPath, cookiePath) {
   if (requestPath === cookiePath) return true;
   if (!requestPath.startsWith(cookiePath)) return false;
   return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
 }
 
-function defaultPath(url: URL): string {
+function defaultPath(url) {
   const path = url.pathname;
   const lastSlash = path.lastIndexOf('/');
   return lastSlash <= 0 ? '/' : path.slice(0, lastSlash);
