@@ -1,13 +1,13 @@
-// The OpenID RP conformance results and the README table rendered from them. A full run of
+// The OpenID RP conformance results and the table in docs/standards.md rendered from them. A full run of
 // test/integration/authenticate/conformance.test.ts writes build/conformance-results.json (untracked); the committed copy is
 // test/conformance-results.json.
-//   --check (the default): the README table matches the committed results, and the last run's results (when
+//   --check (the default): the docs/standards.md table matches the committed results, and the last run's results (when
 //     build/conformance-results.json exists) match them too; with --require-run a missing run counts as a failure
 //     (CI, after npm test). Exits 1 on any difference.
-//   --write: copies the last run's results (when present) over the committed ones, then renders the README table.
+//   --write: copies the last run's results (when present) over the committed ones, then renders the docs/standards.md table.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { writeOrCheckReadmeSection } from './readme-section.js';
+import { writeOrCheckDocSection } from './doc-section.js';
 
 const RESULTS = new URL('../test/conformance-results.json', import.meta.url);
 const RUN_RESULTS = new URL('../build/conformance-results.json', import.meta.url);
@@ -73,4 +73,4 @@ if (existsSync(RUN_RESULTS)) {
   console.error('build/conformance-results.json is missing: the conformance test did not complete a full run');
   process.exit(1);
 }
-writeOrCheckReadmeSection({ begin: BEGIN, end: END, content: table(results), what: 'standards table', regenerate: 'node scripts/standards-table.js --write' });
+writeOrCheckDocSection({ file: 'docs/standards.md', begin: BEGIN, end: END, content: table(results), what: 'standards table', regenerate: 'node scripts/standards-table.js --write' });

@@ -69,7 +69,7 @@ export class AccessPolicy {
       const matches = compilePathMatcher([rule.path]);
       rules.push({ matches, methods: methodSet(rule.methods), requirement, segment: segmentOfPattern(rule.path) });
     });
-    // Indexed by first segment so that 50 rules cost what the few rules for that segment cost (README: bench row).
+    // Indexed by first segment so that 50 rules cost what the few rules for that segment cost (docs/performance.md: bench row).
     this.anySegment = rules.filter((rule) => rule.segment === undefined);
     const bySegment = new Map<string, CompiledRule[]>();
     for (const rule of rules) if (rule.segment !== undefined && !bySegment.has(rule.segment)) bySegment.set(rule.segment, rules.filter((r) => r.segment === undefined || r.segment === rule.segment));

@@ -1,4 +1,4 @@
-// The flat list of config keys read off the schema: environment overrides and the README reference both use it.
+// The flat list of config keys read off the schema: environment overrides and the docs/configuration.md reference both use it.
 import type { z } from 'zod';
 import { configSchema, SECRET_KEYS } from './schema.js';
 

@@ -1,4 +1,4 @@
-// Each metric family the README documents appears on /metrics, with its Prometheus type, after the event it counts:
+// Each metric family docs/operators/metrics.md documents appears on /metrics, with its Prometheus type, after the event it counts:
 // sign-ins through the real dev provider, a silent re-auth, a refresh, a failed callback, a back-channel logout,
 // a rejected cookie, a proxied request and a refused upstream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-// One name per secret: every GATEHOUSE_* name and every ${VAR} in the README and in every example under config/
+// One name per secret: every GATEHOUSE_* name and every ${VAR} in the docs (README.md, CONTRIBUTING.md, docs/**/*.md)
+// and in every example under config/
 // (Kubernetes manifests included) is a variable gatehouse reads, spelt as the schema derives it, and a
 // ${GATEHOUSE_<KEY>} written as the value of a key is that key's own variable.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -12,18 +13,19 @@ type Tree = Record<string, unknown>;
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-function yamlFiles(dir: string): string[] {
+function filesEndingIn(dir: string, ending: RegExp): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {
       const path = join(dir, name);
-      if (statSync(path).isDirectory()) return yamlFiles(path);
-      return /\.ya?ml$/.test(name) ? [path] : [];
+      if (statSync(path).isDirectory()) return filesEndingIn(path, ending);
+      return ending.test(name) ? [path] : [];
     });
 }
 
-const FILES = [...yamlFiles(join(REPO_ROOT, 'config')), join(REPO_ROOT, 'README.md')];
-/** The placeholders the README uses to explain ${...} itself. */
+const DOCS = [join(REPO_ROOT, 'README.md'), join(REPO_ROOT, 'CONTRIBUTING.md'), ...filesEndingIn(join(REPO_ROOT, 'docs'), /\.md$/)];
+const FILES = [...filesEndingIn(join(REPO_ROOT, 'config'), /\.ya?ml$/), ...DOCS];
+/** The placeholders the docs use to explain ${...} itself. */
 const PLACEHOLDERS = new Set(['NAME', 'ENV_NAME', 'ENV']);
 const TOP_LEVEL_KEYS = new Set(CONFIG_KEYS.map((key) => key.path[0]));
 const ENV_OF_KEY = new Map(CONFIG_KEYS.map((key) => [key.path.join('.'), key.env]));
@@ -40,7 +42,7 @@ function envReferences(text: string): string[] {
   return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g)].map((match) => match[1] as string);
 }
 
-/** The gatehouse configs inside a file: a config file itself, a ConfigMap's gatehouse.yaml, a README yaml block. */
+/** The gatehouse configs inside a file: a config file itself, a ConfigMap's gatehouse.yaml, a markdown yaml block. */
 function gatehouseConfigs(path: string, text: string): Tree[] {
   if (path.endsWith('.md')) {
     return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
@@ -79,10 +81,10 @@ function wholeValueReferences(node: unknown, path: string[] = []): Array<[string
   return [];
 }
 
-describe('environment variable names in the README and config/ examples', () => {
-  it('reads the README and every example, Kubernetes manifests included', () => {
+describe('environment variable names in the docs and config/ examples', () => {
+  it('reads the docs and every example, Kubernetes manifests included', () => {
     const names = FILES.map((path) => relative(REPO_ROOT, path));
-    expect(names).toEqual(expect.arrayContaining(['README.md', 'config/cloud.example.yaml', 'config/gatehouse.yaml', 'config/kubernetes/sidecar.yaml', 'config/kubernetes/sidecar-redis.yaml']));
+    expect(names).toEqual(expect.arrayContaining(['README.md', 'docs/configuration.md', 'docs/operators/redis-and-replicas.md', 'docs/providers/keycloak.md', 'config/cloud.example.yaml', 'config/gatehouse.yaml', 'config/kubernetes/sidecar.yaml', 'config/kubernetes/sidecar-redis.yaml']));
   });
 
   for (const path of FILES) {

@@ -1,4 +1,4 @@
-// Runs the README's Python example (docs/examples/verify_assertion.py, PyJWT) on the headers a live gatehouse sent
+// Runs the Python example of docs/app-developers.md (docs/examples/verify_assertion.py, PyJWT) on the headers a live gatehouse sent
 // the app. Skipped with the reason when no Python 3 with PyJWT and its crypto extra is installed.
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../../../docs/examples/', import.meta.url));
 const EXAMPLE = readFileSync(new URL('verify_assertion.py', `file://${EXAMPLE_DIR}`), 'utf8');
-const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const PAGE = readFileSync(new URL('../../../docs/app-developers.md', import.meta.url), 'utf8');
 
 /** Reads {headers: [[name, value], ...], jwks_url, issuer, audience} and prints what the example makes of them. */
 const HARNESS = `
@@ -37,8 +37,8 @@ function findPython(): string | undefined {
 
 const python = findPython();
 const TITLE = python
-  ? 'README example: reading the headers and verifying the assertion (Python, PyJWT)'
-  : 'README example (Python, PyJWT): SKIPPED, no python3 with PyJWT and cryptography (Debian: apt-get install python3-jwt)';
+  ? 'docs/app-developers.md example: reading the headers and verifying the assertion (Python, PyJWT)'
+  : 'docs/app-developers.md example (Python, PyJWT): SKIPPED, no python3 with PyJWT and cryptography (Debian: apt-get install python3-jwt)';
 
 interface ExampleOutput {
   fromHeaders: Record<string, unknown> | null;
@@ -94,7 +94,7 @@ describe.skipIf(!python)(TITLE, () => {
     await client.close();
   });
 
-  it('the README quotes the example file verbatim', () => {
-    expect(README).toContain(`\`\`\`python\n${EXAMPLE}\`\`\``);
+  it('docs/app-developers.md quotes the example file verbatim', () => {
+    expect(PAGE).toContain(`\`\`\`python\n${EXAMPLE}\`\`\``);
   });
 });

@@ -1,4 +1,4 @@
-// Runs the README's Node example (docs/examples/verify-assertion.mjs) as the app behind a live gatehouse.
+// Runs the Node example of docs/app-developers.md (docs/examples/verify-assertion.mjs) as the app behind a live gatehouse.
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,23 +14,23 @@ interface ExampleUser {
   roles: string[];
 }
 
-interface ReadmeExample {
+interface DocsExample {
   userFromHeaders(headers: IncomingHttpHeaders): ExampleUser | undefined;
   assertionVerifier(options: { jwksUrl: string; issuer: string; audience: string }): (headers: IncomingHttpHeaders) => Promise<ExampleUser>;
 }
 
-// A computed specifier: the example is plain JavaScript, typed here by ReadmeExample.
+// A computed specifier: the example is plain JavaScript, typed here by DocsExample.
 const EXAMPLE = new URL('../../../docs/examples/verify-assertion.mjs', import.meta.url).href;
-const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const PAGE = readFileSync(new URL('../../../docs/app-developers.md', import.meta.url), 'utf8');
 
-describe('README example: reading the headers and verifying the assertion (Node, jose)', () => {
-  let example: ReadmeExample;
+describe('docs/app-developers.md example: reading the headers and verifying the assertion (Node, jose)', () => {
+  let example: DocsExample;
   let app: RecordingUpstream;
   let stack: CloudStack;
   let verifiedUser: ((headers: IncomingHttpHeaders) => Promise<ExampleUser>) | undefined;
 
   beforeAll(async () => {
-    example = (await import(EXAMPLE)) as ReadmeExample;
+    example = (await import(EXAMPLE)) as DocsExample;
     app = await startUpstream((req, res) => {
       const fromHeaders = example.userFromHeaders(req.headers);
       const verify = verifiedUser ?? (() => Promise.reject(new Error('verifier not configured')));
@@ -72,8 +72,8 @@ describe('README example: reading the headers and verifying the assertion (Node,
     await client.close();
   });
 
-  it('the README quotes the example file verbatim', () => {
+  it('docs/app-developers.md quotes the example file verbatim', () => {
     const source = readFileSync(new URL(EXAMPLE), 'utf8');
-    expect(README).toContain(`\`\`\`js\n${source}\`\`\``);
+    expect(PAGE).toContain(`\`\`\`js\n${source}\`\`\``);
   });
 });
