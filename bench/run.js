@@ -6,12 +6,12 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { freePort } from '../test/helpers/ports.js';
 import { apacheClient, apacheTarget } from './lib/apache-target.js';
 import { cloudTargets, FIFTY_RULES } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
-import { freePort } from './lib/processes.js';
 import { machineHeader, machineLoad, resultsTable, targetChecks } from './lib/report.js';
 import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } from './lib/targets.js';
 

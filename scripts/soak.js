@@ -8,14 +8,16 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
-import { fileURLToPath, URLSearchParams } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { stringify } from 'yaml';
+import { signIn as signInThroughProvider } from '../bench/lib/sign-in.js';
+import { freePort } from '../test/helpers/ports.js';
+import { waitFor } from '../test/helpers/wait.js';
 
 const DIST = process.env.SOAK_DIST ?? fileURLToPath(new URL('../dist', import.meta.url));
 const { startDevProvider } = await import(join(DIST, 'demo/dev-provider.js'));
@@ -26,15 +28,6 @@ const RSS_TOLERANCE = 0.1;
 const MAIN_JS = join(DIST, 'src/main.js');
 const USERS = ['alice', 'carol'];
 const POOL_SIZE = 30;
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createTcpServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 const counts = new Map();
 const unexpected = [];
@@ -56,6 +49,8 @@ const appUrl = `http://127.0.0.1:${app.address().port}`;
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
+const opsPort = await freePort();
+const opsUrl = `http://127.0.0.1:${opsPort}`;
 const provider = await startDevProvider({
   port: 0,
   clients: [
@@ -75,7 +70,7 @@ writeFileSync(
   stringify({
     mode: 'cloud',
     listen: { host: '127.0.0.1', port },
-    ops: { host: '127.0.0.1', port: 0 },
+    ops: { host: '127.0.0.1', port: opsPort },
     public_url: url,
     upstream: { url: appUrl },
     sso: { issuer: provider.issuer, client_id: 'soak', client_secret: 'soak-client-secret-0123456789', scopes: ['openid', 'profile', 'email', 'roles'] },
@@ -90,90 +85,21 @@ child.stderr.setEncoding('utf8').on('data', (chunk) => childLog.push(`stderr: ${
 let childExited = false;
 child.once('exit', () => (childExited = true));
 
-async function waitForListener() {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline || childExited) throw new Error(`gatehouse did not start: ${childLog.join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-await waitForListener();
+// ready, not only listening: until provider discovery is done, sign-ins answer 503
+const ready = async () => {
+  if (childExited) throw new Error(`gatehouse exited: ${childLog.join('\n')}`);
+  const answer = await request(`${opsUrl}/readyz`).catch(() => undefined);
+  await answer?.body.dump();
+  return answer?.statusCode === 200;
+};
+await waitFor(ready, { timeoutMs: 10_000, intervalMs: 50, what: () => `gatehouse ready (${childLog.join('\n')})` });
 
-// --- a small browser: one cookie jar per origin (paths ignored), redirects followed by hand ---
 const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 4_000 });
-
-class Browser {
-  jar = new Map();
-
-  async get(target, headers = {}) {
-    return this.send(target, { method: 'GET', headers });
-  }
-
-  async post(target, form) {
-    return this.send(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
-  }
-
-  async send(target, { method, headers, body }) {
-    const at = new URL(target);
-    const cookies = this.jar.get(at.origin);
-    const cookie = cookies && cookies.size ? [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
-    const res = await request(at, { method, body, dispatcher, headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', ...(cookie ? { cookie } : {}), ...headers } });
-    const text = await res.body.text();
-    const setCookie = res.headers['set-cookie'];
-    for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      const jar = this.jar.get(at.origin) ?? new Map();
-      this.jar.set(at.origin, jar);
-      if (/max-age=0/i.test(line) || pair.slice(eq + 1) === '') jar.delete(pair.slice(0, eq));
-      else jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    const location = res.headers.location ? new URL(String(res.headers.location), at).href : undefined;
-    return { status: res.statusCode, location, body: text, url: at.href };
-  }
-
-  async follow(target, stopAtOrigin) {
-    let response = await this.get(target);
-    while (response.location && response.status >= 300 && response.status < 400) {
-      if (stopAtOrigin && new URL(response.location).origin === stopAtOrigin) return response;
-      response = await this.get(response.location);
-    }
-    return response;
-  }
-
-  session() {
-    return this.jar.get(url)?.get('gatehouse_session');
-  }
-}
-
-function hiddenFields(html, prompt) {
-  for (const form of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    const fields = Object.fromEntries([...form[2].matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/gi)].map((m) => [m[1], m[2]]));
-    if (fields.prompt === prompt) return { action: /action="([^"]+)"/.exec(form[1])?.[1] ?? '', fields };
-  }
-  return undefined;
-}
 
 /** A full interactive sign-in through the provider's forms; resolves with the gatehouse session cookie value. */
 async function signIn(user) {
-  const browser = new Browser();
-  let page = await browser.follow(`${url}/.auth/start?rd=%2Fsoak&interactive=1`, url);
-  for (let step = 0; step < 4 && !(page.location && new URL(page.location).origin === url); step++) {
-    const login = hiddenFields(page.body, 'login');
-    const consent = hiddenFields(page.body, 'consent');
-    if (login) page = await browser.post(new URL(login.action, page.url).href, { ...login.fields, login: user, password: 'soak' });
-    else if (consent) page = await browser.post(new URL(consent.action, page.url).href, consent.fields);
-    else throw new Error(`unexpected provider page ${page.status} ${page.url}`);
-    while (page.location && page.status >= 300 && page.status < 400 && new URL(page.location).origin !== url) page = await browser.get(page.location);
-  }
-  if (!page.location) throw new Error(`sign-in did not return to gatehouse (${page.status} ${page.url})`);
-  const back = await browser.get(page.location);
-  if (back.status !== 302 || back.location !== `${url}/soak` || !browser.session()) throw new Error(`callback answered ${back.status} ${back.location}`);
-  return browser.session();
+  const cookie = await signInThroughProvider({ user, startUrl: `${url}/.auth/start?rd=%2Fsoak&interactive=1`, sessionCookie: 'gatehouse_session', landing: '/soak' });
+  return /(?:^|; )gatehouse_session=([^;]*)/.exec(cookie)?.[1];
 }
 
 // --- load ---

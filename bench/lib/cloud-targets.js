@@ -6,7 +6,8 @@ import { fileURLToPath, URLSearchParams } from 'node:url';
 import { request } from 'undici';
 import { createClient } from 'redis';
 import { gatehouseTarget } from './gatehouse-target.js';
-import { freePort } from './processes.js';
+import { freePort } from '../../test/helpers/ports.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { haveRedisCluster, startRedisCluster } from './redis-cluster.js';
 import { signIn } from './sign-in.js';
 
@@ -207,13 +208,17 @@ async function clientCredentialsToken(issuer) {
  * @param {Parameters<typeof signIn>[0]} options
  */
 export async function signInWhenReady(options, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let cookie = '';
+  let failure;
+  const signedIn = async () => {
     try {
-      return await signIn(options);
+      cookie = await signIn(options);
+      return true;
     } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      failure = error;
+      return false;
     }
-  }
+  };
+  await waitFor(signedIn, { timeoutMs, intervalMs: 100, what: () => `sign-in of ${options.user} (last attempt: ${failure?.message})` });
+  return cookie;
 }

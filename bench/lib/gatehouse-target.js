@@ -4,6 +4,7 @@ import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { waitFor } from '../../test/helpers/wait.js';
 import { makeTempDir, spawnTracked, stopChild } from './processes.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
@@ -27,16 +28,16 @@ function cleanEnv() {
 }
 
 async function waitForListening(logFile, child, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = readFileSync(logFile, 'utf8')
+  let line;
+  const listening = () => {
+    line = readFileSync(logFile, 'utf8')
       .split('\n')
       .find((l) => l.includes('"gatehouse listening"'));
-    if (line) return /** @type {{ url: string }} */ (JSON.parse(line)).url;
-    if (child.exitCode !== null) throw new Error(`gatehouse exited with code ${child.exitCode}: ${readFileSync(logFile, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error('gatehouse did not log "gatehouse listening" in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    if (!line && child.exitCode !== null) throw new Error(`gatehouse exited with code ${child.exitCode}: ${readFileSync(logFile, 'utf8')}`);
+    return line !== undefined;
+  };
+  await waitFor(listening, { timeoutMs, intervalMs: 50, what: 'gatehouse logging "gatehouse listening"' });
+  return /** @type {{ url: string }} */ (JSON.parse(/** @type {string} */ (line))).url;
 }
 
 /**

@@ -2,7 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeTempDir, spawnTracked, stopChild, waitForPort } from './processes.js';
+import { freePort } from '../../test/helpers/ports.js';
+import { makeTempDir, spawnTracked, stopChild, waitForPort } from './processes.js';
 
 function nginxBinary() {
   try {

@@ -1,10 +1,11 @@
 // Child processes of the bench: spawning, waiting until they listen, CPU and RSS from /proc, and stopping every one on exit or Ctrl-C.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { acceptsConnections } from '../../test/helpers/ports.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
 
@@ -85,34 +86,9 @@ export async function stopChild(child, graceMs = 3000) {
   clearTimeout(timer);
 }
 
-/** A loopback port free right now (the usual bind-0-and-close race is acceptable for a bench). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Resolves once a TCP connect to 127.0.0.1:port succeeds. */
 export async function waitForPort(port, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(() => acceptsConnections(port), { timeoutMs, intervalMs: 50, what: `a listener on 127.0.0.1:${port}` });
 }
 
 /** Fields of /proc/<pid>/stat after the command name (index 0 is field 3, the state), or undefined once it is gone. */

@@ -3,7 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeTempDir, spawnTracked, stopChild, waitForPort } from './processes.js';
+import { freePort } from '../../test/helpers/ports.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { makeTempDir, spawnTracked, stopChild, waitForPort } from './processes.js';
 
 /** Whether redis-server and redis-cli run (the cluster row is skipped otherwise). */
 export function haveRedisCluster() {
@@ -46,11 +48,7 @@ export async function startRedisCluster() {
       await waitForPort(port);
     }
     execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
-    const deadline = Date.now() + 15_000;
-    while (!ports.every(clusterOk)) {
-      if (Date.now() > deadline) throw new Error('the bench Redis Cluster did not reach cluster_state:ok within 15 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(() => ports.every(clusterOk), { timeoutMs: 15_000, intervalMs: 100, what: 'the bench Redis Cluster reaching cluster_state:ok' });
     return { urls: ports.map((port) => `redis://127.0.0.1:${port}`), stop };
   } catch (error) {
     await stop();
