@@ -9,7 +9,7 @@ import type { AccessControl, Admission, RequestContext, UpgradeAdmission, Upgrad
 import { wantsJson } from './http/accept.js';
 import { brandingOf, renderErrorJson, renderPage, type Branding } from './pages/render.js';
 import type { Config } from './config/schema.js';
-import { GatehouseError } from './errors.js';
+import { GatehouseError, publicCodeOf } from './errors.js';
 import { hasBody } from './http/body.js';
 import { requestTargetOf } from './http/request-target.js';
 import { compileIdentityHeaderTest } from './identity/strip.js';
@@ -36,17 +36,6 @@ export interface ProxyServer {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const NO_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
-
-const ERROR_CODES: Readonly<Record<number, string>> = {
-  400: 'bad_request',
-  403: 'forbidden',
-  404: 'not_found',
-  408: 'request_timeout',
-  500: 'internal_error',
-  502: 'upstream_unreachable',
-  503: 'unavailable',
-  504: 'upstream_timeout',
-};
 
 export function createProxyServer({ config, access: initialAccess, logger, metrics }: ProxyServerDeps): ProxyServer {
   const createUpstream = (settings: Config['upstream']): Upstream =>
@@ -132,7 +121,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   const sendError = (ctx: { req: IncomingMessage; res: ServerResponse; requestId: string }, status: number): void => {
     if (ctx.res.headersSent) return void ctx.res.destroy();
     const page = wantsJson(ctx.req.headers.accept)
-      ? renderErrorJson(status, ctx.requestId, ERROR_CODES[status] ?? 'error')
+      ? renderErrorJson(status, ctx.requestId, publicCodeOf(status))
       : renderPage({ kind: 'error', status, requestId: ctx.requestId }, branding);
     ctx.res.writeHead(page.status, page.headers).end(ctx.req.method === 'HEAD' ? undefined : page.body);
   };
@@ -249,10 +238,10 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
   };
 
   const failInternally = (ctx: RequestContext, error: unknown): void => {
-    const code = error instanceof GatehouseError ? error.code : undefined;
-    const unavailable = code === 'GH_STORE_UNAVAILABLE' || code === 'GH_PROVIDER_UNAVAILABLE';
-    logger.error({ reqId: ctx.requestId, err: error instanceof Error ? error.message : String(error), code }, 'request failed');
-    sendError(ctx, unavailable ? 503 : 500);
+    // 503 when a part gatehouse needs is down, else 500; the answer does not say which part
+    const failure = error instanceof GatehouseError ? error : undefined;
+    logger.error({ reqId: ctx.requestId, err: error instanceof Error ? error.message : String(error), code: failure?.code }, 'request failed');
+    sendError(ctx, failure?.status === 503 ? 503 : 500);
   };
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -266,7 +255,7 @@ export function createProxyServer({ config, access: initialAccess, logger, metri
       logAccess({ reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true, ...who(req, peer, user) });
     };
     const refuse = (status: number, reason: string): void => {
-      const body = JSON.stringify({ error: ERROR_CODES[status] ?? 'unauthenticated', request_id: requestId });
+      const body = JSON.stringify({ error: publicCodeOf(status), request_id: requestId });
       refuseUpgrade(socket, status, reason, { 'content-type': 'application/json' }, body);
       answered(status);
     };

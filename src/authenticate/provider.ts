@@ -3,7 +3,7 @@
 import * as oidc from 'openid-client';
 import { compactVerify, createRemoteJWKSet, customFetch as joseCustomFetch } from 'jose';
 import type { Config } from '../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, ProviderError, ProviderRefusedError, ProviderUnavailableError, TokenInvalidError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Readiness } from '../ops/readiness.js';
 import { clientAuthentication } from './client-auth.js';
@@ -116,15 +116,15 @@ export class Provider {
 
   /** Every ID token must be signed by one of the provider's keys with an algorithm from sso.id_token_algs. */
   private async verifySignature(idToken: string): Promise<void> {
-    if (!this.keys) throw new GatehouseError('GH_TOKEN_INVALID', 'the provider publishes no jwks_uri, so its ID token signature cannot be verified');
+    if (!this.keys) throw new TokenInvalidError('the provider publishes no jwks_uri, so its ID token signature cannot be verified');
     try {
       await compactVerify(idToken, this.keys, { algorithms: this.config.sso.id_token_algs });
     } catch (error) {
       if (isNetworkError(error) || isKeySetUnavailable(error)) {
-        throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider keys unavailable: ${describeError(error)}`, { cause: error });
+        throw new ProviderUnavailableError(`provider keys unavailable: ${describeError(error)}`, { cause: error });
       }
-      if (isKeySetUnusable(error)) throw new GatehouseError('GH_PROVIDER_ERROR', `provider keys unusable: ${describeError(error)}`, { cause: error });
-      throw new GatehouseError('GH_TOKEN_INVALID', `ID token signature rejected: ${describeError(error)}`, { cause: error });
+      if (isKeySetUnusable(error)) throw new ProviderError(`provider keys unusable: ${describeError(error)}`, { cause: error });
+      throw new TokenInvalidError(`ID token signature rejected: ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -155,7 +155,7 @@ export class Provider {
   }
 
   private require(): oidc.Configuration {
-    if (!this.configuration) throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', 'provider metadata not loaded');
+    if (!this.configuration) throw new ProviderUnavailableError('provider metadata not loaded');
     return this.configuration;
   }
 
@@ -197,13 +197,13 @@ export class Provider {
   private async tokensFrom(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous: { sub: string; idToken: string } | undefined): Promise<ProviderTokens> {
     const idClaims = response.claims();
     const idToken = response.id_token ?? previous?.idToken;
-    if (!idToken) throw new GatehouseError('GH_TOKEN_INVALID', 'token response without an ID token');
+    if (!idToken) throw new TokenInvalidError('token response without an ID token');
     if (idClaims) {
       await this.verifySignature(idToken);
-      if (previous && idClaims.sub !== previous.sub) throw new GatehouseError('GH_TOKEN_INVALID', 'refreshed ID token is for another subject');
+      if (previous && idClaims.sub !== previous.sub) throw new TokenInvalidError('refreshed ID token is for another subject');
     }
     const sub = idClaims?.sub ?? previous?.sub;
-    if (!sub) throw new GatehouseError('GH_TOKEN_INVALID', 'no subject');
+    if (!sub) throw new TokenInvalidError('no subject');
     const claims: Record<string, unknown> = { ...(idClaims ?? {}) };
     if (!idClaims && previous) claims.sub = previous.sub;
     if (this.config.sso.userinfo && response.access_token && this.require().serverMetadata().userinfo_endpoint) {
@@ -272,20 +272,19 @@ export function classifyProviderError(error: unknown): GatehouseError {
   const reason = describeError(error);
   if (error instanceof oidc.ResponseBodyError) {
     const description = error.error_description ? ` (${error.error_description.slice(0, 200)})` : '';
-    const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${error.error.slice(0, 64)}${description}`, { cause: error });
-    return Object.assign(wrapped, { oauthError: error.error });
+    const oauthError = error.error.slice(0, 64);
+    return new ProviderRefusedError(oauthError, `provider refused: ${oauthError}${description}`, { cause: error });
   }
   if (error instanceof oidc.WWWAuthenticateChallengeError) {
     // e.g. 401 invalid_client at the token endpoint: a wrong client secret or client_auth, not a bad token
     const oauthError = (error.cause[0]?.parameters.error ?? `http_${error.status}`).slice(0, 64);
-    const wrapped = new GatehouseError('GH_PROVIDER_ERROR', `provider refused: ${oauthError} (HTTP ${error.status} with WWW-Authenticate)`, { cause: error });
-    return Object.assign(wrapped, { oauthError });
+    return new ProviderRefusedError(oauthError, `provider refused: ${oauthError} (HTTP ${error.status} with WWW-Authenticate)`, { cause: error });
   }
-  if (isNetworkError(error)) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider unreachable: ${reason}`, { cause: error });
+  if (isNetworkError(error)) return new ProviderUnavailableError(`provider unreachable: ${reason}`, { cause: error });
   const status = unexpectedStatus(error);
-  if (status !== undefined && status >= 500) return new GatehouseError('GH_PROVIDER_UNAVAILABLE', `provider answered HTTP ${status}: ${reason}`, { cause: error });
-  if (status !== undefined || isUnreadableAnswer(error)) return new GatehouseError('GH_PROVIDER_ERROR', `provider answer unusable: ${reason}`, { cause: error });
-  return new GatehouseError('GH_TOKEN_INVALID', `provider response rejected: ${reason}`, { cause: error });
+  if (status !== undefined && status >= 500) return new ProviderUnavailableError(`provider answered HTTP ${status}: ${reason}`, { cause: error });
+  if (status !== undefined || isUnreadableAnswer(error)) return new ProviderError(`provider answer unusable: ${reason}`, { cause: error });
+  return new TokenInvalidError(`provider response rejected: ${reason}`, { cause: error });
 }
 
 /** The errors of an error and its causes (openid-client wraps oauth4webapi's), outermost first. */

@@ -1,7 +1,7 @@
 // The sign-in handshake: sign-on page, /start (authorization request), /callback (code exchange, new session).
 import * as oidc from 'openid-client';
 import type { Config } from '../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { ProviderError, ProviderRefusedError, ProviderUnavailableError, StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from '../authorize/access.js';
 import type { Branding } from '../pages/render.js';
@@ -127,12 +127,11 @@ export class SignIn {
       this.deps.logger.info({ reqId: ctx.requestId, sub: tokens.claims.sub, silent: pending.silent }, 'signed in');
       redirect(ctx.res, pending.returnTo, [...clear, this.sessions.cookie.setCookie(cookieValue), this.returningCookie(RETURNING_MAX_AGE)]);
     } catch (error) {
-      const code = error instanceof GatehouseError ? error.code : undefined;
-      const reason: SignInFailure = code === 'GH_PROVIDER_UNAVAILABLE' ? 'provider_unavailable' : code === 'GH_STORE_UNAVAILABLE' ? 'store_unavailable' : code === 'GH_PROVIDER_ERROR' ? 'provider_error' : 'token_invalid';
+      const reason = failureOf(error);
       this.deps.events?.failed?.(reason);
       this.deps.logger.warn({ reqId: ctx.requestId, reason, silent: pending.silent, err: describeError(error) }, 'sign-in failed');
       if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clearOnFailure);
-      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(reason, error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clearOnFailure);
+      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clearOnFailure);
     }
   }
 
@@ -191,13 +190,19 @@ export class SignIn {
   }
 }
 
+/** The provider or the session store down, the provider failing, or anything else: a token that fails a check. */
+function failureOf(error: unknown): SignInFailure {
+  if (error instanceof ProviderUnavailableError || error instanceof StoreUnavailableError || error instanceof ProviderError) return error.publicCode;
+  return 'token_invalid';
+}
+
 /**
  * A code the provider refuses (`invalid_grant`: expired, already used, or issued to another client) is the
- * browser's problem, not the provider's: 400, like a stale state. Other provider refusals are 502.
+ * browser's problem, not the provider's: 400, like a stale state. Other provider failures are 502.
  */
-function failureStatus(reason: SignInFailure, error: unknown): number {
-  if (reason === 'token_invalid') return 401;
-  return (error as { oauthError?: unknown }).oauthError === 'invalid_grant' ? 400 : 502;
+function failureStatus(error: unknown): number {
+  if (error instanceof ProviderRefusedError && error.oauthError === 'invalid_grant') return 400;
+  return error instanceof ProviderError ? error.status : 401;
 }
 
 /**

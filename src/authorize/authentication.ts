@@ -3,7 +3,7 @@
 // feed the same subject to the same access rules.
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedSession, Sessions } from '../session/sessions.js';
-import { GatehouseError } from '../errors.js';
+import { ProviderError, ProviderUnavailableError, TokenInvalidError } from '../errors.js';
 import type { AccessSubject } from './access-rules.js';
 import { bearerTokenOf, type BearerTokens } from './bearer.js';
 
@@ -11,8 +11,10 @@ export type Authentication =
   | { readonly kind: 'none' }
   | { readonly kind: 'session'; readonly session: ResolvedSession; readonly identity: readonly string[]; readonly subject: AccessSubject }
   | { readonly kind: 'bearer'; readonly identity: readonly string[]; readonly subject: AccessSubject; readonly sub: string }
-  /** A bearer token that failed (GH_TOKEN_INVALID: 401) or could not be checked (provider unavailable: 503). */
-  | { readonly kind: 'bad_token'; readonly error: GatehouseError };
+  /** A bearer token that failed (401) or could not be checked (the provider unavailable: 503, failing: 502). */
+  | { readonly kind: 'bad_token'; readonly error: BearerFailure };
+
+export type BearerFailure = TokenInvalidError | ProviderUnavailableError | ProviderError;
 
 const NONE: Authentication = Object.freeze({ kind: 'none' as const });
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -58,6 +60,6 @@ function fromSession(session: ResolvedSession | undefined): Authentication {
 }
 
 function badToken(error: unknown): Authentication {
-  if (error instanceof GatehouseError) return { kind: 'bad_token', error };
-  return { kind: 'bad_token', error: new GatehouseError('GH_PROVIDER_ERROR', error instanceof Error ? error.message : String(error), { cause: error }) };
+  if (error instanceof TokenInvalidError || error instanceof ProviderUnavailableError || error instanceof ProviderError) return { kind: 'bad_token', error };
+  return { kind: 'bad_token', error: new ProviderError(error instanceof Error ? error.message : String(error), { cause: error }) };
 }

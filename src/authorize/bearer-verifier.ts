@@ -6,7 +6,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, customFetch as joseCustomFetch, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../config/schema.js';
 import { clientAuthentication } from '../authenticate/client-auth.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, ProviderError, ProviderUnavailableError, TokenInvalidError } from '../errors.js';
 import type { TokenVerifier, VerifiedToken } from './bearer.js';
 
 /** What the verifier needs of the provider client: its discovered metadata (undefined until loaded). */
@@ -38,13 +38,13 @@ export class ProviderTokenVerifier implements TokenVerifier {
 
   private metadata(): oidc.ServerMetadata {
     const metadata = this.provider.metadata();
-    if (!metadata) throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', 'provider metadata not loaded');
+    if (!metadata) throw new ProviderUnavailableError('provider metadata not loaded');
     return metadata;
   }
 
   private keySet(metadata: oidc.ServerMetadata): KeySet {
     const uri = metadata.jwks_uri;
-    if (!uri) throw new GatehouseError('GH_PROVIDER_ERROR', 'the provider publishes no jwks_uri, so access tokens cannot be verified');
+    if (!uri) throw new ProviderError('the provider publishes no jwks_uri, so access tokens cannot be verified');
     if (this.keys?.uri !== uri) {
       // The default cooldown (30 s) stays: tokens with an unknown kid come from anyone and must not make us hammer the JWKS.
       const set = createRemoteJWKSet(new URL(uri), {
@@ -72,9 +72,9 @@ export class ProviderTokenVerifier implements TokenVerifier {
     } catch (error) {
       if (error instanceof GatehouseError) throw error;
       if (error instanceof joseErrors.JWKSTimeout || isNetworkError(error)) {
-        throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', 'provider keys unavailable', { cause: error });
+        throw new ProviderUnavailableError('provider keys unavailable', { cause: error });
       }
-      if (error instanceof joseErrors.JWKSInvalid) throw new GatehouseError('GH_PROVIDER_ERROR', 'provider keys unusable', { cause: error });
+      if (error instanceof joseErrors.JWKSInvalid) throw new ProviderError('provider keys unusable', { cause: error });
       throw invalid(reasonOf(error), error);
     }
     const typ = verified.protectedHeader.typ?.toLowerCase();
@@ -86,16 +86,16 @@ export class ProviderTokenVerifier implements TokenVerifier {
 
   private async introspect(token: string): Promise<VerifiedToken> {
     const metadata = this.metadata();
-    if (!metadata.introspection_endpoint) throw new GatehouseError('GH_PROVIDER_ERROR', 'bearer.introspection is on but the provider publishes no introspection_endpoint');
+    if (!metadata.introspection_endpoint) throw new ProviderError('bearer.introspection is on but the provider publishes no introspection_endpoint');
     const client = await this.client(metadata);
     let answer: oidc.IntrospectionResponse;
     try {
       answer = await oidc.tokenIntrospection(client, token, { token_type_hint: 'access_token' });
     } catch (error) {
       if (error instanceof oidc.ResponseBodyError || error instanceof oidc.ClientError) {
-        throw new GatehouseError('GH_PROVIDER_ERROR', `introspection refused: ${reasonOf(error)}`, { cause: error });
+        throw new ProviderError(`introspection refused: ${reasonOf(error)}`, { cause: error });
       }
-      throw new GatehouseError('GH_PROVIDER_UNAVAILABLE', 'introspection endpoint unavailable', { cause: error });
+      throw new ProviderUnavailableError('introspection endpoint unavailable', { cause: error });
     }
     if (answer.active !== true) throw invalid('introspection: not active');
     // A refresh token introspects as active too: only access tokens (token_type Bearer, or none said) are admitted.
@@ -127,8 +127,8 @@ export class ProviderTokenVerifier implements TokenVerifier {
   }
 }
 
-function invalid(reason: string, cause?: unknown): GatehouseError {
-  return new GatehouseError('GH_TOKEN_INVALID', reason, cause === undefined ? undefined : { cause });
+function invalid(reason: string, cause?: unknown): TokenInvalidError {
+  return new TokenInvalidError(reason, cause === undefined ? undefined : { cause });
 }
 
 /** A short reason for logs (jose's codes and messages name the failed check, never the token). */

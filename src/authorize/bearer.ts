@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { TokenInvalidError } from '../errors.js';
 import type { AssertionSigner, AssertionSubject } from '../identity/assertion.js';
 import { buildIdentityHeaders } from '../identity/headers.js';
 import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
@@ -19,7 +19,7 @@ export interface VerifiedToken {
   expiresAt: number;
 }
 
-/** Checks a token (signature or introspection); throws GatehouseError GH_TOKEN_INVALID for a bad token. */
+/** Checks a token (signature or introspection); throws TokenInvalidError for a bad token. */
 export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
@@ -68,7 +68,7 @@ export class BearerTokens {
 
   /** The principal for a token: synchronous when cached (the hot path); throws/rejects with a GatehouseError otherwise. */
   authenticate(token: string): BearerPrincipal | Promise<BearerPrincipal> {
-    if (token === '') throw new GatehouseError('GH_TOKEN_INVALID', 'malformed bearer token');
+    if (token === '') throw new TokenInvalidError('malformed bearer token');
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = this.cache.get(key);
     if (cached !== undefined && this.now() < cached.validUntil) return this.principal(cached);
@@ -86,7 +86,7 @@ export class BearerTokens {
     const logger = this.deps.logger;
     if (!logger) return;
     const reason = error instanceof Error ? error.message : String(error);
-    if (error instanceof GatehouseError && error.code === 'GH_TOKEN_INVALID') logger.debug({ reason }, 'bearer token refused');
+    if (error instanceof TokenInvalidError) logger.debug({ reason }, 'bearer token refused');
     else logger.warn({ reason }, 'bearer token could not be checked');
   }
 

@@ -40,7 +40,7 @@ async function assertionSetup(config: Config, logger: Logger, kept: AssertionKey
   try {
     keys = assertion.keys.length === 0 && kept?.generated ? kept : await loadAssertionKeys(assertion.keys);
   } catch (error) {
-    if (error instanceof AssertionKeyError) throw new ConfigError([`identity.assertion.keys: ${error.message}`]);
+    if (error instanceof AssertionKeyError) throw new ConfigError(error.problems.map((problem) => `identity.assertion.keys: ${problem}`));
     throw error;
   }
   if (keys.generated && keys !== kept) {

@@ -12,21 +12,10 @@
 // (no queries, no globs), or that normalization refuses, throws PathPatternError
 // naming it; the config layer reports it.
 
+import { PathPatternError } from '../errors.js';
 import { canonicalTarget } from '../http/request-target.js';
 
 export type PathMatcher = (normalizedPath: string) => boolean;
-
-export class PathPatternError extends Error {
-  readonly code = 'GH_PATH_PATTERN_INVALID';
-
-  constructor(
-    readonly pattern: string,
-    readonly problem: string,
-  ) {
-    super(`path pattern ${JSON.stringify(pattern)} ${problem}`);
-    this.name = 'PathPatternError';
-  }
-}
 
 export function compilePathMatcher(patterns: readonly string[]): PathMatcher {
   const exact = new Set<string>();

@@ -2,17 +2,18 @@
 // cannot check it (503), and a signed-in user or API client the access rules refuse (403 page or JSON).
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
-import type { GatehouseError } from '../errors.js';
+import { ProviderUnavailableError, TokenInvalidError } from '../errors.js';
+import type { BearerFailure } from './authentication.js';
 import { requirementJson, type Verdict } from './access-rules.js';
 
 /** RFC 6750 §3: the token is missing, expired, revoked, malformed or for someone else; never a redirect. */
-export function sendInvalidToken(res: ServerResponse, error: GatehouseError): void {
-  if (error.code === 'GH_TOKEN_INVALID') {
-    sendJson(res, 401, { error: 'invalid_token', message: 'The access token is not valid' }, { 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
+export function sendInvalidToken(res: ServerResponse, error: BearerFailure): void {
+  if (error instanceof TokenInvalidError) {
+    sendJson(res, error.status, { error: error.publicCode, message: 'The access token is not valid' }, { 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
     return;
   }
-  const unavailable = error.code === 'GH_PROVIDER_UNAVAILABLE';
-  sendJson(res, unavailable ? 503 : 502, { error: unavailable ? 'provider_unavailable' : 'provider_error', message: 'The access token could not be checked' }, unavailable ? { 'retry-after': '5' } : {});
+  const retry: Record<string, string> = error instanceof ProviderUnavailableError ? { 'retry-after': '5' } : {};
+  sendJson(res, error.status, { error: error.publicCode, message: 'The access token could not be checked' }, retry);
 }
 
 /**

@@ -5,7 +5,8 @@ import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
-import { compilePathMatcher, PathPatternError } from '../authorize/path-matcher.js';
+import { compilePathMatcher } from '../authorize/path-matcher.js';
+import { PathPatternError } from '../errors.js';
 
 /** Hosts (as URL.hostname spells them) where plain http is accepted for development. */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);

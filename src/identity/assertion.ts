@@ -3,7 +3,7 @@
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { GatehouseError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { IdentityClaims } from '../session/types.js';
 
 export interface AssertionKeys {
@@ -40,12 +40,13 @@ export interface AssertionSignerOptions {
   onError?: (error: unknown) => void;
 }
 
-/** A configured key that cannot sign ES256; the message is the config error line. */
-export class AssertionKeyError extends GatehouseError {
-  readonly index: number;
-  constructor(index: number, reason: string) {
-    super('GH_CONFIG_INVALID', `identity.assertion.keys.${index}: ${reason}`);
-    this.index = index;
+/** A configured key that cannot sign ES256; its one problem is the config error line. */
+export class AssertionKeyError extends ConfigError {
+  constructor(
+    readonly index: number,
+    reason: string,
+  ) {
+    super([`identity.assertion.keys.${index}: ${reason}`]);
   }
 }
 

@@ -1,6 +1,6 @@
 // Provider roles → app roles: reading them from a claim or a roles URL, and mapping them by `roles.*` config.
 import type { Config } from '../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, ProviderError } from '../errors.js';
 
 export interface RolePolicy {
   /** Dotted path of the roles claim. */
@@ -85,23 +85,23 @@ export async function fetchUrlRoles(url: string, accessToken: string, fetchImpl:
     });
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new GatehouseError('GH_PROVIDER_ERROR', `roles URL ${where} answered ${response.status}`);
+      throw new ProviderError(`roles URL ${where} answered ${response.status}`);
     }
     text = await response.text();
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
     const reason = isTimeout(error) ? `did not answer within ${timeoutMs} ms` : 'could not be reached';
-    throw new GatehouseError('GH_PROVIDER_ERROR', `roles URL ${where} ${reason}`, { cause: error });
+    throw new ProviderError(`roles URL ${where} ${reason}`, { cause: error });
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new GatehouseError('GH_PROVIDER_ERROR', `roles URL ${where} answered something that is not JSON`);
+    throw new ProviderError(`roles URL ${where} answered something that is not JSON`);
   }
   const roles = parseRolesDocument(body);
   if (roles === undefined) {
-    throw new GatehouseError('GH_PROVIDER_ERROR', `roles URL ${where} answered JSON that is neither an array of strings nor {"roles": [...]}`);
+    throw new ProviderError(`roles URL ${where} answered JSON that is neither an array of strings nor {"roles": [...]}`);
   }
   return roles;
 }

@@ -2,7 +2,7 @@
 // eviction of that cache on every replica over pub/sub, and a short cross-replica lock for single-flight refresh.
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { GatehouseError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import { connectRedis, targetOf, type RedisConnectOptions } from './redis-connect.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -250,12 +250,12 @@ export class RedisStore implements SessionStore {
 
   /** Runs a Redis command; any failure becomes GH_STORE_UNAVAILABLE (the caller answers 503). */
   private async command<T>(run: () => Promise<T>): Promise<T> {
-    if (!this.redis.canSend) throw new GatehouseError('GH_STORE_UNAVAILABLE', 'session store (Redis) is not connected');
+    if (!this.redis.canSend) throw new StoreUnavailableError('session store (Redis) is not connected');
     try {
       return await run();
     } catch (error) {
       this.commandFailed(error);
-      throw new GatehouseError('GH_STORE_UNAVAILABLE', 'session store (Redis) command failed', { cause: error });
+      throw new StoreUnavailableError('session store (Redis) command failed', { cause: error });
     }
   }
 

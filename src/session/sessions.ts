@@ -2,7 +2,7 @@
 import { LRUCache } from 'lru-cache';
 import { pickClaims, policyClaimKeys } from '../authorize/access-rules.js';
 import type { Config } from '../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { ProviderRefusedError, ProviderUnavailableError, TokenInvalidError } from '../errors.js';
 import type { AssertionSigner } from '../identity/assertion.js';
 import { ACCESS_TOKEN_HEADER, buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
 import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
@@ -195,9 +195,8 @@ export class Sessions {
       this.deps.logger.debug({ sub: record.claims.sub }, 'session refreshed');
       return updated;
     } catch (error) {
-      const oauthError = (error as { oauthError?: string }).oauthError;
-      if (oauthError === 'invalid_grant') return this.refused(record, refreshToken);
-      const unavailable = error instanceof GatehouseError && error.code === 'GH_PROVIDER_UNAVAILABLE';
+      if (error instanceof ProviderRefusedError && error.oauthError === 'invalid_grant') return this.refused(record, refreshToken);
+      const unavailable = error instanceof ProviderUnavailableError;
       this.deps.events?.refresh?.(unavailable ? 'provider_unavailable' : 'error');
       const now = this.now();
       if (now >= record.tokensExpireAt) {
@@ -265,7 +264,7 @@ export class Sessions {
     const { roles } = this.config;
     let providerRoles: string[];
     if (roles.source === 'url') {
-      if (!tokens.accessToken) throw new GatehouseError('GH_TOKEN_INVALID', 'roles.source is url but the provider issued no access token');
+      if (!tokens.accessToken) throw new TokenInvalidError('roles.source is url but the provider issued no access token');
       providerRoles = await fetchUrlRoles(roles.url, tokens.accessToken, fetch, this.config.sso.timeout);
     } else {
       providerRoles = readClaimRoles(tokens.claims, roles.claim);

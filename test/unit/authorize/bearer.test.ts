@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BearerTokens, bearerTokenOf, type TokenVerifier, type VerifiedToken } from '../../../src/authorize/bearer.js';
 import { configSchema } from '../../../src/config/schema.js';
-import { GatehouseError } from '../../../src/errors.js';
+import { TokenInvalidError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/ops/logger.js';
 
 const T0 = 1_800_000_000_000;
@@ -13,7 +13,7 @@ class CountingVerifier implements TokenVerifier {
   constructor(private readonly answer: (token: string) => VerifiedToken) {}
   async verify(token: string): Promise<VerifiedToken> {
     this.calls++;
-    if (token.startsWith('bad')) throw new GatehouseError('GH_TOKEN_INVALID', 'bad');
+    if (token.startsWith('bad')) throw new TokenInvalidError('bad');
     return this.answer(token);
   }
 }
@@ -61,7 +61,7 @@ describe('BearerTokens', () => {
     await expect(tokens.authenticate('bad-1')).rejects.toMatchObject({ code: 'GH_TOKEN_INVALID' });
     await expect(tokens.authenticate('bad-1')).rejects.toMatchObject({ code: 'GH_TOKEN_INVALID' });
     expect(verifier.calls).toBe(4);
-    expect(() => tokens.authenticate('')).toThrow(GatehouseError);
+    expect(() => tokens.authenticate('')).toThrow(TokenInvalidError);
   });
 
   it('a refused token is logged at debug with the failed check, never the token', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compilePathMatcher, PathPatternError } from '../../../src/authorize/path-matcher.js';
+import { compilePathMatcher } from '../../../src/authorize/path-matcher.js';
+import { PathPatternError } from '../../../src/errors.js';
 import { canonicalTarget } from '../../../src/http/request-target.js';
 
 describe('compilePathMatcher', () => {

@@ -76,7 +76,7 @@ describe('loadAssertionKeys', () => {
     expect(error).toBeInstanceOf(AssertionKeyError);
     expect((error as AssertionKeyError).index).toBe(1);
     expect((error as AssertionKeyError).code).toBe('GH_CONFIG_INVALID');
-    expect((error as AssertionKeyError).message).toMatch(message);
+    expect((error as AssertionKeyError).problems).toEqual([expect.stringMatching(message)]);
   });
 });
 
