@@ -10,6 +10,7 @@ import { ConfigError } from './errors.js';
 import { createLogger, flushLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { createOpsServer } from './ops/ops-server.js';
+import { brandingOf } from './pages/render.js';
 import { Readiness } from './ops/readiness.js';
 import { createProxyServer } from './server.js';
 
@@ -55,7 +56,7 @@ async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; 
     if (!previous && config.mode === 'local') {
       deps.logger.info({ mode }, 'single sign-on inactive: mode is local; requests pass through, identity headers are stripped');
     }
-    return createLocalAccess(config);
+    return createLocalAccess({ localLoginPaths: config.local_login.paths, branding: brandingOf(config.pages) });
   }
   if (!previous) for (const hint of cloudConfigHints(config)) deps.logger.warn(hint);
   const { createCloudAccess } = await import('./authorize/cloud-access.js');
@@ -116,12 +117,16 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
       const refused = restartOnlyChanges(running, next);
       if (refused.length > 0) throw new ConfigError(refused);
       const nextAccess = await createAccess(next, mode, deps, access);
-      proxy.reconfigure(next, nextAccess);
       const previous = access;
+      // The previous access control still admits the requests that began under it: what its successor does not
+      // carry over (a provider client, a Redis store) is released once they are done.
+      const previousDone = proxy.reconfigure(next, nextAccess);
       access = nextAccess;
       running = next;
       logger.level = next.log.level;
-      await (previous as Partial<CloudAccess>).release?.(nextAccess as CloudAccess);
+      previousDone
+        .then(() => (previous as Partial<CloudAccess>).release?.(nextAccess as CloudAccess))
+        .catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'closing what the previous config used failed'));
       logger.info({ mode }, 'config reloaded');
     }));
 

@@ -3,126 +3,134 @@
 // client's bearer token gets identity headers when its rule allows it, a refused one the 403 page or JSON,
 // navigations without a session go to the sign-on page, other unauthenticated requests get 401 JSON.
 import type { IncomingMessage } from 'node:http';
-import { AccessPolicy, decide, describeRequirement, type Requirement, type Verdict } from './access-rules.js';
-import type { Authentication, Authenticator } from './authentication.js';
+import { describeRequirement, type AccessPolicy, type Requirement, type Verdict } from './access-rules.js';
+import { verdictFor, type Authenticates, type Authentication, type SignedIn } from './authentication.js';
 import { sendForbiddenJson, sendInvalidToken } from './refusals.js';
-import type { Config } from '../config/schema.js';
 import { hasBody } from '../http/body.js';
-import type { Admission, RequestContext, UpgradeAdmission, UpgradeContext } from './access.js';
+import { ANSWERED, FORWARD_WITHOUT_IDENTITY, type Forward, type RequestAdmission, type RequestContext, type UpgradeAdmission, type UpgradeContext } from './access.js';
+import { isPromise, type MaybePromise } from '../maybe-promise.js';
 import type { Branding } from '../pages/render.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 import { targetOf, type PublicHost } from '../http/public-host.js';
 import { isNavigation, redirect, sendPage, sendUnauthenticated } from '../http/respond.js';
 
-const PASS: Admission = [];
 const REFUSE_UNAUTHENTICATED: UpgradeAdmission = Object.freeze({ kind: 'refuse', status: 401 });
 const REFUSE_FORBIDDEN: UpgradeAdmission = Object.freeze({ kind: 'refuse', status: 403 });
-const forwardUpgrade = (identity: Admission): UpgradeAdmission => ({ kind: 'forward', identity: identity ?? PASS });
+const forward = (identity: readonly string[]): Forward => ({ kind: 'forward', identity });
+const forwardIfSignedIn = (who: Authentication): Forward => (who.kind === 'session' || who.kind === 'bearer' ? forward(who.identity) : FORWARD_WITHOUT_IDENTITY);
+const forwardWithoutIdentity = (): Forward => FORWARD_WITHOUT_IDENTITY;
+
+export interface GateOptions {
+  /** The access rules (access.rules, access.default, public_paths, roles.required). */
+  policy: AccessPolicy;
+  /** local_login: paths and the app's own session cookie that pass without SSO and without identity. */
+  localLogin: { readonly enabled: boolean; readonly paths: readonly string[]; readonly session_cookie: string };
+  /** cors_preflight: `pass` forwards a CORS preflight without SSO. */
+  corsPreflight: 'reject' | 'pass';
+  /** routes.prefix, for the sign-on and sign-out links. */
+  routePrefix: string;
+  /** bearer.enabled: a 401 also names the Bearer scheme (RFC 6750 §3), so an API client knows a token is accepted. */
+  bearer: boolean;
+  /** roles.access_contact, named on a refusal. */
+  accessContact: string;
+  branding: Branding;
+  /** Sends navigations on another host to public_url before a sign-in starts (the host trap). */
+  publicHost?: PublicHost | undefined;
+}
 
 export class Gate {
   private readonly policy: AccessPolicy;
   private readonly localLoginPath: PathMatcher | undefined;
   private readonly localSessionCookie: string | undefined;
   private readonly loginUrl: string;
-  /** With bearer on, a 401 also names the Bearer scheme (RFC 6750 §3), so an API client knows a token is accepted. */
   private readonly challenge: Record<string, string>;
 
   constructor(
-    private readonly config: Config,
-    private readonly authenticator: Authenticator,
-    private readonly branding: Branding,
-    /** Sends navigations on another host to public_url before a sign-in starts (the host trap). */
-    private readonly publicHost?: PublicHost,
+    private readonly options: GateOptions,
+    private readonly authenticator: Authenticates,
   ) {
-    this.policy = new AccessPolicy(config);
-    this.localLoginPath = config.local_login.enabled ? compilePathMatcher(config.local_login.paths) : undefined;
-    this.localSessionCookie = config.local_login.enabled && config.local_login.session_cookie ? config.local_login.session_cookie : undefined;
-    this.loginUrl = `${config.routes.prefix}/login`;
-    this.challenge = config.bearer.enabled ? { 'www-authenticate': `Session realm="gatehouse", login_url="${this.loginUrl}", Bearer realm="gatehouse"` } : {};
+    const { localLogin } = options;
+    this.policy = options.policy;
+    this.localLoginPath = localLogin.enabled ? compilePathMatcher(localLogin.paths) : undefined;
+    this.localSessionCookie = localLogin.enabled && localLogin.session_cookie ? localLogin.session_cookie : undefined;
+    this.loginUrl = `${options.routePrefix}/login`;
+    this.challenge = options.bearer ? { 'www-authenticate': `Session realm="gatehouse", login_url="${this.loginUrl}", Bearer realm="gatehouse"` } : {};
+  }
+
+  /** Forwards, or answers the request itself (sign-on redirect, 401, 403, 503). A failing session store rejects. */
+  admit(ctx: RequestContext): MaybePromise<RequestAdmission> {
+    const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
+    if (requirement.kind === 'anonymous') return this.identityIfSignedIn(ctx);
+    if (this.passesWithoutSso(ctx)) return FORWARD_WITHOUT_IDENTITY;
+    const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
+    if (isPromise(authenticated)) return authenticated.then((who) => this.answer(ctx, requirement, who));
+    return this.answer(ctx, requirement, authenticated);
+  }
+
+  /** Forwards, or refuses with the status the upgrade's raw socket is answered with. A failing session store rejects. */
+  admitUpgrade(ctx: UpgradeContext): MaybePromise<UpgradeAdmission> {
+    const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
+    if (requirement.kind === 'anonymous') return this.identityIfSignedIn(ctx);
+    if (this.passesWithoutSso(ctx)) return FORWARD_WITHOUT_IDENTITY;
+    const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
+    if (isPromise(authenticated)) return authenticated.then((who) => upgradeAdmission(requirement, who));
+    return upgradeAdmission(requirement, authenticated);
   }
 
   /** Requests that pass without SSO and without identity: the app's own login, its own session, preflights. */
   private passesWithoutSso(ctx: UpgradeContext): boolean {
     if (this.localLoginPath?.(ctx.path)) return true;
     if (this.localSessionCookie && ctx.cookies()[this.localSessionCookie]) return true;
-    return this.config.cors_preflight === 'pass' && isCorsPreflight(ctx.req);
-  }
-
-  admit(ctx: RequestContext): Admission | Promise<Admission> {
-    const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
-    if (requirement.kind === 'anonymous') return this.identityIfSignedIn(ctx);
-    if (this.passesWithoutSso(ctx)) return PASS;
-    const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
-    if (authenticated instanceof Promise) return authenticated.then((who) => this.decide(ctx, requirement, who));
-    return this.decide(ctx, requirement, authenticated);
-  }
-
-  admitUpgrade(ctx: UpgradeContext): UpgradeAdmission | Promise<UpgradeAdmission> {
-    const requirement = this.policy.requirementFor(ctx.path, ctx.req.method);
-    if (requirement.kind === 'anonymous') {
-      const identity = this.identityIfSignedIn(ctx);
-      return identity instanceof Promise ? identity.then(forwardUpgrade) : forwardUpgrade(identity);
-    }
-    if (this.passesWithoutSso(ctx)) return forwardUpgrade(PASS);
-    const decideUpgrade = (who: Authentication): UpgradeAdmission => {
-      if (who.kind !== 'session' && who.kind !== 'bearer') return REFUSE_UNAUTHENTICATED;
-      return decide(requirement, who.subject).granted ? forwardUpgrade(who.identity) : REFUSE_FORBIDDEN;
-    };
-    const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
-    return authenticated instanceof Promise ? authenticated.then(decideUpgrade) : decideUpgrade(authenticated);
+    return this.options.corsPreflight === 'pass' && isCorsPreflight(ctx.req);
   }
 
   /** An anonymous path always passes: with identity headers for a valid session or token, without them otherwise (or when the store fails). */
-  private identityIfSignedIn(ctx: UpgradeContext): Admission | Promise<Admission> {
-    if (ctx.req.headers.authorization === undefined && ctx.cookies()[this.authenticator.cookieName] === undefined) return PASS;
-    const toAdmission = (who: Authentication): Admission => (who.kind === 'session' || who.kind === 'bearer' ? who.identity : PASS);
+  private identityIfSignedIn(ctx: UpgradeContext): MaybePromise<Forward> {
+    if (ctx.req.headers.authorization === undefined && ctx.cookies()[this.authenticator.cookieName] === undefined) return FORWARD_WITHOUT_IDENTITY;
     try {
       const authenticated = this.authenticator.authenticate(ctx.req, ctx.cookies);
-      return authenticated instanceof Promise ? authenticated.then(toAdmission, () => PASS) : toAdmission(authenticated);
+      return isPromise(authenticated) ? authenticated.then(forwardIfSignedIn, forwardWithoutIdentity) : forwardIfSignedIn(authenticated);
     } catch {
-      return PASS;
+      return FORWARD_WITHOUT_IDENTITY;
     }
   }
 
-  private decide(ctx: RequestContext, requirement: Requirement, who: Authentication): Admission {
+  private answer(ctx: RequestContext, requirement: Requirement, who: Authentication): RequestAdmission {
     switch (who.kind) {
       case 'bad_token':
         sendInvalidToken(ctx.res, who.error);
-        return null;
-      case 'bearer': {
-        const verdict = decide(requirement, who.subject);
-        if (verdict.granted) return who.identity;
-        sendForbiddenJson(ctx.res, verdict, this.config.roles.access_contact);
-        return null;
-      }
+        return ANSWERED;
+      case 'bearer':
       case 'session': {
-        const verdict = decide(requirement, who.subject);
-        if (verdict.granted) return who.identity;
-        this.noAccess(ctx, who, verdict);
-        return null;
+        const verdict = verdictFor(requirement, who);
+        if (verdict.granted) return forward(who.identity);
+        if (who.kind === 'session' && isNavigation(ctx.req)) this.noAccessPage(ctx, who, verdict);
+        else sendForbiddenJson(ctx.res, verdict, this.options.accessContact);
+        return ANSWERED;
       }
       case 'none':
         if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl, this.challenge);
-        else redirect(ctx.res, this.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
-        return null;
+        else redirect(ctx.res, this.options.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
+        return ANSWERED;
     }
   }
 
-  private noAccess(ctx: RequestContext, who: Extract<Authentication, { kind: 'session' }>, verdict: Extract<Verdict, { granted: false }>): void {
-    if (!isNavigation(ctx.req)) return sendForbiddenJson(ctx.res, verdict, this.config.roles.access_contact);
+  private noAccessPage(ctx: RequestContext, who: Extract<SignedIn, { kind: 'session' }>, verdict: Extract<Verdict, { granted: false }>): void {
     const { claims } = who.session.record;
-    sendPage(
-      ctx.res,
-      {
-        kind: 'no-access',
-        user: { sub: claims.sub, name: claims.name, email: claims.email },
-        accessContact: this.config.roles.access_contact || undefined,
-        signOutUrl: `${this.config.routes.prefix}/logout`,
-        missing: verdict.code === 'forbidden' ? describeRequirement(verdict.requirement) : undefined,
-      },
-      this.branding,
-    );
+    const page = {
+      kind: 'no-access' as const,
+      user: { sub: claims.sub, name: claims.name, email: claims.email },
+      accessContact: this.options.accessContact || undefined,
+      signOutUrl: `${this.options.routePrefix}/logout`,
+      missing: verdict.code === 'forbidden' ? describeRequirement(verdict.requirement) : undefined,
+    };
+    sendPage(ctx.res, page, this.options.branding);
   }
+}
+
+function upgradeAdmission(requirement: Requirement, who: Authentication): UpgradeAdmission {
+  if (who.kind !== 'session' && who.kind !== 'bearer') return REFUSE_UNAUTHENTICATED;
+  return verdictFor(requirement, who).granted ? forward(who.identity) : REFUSE_FORBIDDEN;
 }
 
 /**

@@ -1,15 +1,16 @@
 // Local mode: SSO is inactive, every request passes (identity headers already stripped); /.auth/login points at the app's own login.
-import type { Config } from '../config/schema.js';
-import type { AccessControl, Admission, RequestContext, UpgradeAdmission } from './access.js';
-import { brandingOf } from '../pages/render.js';
+import { FORWARD_WITHOUT_IDENTITY, type AccessControl, type RequestContext } from './access.js';
+import type { Branding } from '../pages/render.js';
 import { isNavigation, sendPage } from '../http/respond.js';
 
-const NO_IDENTITY: Admission = [];
-const FORWARD_WITHOUT_IDENTITY: UpgradeAdmission = Object.freeze({ kind: 'forward', identity: NO_IDENTITY });
+export interface LocalAccessOptions {
+  /** local_login.paths: the first is where /.auth/login sends the browser ('/' without one). */
+  localLoginPaths: readonly string[];
+  branding: Branding;
+}
 
-export function createLocalAccess(config: Config): AccessControl {
-  const localLoginPath = config.local_login.paths[0] ?? '/';
-  const branding = brandingOf(config.pages);
+export function createLocalAccess({ localLoginPaths, branding }: LocalAccessOptions): AccessControl {
+  const localLoginPath = localLoginPaths[0] ?? '/';
   return {
     handleRoute(ctx: RequestContext, route: string): void {
       if (route === '/login') {
@@ -21,7 +22,7 @@ export function createLocalAccess(config: Config): AccessControl {
       const body = JSON.stringify({ error: 'sso_inactive', message: 'single sign-on is inactive (local mode)' });
       ctx.res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
     },
-    admit: () => NO_IDENTITY,
+    admit: () => FORWARD_WITHOUT_IDENTITY,
     admitUpgrade: () => FORWARD_WITHOUT_IDENTITY,
   };
 }

@@ -1,8 +1,11 @@
 // SIGHUP / reload: a changed config applies without dropping connections or sessions; an invalid one is refused.
+import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Agent, get as httpGet } from 'node:http';
+import { Agent, createServer, get as httpGet, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
@@ -11,7 +14,7 @@ import { BrowserClient } from '../helpers/browser-client.js';
 import { startDevProvider } from '../../demo/dev-provider.js';
 import { CLIENT_ID, CLIENT_SECRET, devClient, merge, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { signInAtProvider } from '../helpers/dev-provider-flow.js';
-import { startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
+import { sendRequest, startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
 import { freePort } from '../helpers/ports.js';
 import { apiWith } from '../helpers/session-requests.js';
 import { closedPort, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
@@ -125,6 +128,69 @@ describe('reload in cloud mode', () => {
     const invalid = validateConfig(tree({ listen: { host: '127.0.0.1', port: 1 } }));
     await expect(stack.gatehouse.reload(invalid)).rejects.toBeInstanceOf(ConfigError);
     expect((await client.navigate(`${stack.url}/still`)).status).toBe(200);
+  });
+});
+
+describe('a request admitted before a reload', () => {
+  const API = 'https://api.test/reload';
+  const signingKey: JsonWebKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'reload-key', alg: 'RS256', use: 'sig' };
+
+  /** A roles.url endpoint whose answers wait while `held`: the admission of a first-seen bearer token waits on it. */
+  async function startHeldRoles(): Promise<{ url: string; asked: () => number; hold(): void; release(): void; close(): Promise<void> }> {
+    let held = false;
+    let asked = 0;
+    const waiting: ServerResponse[] = [];
+    const answer = (res: ServerResponse): void => void res.writeHead(200, { 'content-type': 'application/json' }).end('["reader"]');
+    const server = createServer((_req, res) => {
+      asked++;
+      if (held) waiting.push(res);
+      else answer(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/roles`,
+      asked: () => asked,
+      hold: () => void (held = true),
+      release: () => {
+        held = false;
+        for (const res of waiting.splice(0)) answer(res);
+      },
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it('is forwarded under the config it was admitted with, though its admission finished after the reload; the next request gets the new one', async () => {
+    const port = await freePort();
+    const provider = await startDevProvider({ port: await freePort(), clients: [devClient(`http://127.0.0.1:${port}`)], jwks: { keys: [signingKey] } });
+    const roles = await startHeldRoles();
+    const [oldApp, newApp] = [await startUpstream(), await startUpstream()];
+    cleanups.push(() => provider.close(), () => roles.close(), () => oldApp.close(), () => newApp.close());
+    const stack = await startCloudStack({ provider, port, upstream: oldApp, config: { bearer: { enabled: true, audiences: [API] }, roles: { source: 'url', url: roles.url } } });
+    cleanups.push(() => stack.close());
+    const key = await importJWK(signingKey as JWK, 'RS256');
+    const now = Math.floor(Date.now() / 1000);
+    // each token is new to gatehouse, so its admission asks roles.url
+    const tokenOf = (sub: string): Promise<string> =>
+      new SignJWT({ iss: provider.issuer, sub, aud: API, iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'RS256', kid: 'reload-key', typ: 'at+jwt' }).sign(key);
+    const api = async (path: string, sub: string) => sendRequest(`${stack.url}${path}`, { headers: { accept: 'application/json', authorization: `Bearer ${await tokenOf(sub)}` } });
+
+    roles.hold();
+    const admittedBefore = api('/admitted-before', 'svc-before');
+    await waitFor(() => roles.asked() === 1, { timeoutMs: 5_000 });
+    await stack.gatehouse.reload(validateConfig(merge(stack.tree, { upstream: { url: newApp.url }, identity: { headers: { user: 'X-Reloaded-User' } } })));
+    roles.release();
+
+    expect((await admittedBefore).status).toBe(200);
+    expect(oldApp.requests.map((r) => r.url)).toEqual(['/admitted-before']);
+    expect(headerValues(oldApp.requests[0]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['svc-before']);
+    expect(headerValues(oldApp.requests[0]?.rawHeaders ?? [], 'x-reloaded-user')).toEqual([]);
+
+    expect((await api('/admitted-after', 'svc-after')).status).toBe(200);
+    expect(newApp.requests.map((r) => r.url)).toEqual(['/admitted-after']);
+    expect(headerValues(newApp.requests[0]?.rawHeaders ?? [], 'x-reloaded-user')).toEqual(['svc-after']);
+    expect(headerValues(newApp.requests[0]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual([]);
+    // the old pool closes once its last request is done (sooner than its 4 s keep-alive would end the connection)
+    await waitFor(() => oldApp.openConnections() === 0, { timeoutMs: 2_000 });
   });
 });
 
