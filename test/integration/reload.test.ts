@@ -1,13 +1,14 @@
 // SIGHUP / reload: a changed config applies without dropping connections or sessions; an invalid one is refused.
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Agent, createServer, get as httpGet, type ServerResponse } from 'node:http';
+import { Agent, createServer, get as httpGet, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import { validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { BrowserClient } from '../helpers/browser-client.js';
@@ -159,12 +160,29 @@ describe('a request admitted before a reload', () => {
     };
   }
 
-  it('is forwarded under the config it was admitted with, though its admission finished after the reload; the next request gets the new one', async () => {
+  /** The upgrades a recording app accepted (a WebSocket server on its HTTP server), for the admission of an upgrade. */
+  function acceptUpgrades(app: RecordingUpstream): IncomingMessage[] {
+    const upgrades: IncomingMessage[] = [];
+    const wss = new WebSocketServer({ server: app.server });
+    wss.on('connection', (_socket, req) => upgrades.push(req));
+    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
+    return upgrades;
+  }
+
+  function openSocket(url: string, token: string): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+      socket.once('open', () => resolve(socket)).once('error', reject);
+    });
+  }
+
+  it('is forwarded under the config it was admitted with, though its admission finished after the reload (a request and an upgrade); the next ones get the new one', async () => {
     const port = await freePort();
     const provider = await startDevProvider({ port: await freePort(), clients: [devClient(`http://127.0.0.1:${port}`)], jwks: { keys: [signingKey] } });
     const roles = await startHeldRoles();
     const [oldApp, newApp] = [await startUpstream(), await startUpstream()];
     cleanups.push(() => provider.close(), () => roles.close(), () => oldApp.close(), () => newApp.close());
+    const [oldUpgrades, newUpgrades] = [acceptUpgrades(oldApp), acceptUpgrades(newApp)];
     const stack = await startCloudStack({ provider, port, upstream: oldApp, config: { bearer: { enabled: true, audiences: [API] }, roles: { source: 'url', url: roles.url } } });
     cleanups.push(() => stack.close());
     const key = await importJWK(signingKey as JWK, 'RS256');
@@ -173,22 +191,28 @@ describe('a request admitted before a reload', () => {
     const tokenOf = (sub: string): Promise<string> =>
       new SignJWT({ iss: provider.issuer, sub, aud: API, iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'RS256', kid: 'reload-key', typ: 'at+jwt' }).sign(key);
     const api = async (path: string, sub: string) => sendRequest(`${stack.url}${path}`, { headers: { accept: 'application/json', authorization: `Bearer ${await tokenOf(sub)}` } });
+    const live = async (path: string, sub: string) => openSocket(`${stack.url.replace('http:', 'ws:')}${path}`, await tokenOf(sub));
 
     roles.hold();
     const admittedBefore = api('/admitted-before', 'svc-before');
-    await waitFor(() => roles.asked() === 1, { timeoutMs: 5_000 });
+    const upgradedBefore = live('/live-before', 'ws-before');
+    await waitFor(() => roles.asked() === 2, { timeoutMs: 5_000 });
     await stack.gatehouse.reload(validateConfig(merge(stack.tree, { upstream: { url: newApp.url }, identity: { headers: { user: 'X-Reloaded-User' } } })));
     roles.release();
 
     expect((await admittedBefore).status).toBe(200);
+    (await upgradedBefore).close();
     expect(oldApp.requests.map((r) => r.url)).toEqual(['/admitted-before']);
     expect(headerValues(oldApp.requests[0]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['svc-before']);
     expect(headerValues(oldApp.requests[0]?.rawHeaders ?? [], 'x-reloaded-user')).toEqual([]);
+    expect(oldUpgrades.map((req) => [req.url, req.headers['x-forwarded-user'], req.headers['x-reloaded-user']])).toEqual([['/live-before', 'ws-before', undefined]]);
 
     expect((await api('/admitted-after', 'svc-after')).status).toBe(200);
+    (await live('/live-after', 'ws-after')).close();
     expect(newApp.requests.map((r) => r.url)).toEqual(['/admitted-after']);
     expect(headerValues(newApp.requests[0]?.rawHeaders ?? [], 'x-reloaded-user')).toEqual(['svc-after']);
     expect(headerValues(newApp.requests[0]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual([]);
+    expect(newUpgrades.map((req) => [req.url, req.headers['x-reloaded-user'], req.headers['x-forwarded-user']])).toEqual([['/live-after', 'ws-after', undefined]]);
     // the old pool closes once its last request is done (sooner than its 4 s keep-alive would end the connection)
     await waitFor(() => oldApp.openConnections() === 0, { timeoutMs: 2_000 });
   });
