@@ -12,6 +12,7 @@ import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePo
 import type { Logger } from '../ops/logger.js';
 import type { IdentityClaims } from '../session/types.js';
 import type { AccessSubject } from './access-rules.js';
+import type { MaybePromise } from '../maybe-promise.js';
 
 /** What a verifier vouches for: the token's claims and when it stops being valid (epoch ms). */
 export interface VerifiedToken {
@@ -67,7 +68,7 @@ export class BearerTokens {
   }
 
   /** The principal for a token: synchronous when cached (the hot path); throws/rejects with a GatehouseError otherwise. */
-  authenticate(token: string): BearerPrincipal | Promise<BearerPrincipal> {
+  authenticate(token: string): MaybePromise<BearerPrincipal> {
     if (token === '') throw new TokenInvalidError('malformed bearer token');
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = this.cache.get(key);
@@ -105,13 +106,13 @@ export class BearerTokens {
     return entry;
   }
 
-  private providerRoles(claims: Record<string, unknown>, token: string): string[] | Promise<string[]> {
+  private providerRoles(claims: Record<string, unknown>, token: string): MaybePromise<string[]> {
     const { roles, sso } = this.config;
     if (roles.source === 'url') return fetchUrlRoles(roles.url, token, this.deps.fetch ?? fetch, sso.timeout);
     return readClaimRoles(claims, roles.claim);
   }
 
-  private principal(entry: Entry): BearerPrincipal | Promise<BearerPrincipal> {
+  private principal(entry: Entry): MaybePromise<BearerPrincipal> {
     const signer = this.deps.signer;
     if (!signer) return { identity: entry.headers, subject: entry.access, user: entry.subject.claims };
     const assertion = signer.current(entry.subject);
