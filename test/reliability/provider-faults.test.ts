@@ -7,6 +7,7 @@ import { BrowserClient } from '../helpers/browser-client.js';
 import { CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { sendRequest, startTestGatehouse, type HttpResult } from '../helpers/gatehouse-process.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SSO_TIMEOUT_MS = 1_000;
 
@@ -105,9 +106,8 @@ describe('provider answers garbage JSON at discovery', () => {
       session: { secrets: [SESSION_SECRET] },
     });
     try {
-      const deadline = Date.now() + 3_000;
-      while (hits === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const failed = () => String(gatehouse.readiness.reasons().provider).startsWith('provider discovery failed');
+      await waitFor(failed, { timeoutMs: 3_000, what: 'provider discovery failing' });
       expect(hits).toBeGreaterThan(0);
       expect(gatehouse.readiness.ready).toBe(false);
       const readyz = await sendRequest(`${gatehouse.opsUrl}/readyz`);

@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRequest, startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse-process.js';
 import { closedPort, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** /cut: 200 head and half the body, then the socket is destroyed; /hang: no answer; /idle-close: answers and closes the socket right after. */
 function faultyApp(req: IncomingMessage, res: ServerResponse): void {
@@ -71,7 +72,7 @@ describe('upstream faults', () => {
     for (let i = 0; i < 5; i++) {
       expect((await sendRequest(`${gatehouse.url}/ka/${i}`)).body).toBe(`ok /ka/${i}`);
       app.server.closeIdleConnections();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(() => app.openConnections() === 0, { what: 'the app closing its idle connection' });
     }
     expect(app.requests.slice(before).map((r) => r.url)).toEqual(['/ka/0', '/ka/1', '/ka/2', '/ka/3', '/ka/4']);
   });

@@ -12,6 +12,7 @@ import type { TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { generateSigningKey, type MisbehavingProviderOptions, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const CLIENT_ID = 'conformance-rp';
 const SESSION_COOKIE = 'gatehouse_session';
@@ -389,10 +390,8 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     it('rp-discovery-issuer-not-matching-config: gatehouse does not become ready and /readyz says why', async () => {
       const run = await start('rp-discovery-issuer-not-matching-config');
       try {
-        const deadline = Date.now() + 5_000;
-        while (!String(run.gatehouse.readiness.reasons().provider).startsWith('provider discovery failed') && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        const failed = () => String(run.gatehouse.readiness.reasons().provider).startsWith('provider discovery failed');
+        await waitFor(failed, { what: 'provider discovery failing' });
         const readyz = await fetch(`${run.gatehouse.opsUrl}/readyz`);
         expect(readyz.status).toBe(503);
         const body = (await readyz.json()) as { ready: boolean; waiting_for: Record<string, string> };

@@ -10,6 +10,7 @@ import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { freePort } from '../../helpers/ports.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 interface Answer {
   status: number;
@@ -134,14 +135,11 @@ describe('GET /.auth/verify', () => {
       nginx = child;
       let stderr = '';
       child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const deadline = Date.now() + 5000;
-      for (;;) {
+      const up = async () => {
         if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-        const up = await get(`${nginxUrl}/.auth/me`).then(() => true, () => false);
-        if (up) break;
-        if (Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+        return get(`${nginxUrl}/.auth/me`).then(() => true, () => false);
+      };
+      await waitFor(up, { timeoutMs: 5000, intervalMs: 25, what: () => `nginx answering (${stderr})` });
     });
     afterAll(async () => {
       if (nginx && nginx.exitCode === null) {

@@ -6,6 +6,7 @@ import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { rawRequest, sendRequest, startTestGatehouse, type LogLine, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const SESSION_NAME = 'gatehouse_session';
 
@@ -54,7 +55,8 @@ describe('access line: client address and user agent', () => {
     } finally {
       await pool.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const logged = (id: string) => direct.logs.some((line) => line.msg === 'request' && line.reqId === id);
+    await waitFor(() => ['ka-1', 'ka-2', 'ka-3'].every(logged), { what: 'the three access lines' });
     for (const id of ['ka-1', 'ka-2', 'ka-3']) expect(accessLine(direct, id)).toMatchObject({ status: 200, remote: '127.0.0.1', ua: 'keep-alive/1' });
   });
 

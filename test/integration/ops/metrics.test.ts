@@ -1,10 +1,11 @@
 // Each metric family docs/operators/metrics.md documents appears on /metrics, with its Prometheus type, after the event it counts:
 // sign-ins through the real dev provider, a silent re-auth, a refresh, a failed callback, a back-channel logout,
 // a rejected cookie, a proxied request and a refused upstream.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { sendRequest } from '../../helpers/gatehouse-process.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** The value of one sample line (`name{labels} value`), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -23,6 +24,8 @@ describe('metrics on /metrics after real events', () => {
   let text: string;
 
   beforeAll(async () => {
+    // Date stopped before the stack starts and moved by the test: the refresh is due when the test says, not after a sleep
+    vi.useFakeTimers({ toFake: ['Date'] });
     stack = await startCloudStack({ config: { session: { refresh_interval: '1s' } } });
     const metrics = async (): Promise<string> => (await sendRequest(`${stack.gatehouse.opsUrl}/metrics`)).body;
 
@@ -39,11 +42,9 @@ describe('metrics on /metrics after real events', () => {
     stranger.jar.store(new URL(stack.url), 'gatehouse_returning=1; Path=/');
     await stranger.follow(`${stack.url}/.auth/start?rd=%2F`, {}, { stopAt: (next) => next.searchParams.get('prompt') === null && next.pathname.endsWith('/auth') });
 
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    vi.setSystemTime(Date.now() + 1100);
     await alice.navigate(`${stack.url}/after-refresh-interval`);
-    for (let i = 0; i < 50 && sample(await metrics(), 'gatehouse_session_refreshes_total{outcome="ok"}') !== 1; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor(async () => sample(await metrics(), 'gatehouse_session_refreshes_total{outcome="ok"}') === 1, { what: 'the refresh counted' });
 
     await alice.navigate(`${stack.url}/.auth/callback?state=unknown&code=x`);
     await sendRequest(`${stack.url}/x`, { headers: { cookie: 'gatehouse_session=not-a-session-cookie' } });
@@ -58,6 +59,7 @@ describe('metrics on /metrics after real events', () => {
   });
   afterAll(async () => {
     await stack?.close();
+    vi.useRealTimers();
   });
 
   it.each([
