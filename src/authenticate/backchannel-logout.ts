@@ -1,6 +1,5 @@
 // OpenID Connect Back-Channel Logout 1.0: verify the provider's logout token and end the matching sessions.
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { SessionStore } from '../session/types.js';
 import type { RequestContext } from '../authorize/access.js';
@@ -16,15 +15,28 @@ const CLOCK_TOLERANCE_S = 30;
 /** How long a used jti is remembered (in the session store, so every replica refuses a replay). */
 const JTI_MEMORY_MS = (MAX_TOKEN_AGE_S + CLOCK_TOLERANCE_S) * 2 * 1000;
 
+export interface BackchannelLogoutOptions {
+  /** sso.client_id: the logout token's audience. */
+  clientId: string;
+  /** sso.id_token_algs: the algorithms a logout token may be signed with. */
+  algorithms: readonly string[];
+  /** sso.timeout: how long fetching the provider's keys may take. */
+  timeoutMs: number;
+  now?: () => number;
+}
+
 export class BackchannelLogout {
   private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly now: () => number;
 
   constructor(
-    private readonly config: Config,
-    private readonly provider: Provider,
-    private readonly store: SessionStore,
+    private readonly options: BackchannelLogoutOptions,
+    private readonly provider: Pick<Provider, 'metadata'>,
+    private readonly store: Pick<SessionStore, 'claimOnce' | 'deleteBySid' | 'deleteBySub'>,
     private readonly deps: { logger: Logger; onLogout?(outcome: 'ok' | 'invalid'): void },
-  ) {}
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   async handle(ctx: RequestContext): Promise<void> {
     const body = await readForm(ctx.req, MAX_BODY_BYTES);
@@ -50,11 +62,12 @@ export class BackchannelLogout {
   private async verify(token: string): Promise<JWTPayload | string> {
     const metadata = this.provider.metadata();
     if (!metadata?.jwks_uri) return 'provider metadata not loaded';
-    this.jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: this.config.sso.timeout });
+    this.jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: this.options.timeoutMs });
     const { payload } = await jwtVerify(token, this.jwks, {
       issuer: metadata.issuer,
-      audience: this.config.sso.client_id,
-      algorithms: this.config.sso.id_token_algs,
+      audience: this.options.clientId,
+      algorithms: [...this.options.algorithms],
+      currentDate: new Date(this.now()),
       maxTokenAge: MAX_TOKEN_AGE_S,
       requiredClaims: ['iat', 'jti', 'events'],
       clockTolerance: CLOCK_TOLERANCE_S,

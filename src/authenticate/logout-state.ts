@@ -2,6 +2,7 @@
 // provider's end_session_endpoint and kept, sealed, in a short-lived cookie that only /.auth/signed-out receives, so
 // the landing page can tell whether the browser arriving there is the one gatehouse sent to the provider.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { serialize } from 'cookie';
 import type { Sealer } from '../session/sealer.js';
 
 /**
@@ -60,7 +61,7 @@ export class LogoutStates {
   }
 
   private cookie(value: string, maxAgeSeconds: number): string {
-    return `${this.cookieName}=${value}; Path=${this.options.path}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${this.options.secure ? '; Secure' : ''}`;
+    return serialize(this.cookieName, value, { maxAge: maxAgeSeconds, path: this.options.path, httpOnly: true, secure: this.options.secure, sameSite: 'lax' });
   }
 }
 

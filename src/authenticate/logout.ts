@@ -3,7 +3,6 @@
 // gets a one-click confirmation page and the session lives on. Back-channel logout is a separate route.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from '../authorize/access.js';
 import { wantsJson } from '../http/accept.js';
@@ -12,6 +11,7 @@ import { Sealer } from '../session/sealer.js';
 import { readForm } from '../http/body.js';
 import { LogoutStates } from './logout-state.js';
 import type { Provider } from './provider.js';
+import type { RouteUrls } from '../route-urls.js';
 import { redirect, sendJson, sendPage } from '../http/respond.js';
 import type { ResolvedSession, Sessions } from '../session/sessions.js';
 import type { SignIn } from './sign-in.js';
@@ -44,33 +44,41 @@ export function isSameOriginLogout(req: IncomingMessage, publicOrigin: string): 
   return (site === 'same-origin' || site === 'none') && req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document';
 }
 
+export interface LogoutOptions {
+  urls: RouteUrls;
+  /** public_url's origin: the origin a logout must come from. */
+  publicOrigin: string;
+  /** public_url is https: the logout state cookie is `__Secure-`. */
+  secure: boolean;
+  /** session.secrets, newest first: they key the confirmation token and seal the logout state. */
+  secrets: readonly string[];
+  now?: () => number;
+}
+
 export class Logout {
-  private readonly publicOrigin: string;
   private readonly signedOutUrl: string;
   private readonly logoutPath: string;
   private readonly signInPath: string;
   private readonly states: LogoutStates;
 
   constructor(
-    private readonly config: Config,
-    private readonly provider: Provider,
-    private readonly sessions: Sessions,
+    private readonly options: LogoutOptions,
+    private readonly provider: Pick<Provider, 'endSessionUrl' | 'endSessionOrigin'>,
+    private readonly sessions: Pick<Sessions, 'resolve' | 'cookie' | 'end'>,
     private readonly signIn: Pick<SignIn, 'returningCookie'>,
     private readonly branding: Branding,
     private readonly deps: { logger: Logger },
   ) {
-    this.publicOrigin = new URL(config.public_url).origin;
-    this.signedOutUrl = new URL(`${config.routes.prefix}/signed-out`, config.public_url).href;
-    this.logoutPath = `${config.routes.prefix}/logout`;
-    this.signInPath = `${config.routes.prefix}/login`;
-    const signedOutPath = `${config.routes.prefix}/signed-out`;
-    const secure = new URL(config.public_url).protocol === 'https:';
-    this.states = new LogoutStates(new Sealer(config.session.secrets), { path: signedOutPath, secure, ttlMs: LOGOUT_STATE_TTL_MS });
+    const { urls } = options;
+    this.signedOutUrl = urls.absolute('/signed-out');
+    this.logoutPath = urls.path('/logout');
+    this.signInPath = urls.path('/login');
+    this.states = new LogoutStates(new Sealer(options.secrets), { path: urls.path('/signed-out'), secure: options.secure, ttlMs: LOGOUT_STATE_TTL_MS, now: options.now });
   }
 
   async handle(ctx: RequestContext): Promise<void> {
     const session = await this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
-    if (isSameOriginLogout(ctx.req, this.publicOrigin)) {
+    if (isSameOriginLogout(ctx.req, this.options.publicOrigin)) {
       ctx.req.resume();
       return this.end(ctx, session);
     }
@@ -140,14 +148,14 @@ export class Logout {
   }
 
   /** HMAC of the session's store key under the newest session secret: only gatehouse's own page can show it. */
-  private token(key: string, secret = this.config.session.secrets[0] as string): string {
+  private token(key: string, secret = this.options.secrets[0] as string): string {
     return createHmac('sha256', secret).update(TOKEN_DOMAIN).update(key).digest('base64url');
   }
 
   private validToken(presented: string | null | undefined, key: string): boolean {
     if (!presented) return false;
     const given = Buffer.from(presented);
-    return this.config.session.secrets.some((secret) => {
+    return this.options.secrets.some((secret) => {
       const expected = Buffer.from(this.token(key, secret));
       return expected.length === given.length && timingSafeEqual(expected, given);
     });

@@ -1,6 +1,7 @@
 // The pending sign-in (state, nonce, PKCE verifier, return path) in a sealed, short-lived cookie per attempt:
 // unauthenticated traffic costs no server memory, several tabs can sign in at once, and the count is capped.
 import { timingSafeEqual } from 'node:crypto';
+import { serialize } from 'cookie';
 import * as oidc from 'openid-client';
 import type { Sealer } from '../session/sealer.js';
 
@@ -41,7 +42,7 @@ const INSPECTED_BEYOND_CAP = 3;
 
 export class PendingSignIns {
   private readonly baseName: string;
-  private readonly attributes: string;
+  private readonly path: string;
   private readonly now: () => number;
 
   constructor(
@@ -49,7 +50,7 @@ export class PendingSignIns {
     private readonly options: PendingSignInOptions,
   ) {
     this.baseName = `${options.secure ? '__Host-' : ''}gatehouse_signin_`;
-    this.attributes = options.secure ? 'Path=/' : `Path=${options.path}`;
+    this.path = options.secure ? '/' : options.path;
     this.now = options.now ?? Date.now;
   }
 
@@ -106,7 +107,7 @@ export class PendingSignIns {
   }
 
   private cookie(name: string, value: string, maxAgeSeconds: number): string {
-    return `${name}=${value}; ${this.attributes}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${this.options.secure ? '; Secure' : ''}`;
+    return serialize(name, value, { maxAge: maxAgeSeconds, path: this.path, httpOnly: true, secure: this.options.secure, sameSite: 'lax' });
   }
 }
 

@@ -31,6 +31,14 @@ export interface ProviderObserver {
   onRequest?(endpoint: string, seconds: number, ok: boolean): void;
 }
 
+export interface ProviderOptions {
+  /** The sso section: issuer, client credentials and authentication, scopes, timeouts, algorithms, logout URL. */
+  sso: Config['sso'];
+  /** The absolute callback URL (redirect_uri). */
+  callbackUrl: string;
+  now?: () => number;
+}
+
 const READINESS_KEY = 'provider';
 
 type ProviderKeys = ReturnType<typeof createRemoteJWKSet>;
@@ -41,17 +49,21 @@ export class Provider {
   private readonly issuer: URL;
   private readonly insecure: boolean;
   private readonly redirectUri: string;
+  private readonly sso: Config['sso'];
+  private readonly now: () => number;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
 
   constructor(
-    private readonly config: Config,
+    options: ProviderOptions,
     private readonly deps: { logger: Logger; readiness: Readiness; observer?: ProviderObserver },
   ) {
-    this.issuer = new URL(config.sso.issuer);
+    this.sso = options.sso;
+    this.now = options.now ?? Date.now;
+    this.issuer = new URL(options.sso.issuer);
     this.insecure = this.issuer.protocol === 'http:';
-    this.redirectUri = new URL(`${config.routes.prefix}/callback`, config.public_url).href;
+    this.redirectUri = options.callbackUrl;
     deps.readiness.block(READINESS_KEY, 'provider metadata not loaded yet');
   }
 
@@ -86,7 +98,7 @@ export class Provider {
   }
 
   private async load(): Promise<oidc.Configuration> {
-    const { sso } = this.config;
+    const { sso } = this;
     const clientAuth = await clientAuthentication(sso);
     // No enableNonRepudiationChecks: its JWKS cache refetches an unknown kid only after 60 s, so a provider that
     // rotates its signing key would lock users out for a minute. verifySignature() checks every ID token instead.
@@ -109,7 +121,7 @@ export class Provider {
     const observed = this.observedFetch();
     return createRemoteJWKSet(new URL(jwksUri), {
       cooldownDuration: 0,
-      timeoutDuration: this.config.sso.timeout,
+      timeoutDuration: this.sso.timeout,
       [joseCustomFetch]: (url: string, options: RequestInit) => observed(url, options as oidc.CustomFetchOptions),
     });
   }
@@ -118,7 +130,7 @@ export class Provider {
   private async verifySignature(idToken: string): Promise<void> {
     if (!this.keys) throw new TokenInvalidError('the provider publishes no jwks_uri, so its ID token signature cannot be verified');
     try {
-      await compactVerify(idToken, this.keys, { algorithms: this.config.sso.id_token_algs });
+      await compactVerify(idToken, this.keys, { algorithms: this.sso.id_token_algs });
     } catch (error) {
       if (isNetworkError(error) || isKeySetUnavailable(error)) {
         throw new ProviderUnavailableError(`provider keys unavailable: ${describeError(error)}`, { cause: error });
@@ -160,9 +172,9 @@ export class Provider {
   }
 
   authorizationUrl(request: AuthorizationRequest): URL {
-    const parameters = withExtraAuthParams(this.config.sso.extra_auth_params, {
+    const parameters = withExtraAuthParams(this.sso.extra_auth_params, {
       redirect_uri: this.redirectUri,
-      scope: this.config.sso.scopes.join(' '),
+      scope: this.sso.scopes.join(' '),
       response_type: 'code',
       state: request.state,
       nonce: request.nonce,
@@ -206,13 +218,13 @@ export class Provider {
     if (!sub) throw new TokenInvalidError('no subject');
     const claims: Record<string, unknown> = { ...(idClaims ?? {}) };
     if (!idClaims && previous) claims.sub = previous.sub;
-    if (this.config.sso.userinfo && response.access_token && this.require().serverMetadata().userinfo_endpoint) {
+    if (this.sso.userinfo && response.access_token && this.require().serverMetadata().userinfo_endpoint) {
       const configuration = this.require();
       const accessToken = response.access_token;
       const userinfo = await this.call(() => oidc.fetchUserInfo(configuration, accessToken, sub));
       for (const [name, value] of Object.entries(userinfo)) if (name !== 'sub') claims[name] = value;
     }
-    const now = Date.now();
+    const now = this.now();
     const accessExpiry = response.expires_in !== undefined ? now + response.expires_in * 1000 : Infinity;
     const idExpiry = typeof idClaims?.exp === 'number' ? idClaims.exp * 1000 : Infinity;
     const expiresAt = Math.min(accessExpiry, idExpiry);
@@ -230,21 +242,21 @@ export class Provider {
    * set, else the end_session_endpoint; undefined when the provider publishes none.
    */
   endSessionUrl(request: { idTokenHint: string; postLogoutRedirectUri: string; state: string }): URL | undefined {
-    const { logout_url: template, client_id } = this.config.sso;
+    const { logout_url: template, client_id } = this.sso;
     if (template) return new URL(fillLogoutUrl(template, { client_id, post_logout_redirect_uri: request.postLogoutRedirectUri, id_token_hint: request.idTokenHint, state: request.state }));
     const configuration = this.configuration;
     if (!configuration?.serverMetadata().end_session_endpoint) return undefined;
     return oidc.buildEndSessionUrl(configuration, {
       id_token_hint: request.idTokenHint,
       post_logout_redirect_uri: request.postLogoutRedirectUri,
-      client_id: this.config.sso.client_id,
+      client_id,
       state: request.state,
     });
   }
 
   /** The origin of the provider's end_session_endpoint (a page that posts to logout must allow it as form-action). */
   endSessionOrigin(): string | undefined {
-    const endpoint = this.config.sso.logout_url || this.configuration?.serverMetadata().end_session_endpoint;
+    const endpoint = this.sso.logout_url || this.configuration?.serverMetadata().end_session_endpoint;
     return endpoint ? new URL(endpoint).origin : undefined;
   }
 

@@ -1,12 +1,13 @@
 // The sign-in handshake: sign-on page, /start (authorization request), /callback (code exchange, new session).
+import { serialize } from 'cookie';
 import * as oidc from 'openid-client';
-import type { Config } from '../config/schema.js';
 import { ProviderError, ProviderRefusedError, ProviderUnavailableError, StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from '../authorize/access.js';
 import type { Branding } from '../pages/render.js';
 import type { PendingSignIns } from './pending-sign-in.js';
 import { describeError, type Provider } from './provider.js';
+import type { RouteUrls } from '../route-urls.js';
 import { redirect, sendError, sendPage } from '../http/respond.js';
 import { safeReturnPath } from './return-url.js';
 import type { Sessions } from '../session/sessions.js';
@@ -47,21 +48,34 @@ const DESCRIPTION_MAX = 200;
 const RETURNING_COOKIE = 'gatehouse_returning';
 const RETURNING_MAX_AGE = 30 * 24 * 3600;
 
-export class SignIn {
-  private readonly prefix: string;
-  private readonly secure: boolean;
+export interface SignInOptions {
+  urls: RouteUrls;
+  /** public_url is https: the returning hint is Secure. */
+  secure: boolean;
+  /** sso.silent_reauth */
+  silentReauth: boolean;
+  /** sso.skip_sign_on_page */
+  skipSignOnPage: boolean;
+  /** sso.provider_label */
+  providerLabel: string;
+  /** The app's own login on the sign-on page (local_login enabled with a path); its `returnParam` may be empty. */
+  localLogin?: { path: string; label: string; returnParam: string };
+}
 
+/** What sign-in asks of the provider client. */
+export type SignInProvider = Pick<Provider, 'ready' | 'authorizationUrl' | 'callbackUrl' | 'exchangeCode'>;
+/** What sign-in asks of the sessions. */
+export type SignInSessions = Pick<Sessions, 'resolve' | 'cookie' | 'endCookie' | 'create'>;
+
+export class SignIn {
   constructor(
-    private readonly config: Config,
-    private readonly provider: Provider,
+    private readonly options: SignInOptions,
+    private readonly provider: SignInProvider,
     private readonly pending: PendingSignIns,
-    private readonly sessions: Sessions,
+    private readonly sessions: SignInSessions,
     private readonly branding: Branding,
     private readonly deps: { logger: Logger; events?: SignInEvents },
-  ) {
-    this.prefix = config.routes.prefix;
-    this.secure = new URL(config.public_url).protocol === 'https:';
-  }
+  ) {}
 
   static readonly returningCookie = RETURNING_COOKIE;
 
@@ -70,13 +84,13 @@ export class SignIn {
     const returnTo = safeReturnPath(query.get('rd'));
     const session = await this.sessions.resolve(ctx.cookies()[this.sessions.cookie.name]);
     if (session && !session.denied) return redirect(ctx.res, returnTo);
-    const returning = this.config.sso.silent_reauth && ctx.cookies()[RETURNING_COOKIE] === '1';
-    if (this.config.sso.skip_sign_on_page || returning) return redirect(ctx.res, this.startUrl(returnTo));
+    const returning = this.options.silentReauth && ctx.cookies()[RETURNING_COOKIE] === '1';
+    if (this.options.skipSignOnPage || returning) return redirect(ctx.res, this.startUrl(returnTo));
     sendPage(
       ctx.res,
       {
         kind: 'sign-on',
-        providerLabel: this.config.sso.provider_label,
+        providerLabel: this.options.providerLabel,
         startUrl: this.startUrl(returnTo, true),
         ...this.localLogin(returnTo),
       },
@@ -88,7 +102,7 @@ export class SignIn {
   async start(ctx: RequestContext, query: URLSearchParams): Promise<void> {
     const returnTo = safeReturnPath(query.get('rd'));
     if (!this.provider.ready) return this.unavailable(ctx, 'provider_unavailable', returnTo);
-    const silent = this.config.sso.silent_reauth && query.get('interactive') !== '1' && ctx.cookies()[RETURNING_COOKIE] === '1';
+    const silent = this.options.silentReauth && query.get('interactive') !== '1' && ctx.cookies()[RETURNING_COOKIE] === '1';
     const { pending, setCookies } = this.pending.begin(returnTo, silent, ctx.cookies());
     const url = this.provider.authorizationUrl({
       state: pending.state,
@@ -164,11 +178,11 @@ export class SignIn {
 
   /** The hint that makes the next sign-in silent; cleared at logout. */
   returningCookie(maxAge: number): string {
-    return `${RETURNING_COOKIE}=${maxAge > 0 ? '1' : ''}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`;
+    return serialize(RETURNING_COOKIE, maxAge > 0 ? '1' : '', { path: '/', maxAge, httpOnly: true, secure: this.options.secure, sameSite: 'lax' });
   }
 
   private startUrl(returnTo: string, interactive = false): string {
-    return `${this.prefix}/start?rd=${encodeURIComponent(returnTo)}${interactive ? '&interactive=1' : ''}`;
+    return this.options.urls.start(returnTo, interactive);
   }
 
   /** "Try again" on an error page: always an interactive start, so a returning user's retry cannot be silent and fail again. */
@@ -182,9 +196,8 @@ export class SignIn {
    * parameter is configured empty.
    */
   private localLogin(returnTo: string): { localLoginUrl?: string; localLoginLabel?: string } {
-    const { enabled, paths, label, return_param: param } = this.config.local_login;
-    const path = paths[0];
-    if (!enabled || path === undefined) return {};
+    if (this.options.localLogin === undefined) return {};
+    const { path, label, returnParam: param } = this.options.localLogin;
     const withReturn = param && returnTo !== '/' ? `${path}${path.includes('?') ? '&' : '?'}${param}=${encodeURIComponent(returnTo)}` : path;
     return { localLoginUrl: withReturn, localLoginLabel: label };
   }

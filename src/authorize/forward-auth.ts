@@ -20,16 +20,16 @@
 // never from X-Forwarded-Host/Proto (see DESIGN: redirect URLs come from config only).
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import { AccessPolicy, decide } from './access-rules.js';
-import { Authenticator, type Authentication } from './authentication.js';
+import type { AccessPolicy } from './access-rules.js';
+import { verdictFor, type Authenticates, type Authentication } from './authentication.js';
 import { sendForbiddenJson, sendInvalidToken } from './refusals.js';
-import type { Config } from '../config/schema.js';
 import { canonicalTarget } from '../http/request-target.js';
+import type { IdentityHeaderNames } from '../identity/headers.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestContext } from './access.js';
 import { isNavigation, redirect, sendJson, sendUnauthenticated } from '../http/respond.js';
 import { safeReturnPath } from '../authenticate/return-url.js';
-import type { Sessions } from '../session/sessions.js';
+import type { RouteUrls } from '../route-urls.js';
 
 export const LOGIN_URL_HEADER = 'x-gatehouse-login';
 
@@ -40,26 +40,36 @@ const ABSOLUTE = /^https?:\/\/([^/?#]*)/i;
 
 type OriginalTarget = { path: string; target: string } | 'refused' | undefined;
 
+export interface ForwardAuthOptions {
+  urls: RouteUrls;
+  /** trust_proxy: the peers whose forwarded URI names the page to return to after sign-in. */
+  trustProxy: readonly string[];
+  /** The gate's access rules. */
+  policy: AccessPolicy;
+  /** identity.headers: the names of the identity headers, mirrored as X-Auth-Request-*. */
+  identityHeaders: IdentityHeaderNames;
+  /** roles.access_contact, named in a 403. */
+  accessContact: string;
+}
+
 export class ForwardAuth {
   private readonly trusted: (address: string, hop: number) => boolean;
-  private readonly loginUrl: string;
+  private readonly loginPath: string;
   private readonly policy: AccessPolicy;
-  private readonly authenticator: Authenticator;
   private readonly auxiliary: ReadonlyArray<readonly [string, string]>;
   private untrustedWarned = false;
   private missingUriWarned = false;
 
   constructor(
-    private readonly config: Config,
-    sessions: Sessions,
-    /** `authenticator` comes from cloud-access (bearer tokens included); without it, sessions only. */
-    private readonly deps: { logger: Logger; authenticator?: Authenticator },
+    private readonly options: ForwardAuthOptions,
+    /** The gate's authenticator: sessions, and bearer tokens when enabled. */
+    private readonly authenticator: Pick<Authenticates, 'authenticate'>,
+    private readonly deps: { logger: Logger },
   ) {
-    this.trusted = proxyAddr.compile(config.trust_proxy);
-    this.loginUrl = new URL(`${config.routes.prefix}/login`, config.public_url).href;
-    this.policy = new AccessPolicy(config);
-    this.authenticator = deps.authenticator ?? new Authenticator(sessions, undefined);
-    const names = config.identity.headers;
+    this.trusted = proxyAddr.compile([...options.trustProxy]);
+    this.loginPath = options.urls.path('/login');
+    this.policy = options.policy;
+    const names = options.identityHeaders;
     this.auxiliary = [
       [names.user, 'x-auth-request-user'],
       [names.email, 'x-auth-request-email'],
@@ -90,15 +100,14 @@ export class ForwardAuth {
     if (requirement.kind === 'anonymous') return this.allow(ctx, who.kind === 'session' || who.kind === 'bearer' ? who.identity : []);
     if (who.kind === 'bad_token') return sendInvalidToken(ctx.res, who.error);
     if (who.kind === 'session' || who.kind === 'bearer') {
-      const verdict = decide(requirement, who.subject);
+      const verdict = verdictFor(requirement, who);
       if (verdict.granted) return this.allow(ctx, who.identity);
-      return sendForbiddenJson(ctx.res, verdict, this.config.roles.access_contact);
+      return sendForbiddenJson(ctx.res, verdict, this.options.accessContact);
     }
-    const loginPath = `${this.config.routes.prefix}/login`;
-    if (!isNavigation(ctx.req)) return sendUnauthenticated(ctx.res, loginPath);
-    const signOn = `${this.loginUrl}?rd=${encodeURIComponent(this.returnPath(ctx.req))}`;
+    if (!isNavigation(ctx.req)) return sendUnauthenticated(ctx.res, this.loginPath);
+    const signOn = this.options.urls.login(this.returnPath(ctx.req), true);
     if (query.get('redirect') === '1') return redirect(ctx.res, signOn);
-    sendUnauthenticated(ctx.res, loginPath, { [LOGIN_URL_HEADER]: signOn });
+    sendUnauthenticated(ctx.res, this.loginPath, { [LOGIN_URL_HEADER]: signOn });
   }
 
   private allow(ctx: RequestContext, identity: readonly string[]): void {

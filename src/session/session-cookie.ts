@@ -1,5 +1,6 @@
 // The session cookie: a random 256-bit id plus its HMAC; verifying it yields the store key (the MAC), never the id.
 import { type KeyObject, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { serialize, type SerializeOptions } from 'cookie';
 import { LRUCache } from 'lru-cache';
 
 export type CookieRejection = 'malformed' | 'oversized' | 'bad-mac';
@@ -36,8 +37,8 @@ for (let i = 0; i < BASE64URL.length; i++) {
 export class SessionCookie {
   readonly name: string;
   private readonly keys: readonly KeyObject[];
-  private readonly attributes: string;
-  private readonly clearAttributes: string;
+  private readonly attributes: SerializeOptions;
+  private readonly clearAttributes: SerializeOptions;
   /**
    * Cookie values whose MAC already verified under the current secrets, so a session's later requests cost one
    * map lookup instead of an HMAC. Only genuine cookies get in (a forged one never verifies), the count is
@@ -53,9 +54,8 @@ export class SessionCookie {
     this.name = options.secure ? `__Host-${options.name}` : options.name;
     this.verified = new LRUCache({ max: options.rememberVerified ?? 10_000 });
     this.keys = options.secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
-    const secure = options.secure ? '; Secure' : '';
-    this.attributes = `; Max-Age=${Math.floor(options.maxAgeMs / 1000)}; Path=/; HttpOnly; SameSite=Lax${secure}`;
-    this.clearAttributes = `; Max-Age=0; Path=/; HttpOnly; SameSite=Lax${secure}`;
+    this.attributes = { maxAge: Math.floor(options.maxAgeMs / 1000), path: '/', httpOnly: true, secure: options.secure, sameSite: 'lax' };
+    this.clearAttributes = { ...this.attributes, maxAge: 0 };
   }
 
   /** A new random session id with its MAC under the newest secret; call it at every sign-in. */
@@ -96,12 +96,12 @@ export class SessionCookie {
 
   /** Full Set-Cookie header value carrying `value`. */
   setCookie(value: string): string {
-    return `${this.name}=${value}${this.attributes}`;
+    return serialize(this.name, value, this.attributes);
   }
 
   /** Set-Cookie header value that removes the cookie. */
   clearCookie(): string {
-    return `${this.name}=${this.clearAttributes}`;
+    return serialize(this.name, '', this.clearAttributes);
   }
 
   private mac(secret: KeyObject, id: string): Buffer {

@@ -1,16 +1,16 @@
 // Session lifecycle: create at sign-in, resolve per request (hot path), refresh tokens and roles, end.
 import { LRUCache } from 'lru-cache';
-import { pickClaims, policyClaimKeys } from '../authorize/access-rules.js';
-import type { Config } from '../config/schema.js';
+import { pickClaims } from '../authorize/access-rules.js';
 import { ProviderRefusedError, ProviderUnavailableError, TokenInvalidError } from '../errors.js';
 import type { AssertionSigner } from '../identity/assertion.js';
 import { ACCESS_TOKEN_HEADER, buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
-import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
+import { fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
 import type { Logger } from '../ops/logger.js';
 import { compactRecord } from './compact-record.js';
 import type { SessionCookie } from './session-cookie.js';
 import type { IdentityClaims, SessionRecord, SessionStore } from './types.js';
 import type { Provider, ProviderTokens } from '../authenticate/provider.js';
+import type { MaybePromise } from '../maybe-promise.js';
 
 export interface SessionEvents {
   refresh?(outcome: 'ok' | 'invalid_grant' | 'provider_unavailable' | 'error'): void;
@@ -24,6 +24,38 @@ export interface ResolvedSession {
   /** roles.required and the user has no app role. */
   denied: boolean;
 }
+
+export interface SessionsOptions {
+  /** session.ttl: a session ends this long after sign-in, however active. */
+  ttlMs: number;
+  /** session.refresh_before: tokens are renewed this long before they expire. */
+  refreshBeforeMs: number;
+  /** session.refresh_interval: tokens and roles are renewed at least this often. */
+  refreshIntervalMs: number;
+  /** session.hot_sessions: how many records keep their identity headers computed. */
+  hotSessions: number;
+  identityHeaders: IdentityHeaderNames;
+  /** identity.pass_access_token */
+  passAccessToken: boolean;
+  roles: {
+    /** roles.claim, map, pass_unmapped, default */
+    policy: RolePolicy;
+    /** roles.required: a session without an app role is denied. */
+    required: boolean;
+    /** roles.source is url: the roles are fetched there with the access token (within `timeoutMs`), not read from a claim. */
+    fromUrl?: { url: string; timeoutMs: number };
+  };
+  /** Top-level claims the access rules read, kept in the record so rules can be evaluated at every request. */
+  policyClaimKeys: readonly string[];
+  /** sso.scopes has offline_access: a sign-in without a refresh token gets a warning. */
+  offlineAccess: boolean;
+  now?: () => number;
+  /** Waits `ms` before a replica that found the refresh lock held re-reads the record; default a timer. */
+  wait?: (ms: number) => Promise<void>;
+}
+
+/** What sessions ask of the provider client. */
+export type TokenRefresher = Pick<Provider, 'refresh'>;
 
 /** A replica that finds the refresh lock held by another replica waits this long, then re-reads the record. */
 const LOCK_HELD_WAIT_MS = 200;
@@ -39,29 +71,27 @@ interface Derived {
 export class Sessions {
   /** Per-record header values and assertion list, for the recently active sessions (session.hot_sessions). */
   private readonly derived: LRUCache<SessionRecord, Derived>;
-  private readonly policy: RolePolicy;
   private readonly names: IdentityHeaderNames;
   private readonly now: () => number;
-  /** Top-level claims the access rules read, kept in the record so rules can be evaluated at every request. */
-  private readonly claimKeys: readonly string[];
+  private readonly wait: (ms: number) => Promise<void>;
 
   constructor(
-    private readonly config: Config,
+    private readonly options: SessionsOptions,
     readonly store: SessionStore,
     readonly cookie: SessionCookie,
-    private readonly provider: Provider,
+    private readonly provider: TokenRefresher,
     private readonly signer: AssertionSigner | undefined,
-    private readonly deps: { logger: Logger; events?: SessionEvents; now?: () => number },
+    private readonly deps: { logger: Logger; events?: SessionEvents },
   ) {
-    this.derived = new LRUCache({ max: config.session.hot_sessions });
-    this.policy = compileRolePolicy(config.roles);
-    this.names = config.identity.headers;
-    this.now = deps.now ?? Date.now;
-    this.claimKeys = policyClaimKeys(config.access.rules);
+    this.derived = new LRUCache({ max: options.hotSessions });
+    this.names = options.identityHeaders;
+    this.now = options.now ?? Date.now;
+    this.wait = options.wait ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   private policyClaims(claims: Record<string, unknown>): Record<string, unknown> | undefined {
-    return this.claimKeys.length === 0 ? undefined : pickClaims(claims, this.claimKeys);
+    const keys = this.options.policyClaimKeys;
+    return keys.length === 0 ? undefined : pickClaims(claims, keys);
   }
 
   /** Builds and stores a new session (a new id at every sign-in); returns the cookie value to set. */
@@ -79,11 +109,11 @@ export class Sessions {
       refreshToken: tokens.refreshToken,
       tokensExpireAt: tokens.expiresAt,
       createdAt: now,
-      expiresAt: now + this.config.session.ttl,
+      expiresAt: now + this.options.ttlMs,
       lastSeenAt: now,
       refreshAt: this.nextRefresh(tokens, now),
     });
-    if (!tokens.refreshToken && this.config.sso.scopes.includes('offline_access')) {
+    if (!tokens.refreshToken && this.options.offlineAccess) {
       this.deps.logger.warn({ sub: record.claims.sub }, 'provider issued no refresh token although offline_access was requested; roles are read only at sign-in');
     }
     await this.signer?.prepare(record);
@@ -95,7 +125,7 @@ export class Sessions {
    * The session for a cookie value. Synchronous when the record is in the process cache and needs no refresh
    * (the hot path); otherwise a promise. Undefined: no valid session.
    */
-  resolve(cookieValue: string | undefined): ResolvedSession | undefined | Promise<ResolvedSession | undefined> {
+  resolve(cookieValue: string | undefined): MaybePromise<ResolvedSession | undefined> {
     const verdict = this.cookie.verify(cookieValue);
     if (!verdict) return undefined;
     if ('rejected' in verdict) {
@@ -107,7 +137,7 @@ export class Sessions {
     return this.store.get(verdict.key).then((record) => (record ? this.admit(record) : undefined));
   }
 
-  private admit(record: SessionRecord): ResolvedSession | undefined | Promise<ResolvedSession | undefined> {
+  private admit(record: SessionRecord): MaybePromise<ResolvedSession | undefined> {
     const now = this.now();
     if (now >= record.expiresAt) {
       this.end(record).catch((error: unknown) => this.backgroundFailed(record, 'ending an expired session', error));
@@ -127,16 +157,16 @@ export class Sessions {
   }
 
   /** Identity headers for the record, computed once per record; the assertion is signed once and reused. */
-  private resolved(record: SessionRecord): ResolvedSession | Promise<ResolvedSession> {
+  private resolved(record: SessionRecord): MaybePromise<ResolvedSession> {
     let derived = this.derived.get(record);
     if (!derived) {
       const headers = buildIdentityHeaders(record.claims, record.roles, this.names, (header) => this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut'));
       // A renewed record is a new object, so the header always carries the current (refreshed) token.
-      if (this.config.identity.pass_access_token && record.accessToken) headers.push(ACCESS_TOKEN_HEADER, record.accessToken);
+      if (this.options.passAccessToken && record.accessToken) headers.push(ACCESS_TOKEN_HEADER, record.accessToken);
       derived = { headers, assertion: undefined };
       this.derived.set(record, derived);
     }
-    const denied = this.config.roles.required && record.roles.length === 0;
+    const denied = this.options.roles.required && record.roles.length === 0;
     if (!this.signer) return { record, identity: derived.headers, denied };
     const assertion = this.signer.current(record);
     if (assertion === undefined) return this.signer.prepare(record).then((token) => ({ record, identity: this.withAssertion(derived, token), denied }));
@@ -160,7 +190,7 @@ export class Sessions {
   async refresh(record: SessionRecord): Promise<SessionRecord | undefined> {
     const outcome = await this.store.withLock(record.key, async () => ({ record: await this.renewLatest(record) }));
     if (outcome) return outcome.record;
-    await new Promise((resolve) => setTimeout(resolve, LOCK_HELD_WAIT_MS));
+    await this.wait(LOCK_HELD_WAIT_MS);
     return this.store.reload(record.key);
   }
 
@@ -256,20 +286,19 @@ export class Sessions {
   }
 
   private nextRefresh(tokens: ProviderTokens, now: number): number {
-    const { refresh_interval, refresh_before } = this.config.session;
-    return Math.min(tokens.expiresAt - refresh_before, now + refresh_interval);
+    return Math.min(tokens.expiresAt - this.options.refreshBeforeMs, now + this.options.refreshIntervalMs);
   }
 
   private async rolesFor(tokens: ProviderTokens): Promise<string[]> {
-    const { roles } = this.config;
+    const { policy, fromUrl } = this.options.roles;
     let providerRoles: string[];
-    if (roles.source === 'url') {
+    if (fromUrl) {
       if (!tokens.accessToken) throw new TokenInvalidError('roles.source is url but the provider issued no access token');
-      providerRoles = await fetchUrlRoles(roles.url, tokens.accessToken, fetch, this.config.sso.timeout);
+      providerRoles = await fetchUrlRoles(fromUrl.url, tokens.accessToken, fetch, fromUrl.timeoutMs);
     } else {
-      providerRoles = readClaimRoles(tokens.claims, roles.claim);
+      providerRoles = readClaimRoles(tokens.claims, policy.claim);
     }
-    return mapRoles(providerRoles, this.policy);
+    return mapRoles(providerRoles, policy);
   }
 }
 

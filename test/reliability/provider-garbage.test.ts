@@ -92,7 +92,7 @@ describe('the provider answers garbage after discovery', () => {
     expect(callback.body).toContain(RETRY_LINK);
     const setCookies = ([] as string[]).concat(callback.headers['set-cookie'] ?? []);
     expect(setCookies).toHaveLength(1);
-    expect(setCookies[0]).toMatch(/^gatehouse_signin_[A-Za-z0-9_-]{12}=; Path=\/\.auth\/; Max-Age=0; HttpOnly; SameSite=Lax$/);
+    expect(setCookies[0]).toMatch(/^gatehouse_signin_[A-Za-z0-9_-]{12}=; Max-Age=0; Path=\/\.auth\/; HttpOnly; SameSite=Lax$/);
     expect(client.cookie(run.url, SESSION_COOKIE)).toBeUndefined();
     const failures = run.gatehouse.logs.filter((line) => line.msg === 'sign-in failed');
     expect(failures).toHaveLength(failuresBefore + 1);

@@ -90,7 +90,7 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
     expect(endSession.searchParams.get('state')).toMatch(/^[\w-]{32}$/);
     const cookies = setCookies(res);
-    expect(cookies.slice(0, 2)).toEqual([`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, 'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax']);
+    expect(cookies.slice(0, 2)).toEqual([`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, 'gatehouse_returning=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']);
     // the logout state for the way back (issue 15), scoped to the signed-out page
     expect(cookies.slice(2).map((line) => line.split('=')[0])).toEqual(['gatehouse_signout']);
   }
@@ -296,7 +296,7 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
     const res = await sendRequest(`${stack.url}/.auth/start?rd=%2F`, { headers: AT_PUBLIC_HOST });
     expect(res.status).toBe(302);
     expect(setCookies(res)).toHaveLength(1);
-    expect(setCookies(res)[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    expect(setCookies(res)[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
   });
 
   it("a genuine pending cookie planted under a name a sibling can set does not sign the victim in as the attacker", async () => {
@@ -316,7 +316,7 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
     expect(own.status).toBe(302);
     expect(own.headers.location).toBe('/deep');
     expect(setCookies(own).filter((line) => line.startsWith('__Host-gatehouse_session='))).toHaveLength(1);
-    expect(setCookies(own)).toContain(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`);
+    expect(setCookies(own)).toContain(`${name}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax`);
   });
 
   it('travels on every path now, but never reaches the app', async () => {

@@ -75,7 +75,7 @@ describe('pending sign-in and callback', () => {
     const line = lines[0] as string;
     const state = authorize.searchParams.get('state') ?? '';
     const nonce = authorize.searchParams.get('nonce') ?? '';
-    expect(line).toMatch(new RegExp(`^gatehouse_signin_${state.slice(0, 12)}=v1\\.[^;]+; Path=/\\.auth/; Max-Age=600; HttpOnly; SameSite=Lax$`));
+    expect(line).toMatch(new RegExp(`^gatehouse_signin_${state.slice(0, 12)}=v1\\.[^;]+; Max-Age=600; Path=/\\.auth/; HttpOnly; SameSite=Lax$`));
     const value = line.slice(line.indexOf('=') + 1, line.indexOf(';'));
     const sealed = sealer.unseal<PendingSignIn>(value, 'pending-sign-in');
     expect(sealed).toMatchObject({ state, nonce, returnTo: '/orders/7?tab=2', silent: false });
@@ -107,7 +107,7 @@ describe('pending sign-in and callback', () => {
     const fourth = await start(client, '/');
     const lines = setCookieLines(fourth.response);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toBe(`${names[0]}=; Path=/.auth/; Max-Age=0; HttpOnly; SameSite=Lax`);
+    expect(lines[0]).toBe(`${names[0]}=; Max-Age=0; Path=/.auth/; HttpOnly; SameSite=Lax`);
     expect(pendingNames(client, stack.url)).toEqual([...names.slice(1), `gatehouse_signin_${(fourth.authorize.searchParams.get('state') ?? '').slice(0, 12)}`].sort());
 
     const forged = Array.from({ length: 50 }, (_, i) => `gatehouse_signin_f${String(i).padStart(11, '0')}=v1.${'A'.repeat(16)}.x${i}`).join('; ');
@@ -126,7 +126,7 @@ describe('pending sign-in and callback', () => {
     callback.searchParams.set('state', `${state.slice(0, -1)}${state.endsWith('A') ? 'B' : 'A'}`);
     const refused = await client.navigate(callback.href);
     expectRefusal(refused, 400, 'Sign-in expired');
-    expect(setCookieLines(refused)).toEqual([`gatehouse_signin_${state.slice(0, 12)}=; Path=/.auth/; Max-Age=0; HttpOnly; SameSite=Lax`]);
+    expect(setCookieLines(refused)).toEqual([`gatehouse_signin_${state.slice(0, 12)}=; Max-Age=0; Path=/.auth/; HttpOnly; SameSite=Lax`]);
     expect(client.cookie(stack.url, SESSION_COOKIE)).toBeUndefined();
     const other = await client.navigate(`${stack.url}/.auth/callback?code=abc&state=ZZZZZZZZZZZZZZZZZZZZZZZZ`);
     expectRefusal(other, 400, 'Sign-in expired');

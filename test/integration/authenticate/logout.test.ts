@@ -46,10 +46,10 @@ describe('logout', () => {
     const cookies = setCookieLines(logout);
     expect(cookies.slice(0, 2)).toEqual([
       `${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
-      'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
+      'gatehouse_returning=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax',
     ]);
     // the state for the way back, sealed in a cookie only /.auth/signed-out receives
-    expect(cookies[2]).toMatch(new RegExp(`^${SIGNOUT_COOKIE}=v1\\.[\\w-]+\\.[\\w-]+; Path=/\\.auth/signed-out; Max-Age=600; HttpOnly; SameSite=Lax$`));
+    expect(cookies[2]).toMatch(new RegExp(`^${SIGNOUT_COOKIE}=v1\\.[\\w-]+\\.[\\w-]+; Max-Age=600; Path=/\\.auth/signed-out; HttpOnly; SameSite=Lax$`));
     expect(cookies).toHaveLength(3);
     const endSession = new URL(logout.location ?? 'http://missing.invalid');
     expect(endSession.origin + endSession.pathname).toBe(`${stack.provider.issuer}/session/end`);
@@ -72,7 +72,7 @@ describe('logout', () => {
     expect(landed.final.status).toBe(200);
     expect(landed.final.body).toContain('<h1>You are signed out</h1>');
     expect(landed.final.body).toContain('href="/.auth/login"');
-    expect(setCookieLines(landed.final)).toEqual([`${SIGNOUT_COOKIE}=; Path=/.auth/signed-out; Max-Age=0; HttpOnly; SameSite=Lax`]);
+    expect(setCookieLines(landed.final)).toEqual([`${SIGNOUT_COOKIE}=; Max-Age=0; Path=/.auth/signed-out; HttpOnly; SameSite=Lax`]);
     expect(stack.gatehouse.logs.filter((line) => line.msg === 'back from the provider logout')).toHaveLength(1);
     expect(stack.gatehouse.logs.filter((line) => line.msg === MISMATCH_MSG)).toEqual([]);
 
@@ -109,7 +109,7 @@ describe('logout', () => {
     expect(logout.body).toContain('href="/.auth/login"');
     expect(setCookieLines(logout)).toEqual([
       `${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
-      'gatehouse_returning=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
+      'gatehouse_returning=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax',
     ]);
   });
 
@@ -141,7 +141,7 @@ describe('logout', () => {
       const { client, state } = await loggedOut('alice');
       const wrong = await visit(client, `?state=${state.slice(0, -2)}xx`);
       expectSignedOutPage(wrong, 'state_mismatch');
-      expect(setCookieLines(wrong.response)).toEqual([`${SIGNOUT_COOKIE}=; Path=/.auth/signed-out; Max-Age=0; HttpOnly; SameSite=Lax`]);
+      expect(setCookieLines(wrong.response)).toEqual([`${SIGNOUT_COOKIE}=; Max-Age=0; Path=/.auth/signed-out; HttpOnly; SameSite=Lax`]);
       expectSignedOutPage(await visit(client, `?state=${state}`), 'cookie_missing');
     });
 

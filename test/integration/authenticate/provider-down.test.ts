@@ -100,7 +100,7 @@ describe('provider down', () => {
     expect(failed.body).toContain('href="/.auth/start?rd=%2Fbob&amp;interactive=1"');
     const cookies = ([] as string[]).concat(failed.headers['set-cookie'] ?? []);
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatch(/^gatehouse_signin_[A-Za-z0-9_-]{12}=; Path=\/\.auth\/; Max-Age=0;/);
+    expect(cookies[0]).toMatch(/^gatehouse_signin_[A-Za-z0-9_-]{12}=; Max-Age=0; Path=\/\.auth\/;/);
     expect(bob.cookie(url, 'gatehouse_session')).toBeUndefined();
 
     for (let i = 0; i < 3; i++) {

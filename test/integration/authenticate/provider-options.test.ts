@@ -233,7 +233,7 @@ describe('provider options', () => {
       await run?.close();
     });
 
-    const clearedCookies = [`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, `${RETURNING_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`];
+    const clearedCookies = [`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, `${RETURNING_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`];
 
     async function expectSessionGone(cookie: string): Promise<void> {
       const api = await apiWith(`${run.url}/app`, `${SESSION_COOKIE}=${cookie}`);

@@ -15,7 +15,7 @@ const RETURNING_COOKIE = 'gatehouse_returning';
 const DEEP = '/deep?q=1';
 const RD = encodeURIComponent(DEEP);
 const FALLBACK_MSG = 'provider refused the silent sign-in: falling back to an interactive one';
-const RETURNING_CLEARED = `${RETURNING_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`;
+const RETURNING_CLEARED = `${RETURNING_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`;
 
 function setCookieLines(response: BrowserResponse | undefined): string[] {
   return ([] as string[]).concat(response?.headers['set-cookie'] ?? []);
@@ -31,7 +31,7 @@ function step(response: BrowserResponse, provider: string): string {
 
 function pendingCleared(callback: BrowserResponse | undefined): string {
   const state = new URL(callback?.url ?? 'http://missing.invalid').searchParams.get('state') ?? '';
-  return `gatehouse_signin_${state.slice(0, 12)}=; Path=/.auth/; Max-Age=0; HttpOnly; SameSite=Lax`;
+  return `gatehouse_signin_${state.slice(0, 12)}=; Max-Age=0; Path=/.auth/; HttpOnly; SameSite=Lax`;
 }
 
 /** A browser that signed in before: it carries the returning hint, no session. */
@@ -93,7 +93,7 @@ describe('silent re-authentication answered with an error', () => {
       expect(signedIn).toHaveLength(3);
       expect(signedIn[0]).toBe(pendingCleared(chain[7]));
       expect(signedIn[1]).toMatch(new RegExp(`^${SESSION_COOKIE}=\\S{20,}; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax$`));
-      expect(signedIn[2]).toBe(`${RETURNING_COOKIE}=1; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax`);
+      expect(signedIn[2]).toBe(`${RETURNING_COOKIE}=1; Max-Age=2592000; Path=/; HttpOnly; SameSite=Lax`);
       expect(client.cookie(stack.url, RETURNING_COOKIE)).toBe('1');
 
       const reqId = chain[4]?.headers['x-request-id'];

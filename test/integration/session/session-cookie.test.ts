@@ -102,7 +102,7 @@ describe('session cookie when public_url is https (plain http listener behind a 
     expect(back.location).toBe(`${stack.url}/deep`);
     const set = [back.headers['set-cookie'] ?? []].flat().filter((line) => line.startsWith('__Host-gatehouse_session='));
     expect(set).toHaveLength(1);
-    expect(set[0]).toMatch(/^__Host-gatehouse_session=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+    expect(set[0]).toMatch(/^__Host-gatehouse_session=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     const value = (set[0] as string).split(';')[0]?.split('=')[1] as string;
     const res = await apiWith(`${stack.url}/api/secure`, `__Host-gatehouse_session=${value}`);
     expect(res.status).toBe(200);

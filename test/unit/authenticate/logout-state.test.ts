@@ -22,9 +22,9 @@ describe('LogoutStates', () => {
     const [first, second] = [plain.begin(), plain.begin()];
     expect(first.state).toMatch(/^[\w-]{32}$/);
     expect(second.state).not.toBe(first.state);
-    expect(first.setCookie).toMatch(/^gatehouse_signout=v1\.[\w-]+\.[\w-]+; Path=\/\.auth\/signed-out; Max-Age=600; HttpOnly; SameSite=Lax$/);
+    expect(first.setCookie).toMatch(/^gatehouse_signout=v1\.[\w-]+\.[\w-]+; Max-Age=600; Path=\/\.auth\/signed-out; HttpOnly; SameSite=Lax$/);
     expect(first.setCookie).not.toContain(first.state);
-    expect(states({ secure: true }).begin().setCookie).toMatch(/^__Secure-gatehouse_signout=v1\.[\w-]+\.[\w-]+; Path=\/\.auth\/signed-out; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    expect(states({ secure: true }).begin().setCookie).toMatch(/^__Secure-gatehouse_signout=v1\.[\w-]+\.[\w-]+; Max-Age=600; Path=\/\.auth\/signed-out; HttpOnly; Secure; SameSite=Lax$/);
   });
 
   it('the matching state passes and the cookie is cleared; every other arrival says why', () => {
@@ -32,7 +32,7 @@ describe('LogoutStates', () => {
     const checker = states({ now: () => now });
     const { state, setCookie } = checker.begin();
     const cookies = jar(checker.cookieName, setCookie);
-    const cleared = 'gatehouse_signout=; Path=/.auth/signed-out; Max-Age=0; HttpOnly; SameSite=Lax';
+    const cleared = 'gatehouse_signout=; Max-Age=0; Path=/.auth/signed-out; HttpOnly; SameSite=Lax';
     expect(checker.check(state, cookies)).toEqual({ outcome: 'matched', clearCookie: cleared });
     expect(checker.check(`${state.slice(0, -1)}x`, cookies)).toEqual({ outcome: 'state_mismatch', clearCookie: cleared });
     expect(checker.check('', cookies)).toEqual({ outcome: 'state_mismatch', clearCookie: cleared });

@@ -32,7 +32,7 @@ describe('PendingSignIns', () => {
     expect(setCookies).toHaveLength(1);
     const line = setCookies[0] as string;
     const name = `gatehouse_signin_${attempt.state.slice(0, 12)}`;
-    expect(line).toMatch(new RegExp(`^${name}=v1\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]+; Path=/\\.auth/; Max-Age=600; HttpOnly; SameSite=Lax$`));
+    expect(line).toMatch(new RegExp(`^${name}=v1\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]+; Max-Age=600; Path=/\\.auth/; HttpOnly; SameSite=Lax$`));
     for (const secret of [attempt.state, attempt.nonce, attempt.verifier, 'reports']) expect(line).not.toContain(secret);
     const value = line.slice(name.length + 1, line.indexOf(';'));
     expect(sealer.unseal<PendingSignIn>(value, 'pending-sign-in')).toEqual({ ...attempt, returnTo: '/reports?x=1', createdAt: 1_000_000, silent: false });
@@ -44,7 +44,7 @@ describe('PendingSignIns', () => {
     const jar = apply({}, pending.begin('/', false, {}).setCookies);
     const attempt = pending.begin('/b', false, jar);
     expect(attempt.setCookies).toHaveLength(1);
-    expect(attempt.setCookies[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[^;]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    expect(attempt.setCookies[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     expect(pending.isPendingCookie('__Host-gatehouse_signin_abc')).toBe(true);
     for (const plantable of ['__Secure-gatehouse_signin_abc', 'gatehouse_signin_abc']) expect(pending.isPendingCookie(plantable)).toBe(false);
     apply(jar, attempt.setCookies);
@@ -56,7 +56,7 @@ describe('PendingSignIns', () => {
     }
     const taken = pending.take(attempt.pending.state, jar);
     expect(taken.pending).toEqual(attempt.pending);
-    expect(taken.clearCookie).toBe(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`);
+    expect(taken.clearCookie).toBe(`${name}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax`);
   });
 
   it('takes an attempt once: found with its state, and the cookie is cleared', () => {
@@ -67,7 +67,7 @@ describe('PendingSignIns', () => {
     apply(jar, attempt.setCookies);
     const taken = pending.take(attempt.pending.state, jar);
     expect(taken.pending).toEqual(attempt.pending);
-    const cleared = `gatehouse_signin_${attempt.pending.state.slice(0, 12)}=; Path=/.auth/; Max-Age=0; HttpOnly; SameSite=Lax`;
+    const cleared = `gatehouse_signin_${attempt.pending.state.slice(0, 12)}=; Max-Age=0; Path=/.auth/; HttpOnly; SameSite=Lax`;
     expect(taken.clearCookie).toBe(cleared);
     apply(jar, [cleared]);
     expect(Object.keys(jar)).toEqual([name]);
@@ -136,7 +136,7 @@ describe('PendingSignIns', () => {
     for (let i = 0; i < 50; i++) forged[`gatehouse_signin_forged${String(i).padStart(5, '0')}`] = `v1.${'A'.repeat(16)}.garbage${i}`;
     const { setCookies } = pending.begin('/', false, forged);
     expect(setCookies).toHaveLength(7);
-    expect(setCookies.slice(0, 6).every((line) => /^gatehouse_signin_forged\d{5}=; Path=\/\.auth\/; Max-Age=0;/.test(line))).toBe(true);
+    expect(setCookies.slice(0, 6).every((line) => /^gatehouse_signin_forged\d{5}=; Max-Age=0; Path=\/\.auth\/;/.test(line))).toBe(true);
     expect(setCookies[6]).toMatch(/Max-Age=600/);
   });
 });

@@ -119,8 +119,8 @@ describe('SessionCookie', () => {
   it('uses the __Host- prefix and Secure on https', () => {
     const secure = cookie([NEW], true);
     expect(secure.name).toBe('__Host-gatehouse_session');
-    expect(secure.setCookie('v')).toBe('__Host-gatehouse_session=v; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax; Secure');
-    expect(secure.clearCookie()).toBe('__Host-gatehouse_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax; Secure');
+    expect(secure.setCookie('v')).toBe('__Host-gatehouse_session=v; Max-Age=28800; Path=/; HttpOnly; Secure; SameSite=Lax');
+    expect(secure.clearCookie()).toBe('__Host-gatehouse_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax');
   });
 
   it('refuses an invalid cookie name and an empty secret list', () => {
