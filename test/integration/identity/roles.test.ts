@@ -2,10 +2,9 @@
 // access token, defaulted, and refused with 403 when roles.required and the user has none.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
-import { sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -167,6 +166,9 @@ describe('roles from roles.url are read again at every refresh (4 s tokens)', ()
   let rolesServer: RolesServer;
   let stack: CloudStack;
   beforeAll(async () => {
+    // Date stopped before the stack starts and moved by the test (as in session/refresh.test.ts): the refresh is due
+    // exactly when the test says, however slow the machine
+    vi.useFakeTimers({ toFake: ['Date'] });
     rolesServer = await startRolesServer();
     stack = await startCloudStack({
       providerTtl: { accessToken: 4, idToken: 4 },
@@ -176,6 +178,7 @@ describe('roles from roles.url are read again at every refresh (4 s tokens)', ()
   afterAll(async () => {
     await stack?.close();
     await rolesServer?.close();
+    vi.useRealTimers();
   });
 
   it('a changed answer reaches the app after the refresh, fetched with the renewed access token', async () => {
@@ -185,7 +188,7 @@ describe('roles from roles.url are read again at every refresh (4 s tokens)', ()
     const atSignIn = rolesServer.authorizations.at(-1);
 
     rolesServer.answer = { status: 200, body: '["editor"]' };
-    await sleep(2100);
+    vi.setSystemTime(Date.now() + 2100);
     await waitFor(async () => {
       await client.api(`${stack.url}/api/roles`);
       return rolesHeaderSeen(stack)[0] === 'editor';

@@ -1,9 +1,13 @@
 // Refresh across two replicas sharing sessions through the real Redis: requests of one session arriving at both at
 // once renew its tokens once. The dev provider rotates refresh tokens and revokes the whole grant when a used one is
 // presented again, so a second refresh by the other replica would sign the user out at the next renewal.
+// Date is stopped and moved by the test, as in refresh.test.ts (both replicas and the dev provider run in this process
+// and read the same clock; Redis expiry and the replicas' caches run on real time): a refresh is due, or the tokens
+// have expired, exactly when the test says so. The lock and single-flight logic itself is unit-tested
+// (test/unit/session/sessions.test.ts); this is the end-to-end check with the real store and provider.
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
 import { freePort } from '../../helpers/ports.js';
@@ -19,6 +23,11 @@ const TOKEN_TTL_S = 4;
 const session = { secrets: [SESSION_SECRET], store: 'redis', redis: { prefix: PREFIX }, refresh_before: '2s', refresh_interval: '3s' };
 const REFRESH_DUE_MS = 2100;
 
+/** Moves the stopped Date forward by `ms`. */
+const advance = (ms: number): void => {
+  vi.setSystemTime(Date.now() + ms);
+};
+
 const TITLE = redisUp
   ? 'refresh across two replicas (real Redis at 127.0.0.1:6379)'
   : 'refresh across two replicas: SKIPPED, no Redis answers PING at 127.0.0.1:6379';
@@ -30,6 +39,8 @@ describe.skipIf(!redisUp)(TITLE, () => {
   let replicas: TestGatehouse[];
 
   beforeAll(async () => {
+    // before the stack starts: gatehouse and the provider take their clock (Date.now) when they are built
+    vi.useFakeTimers({ toFake: ['Date'] });
     await raw.connect();
     stack = await startCloudStack({ providerTtl: { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S }, config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } } });
     b = await startTestGatehouse({
@@ -46,6 +57,7 @@ describe.skipIf(!redisUp)(TITLE, () => {
     const keys = await raw.keys(`${PREFIX}*`);
     if (keys.length > 0) await raw.del(keys);
     raw.destroy();
+    vi.useRealTimers();
   });
 
   const refreshes = async (outcome: string): Promise<number> => {
@@ -72,7 +84,7 @@ describe.skipIf(!redisUp)(TITLE, () => {
 
     // tokens still valid: the requests go on at once, the renewal runs beside them
     let ok = await refreshes('ok');
-    await sleep(REFRESH_DUE_MS);
+    advance(REFRESH_DUE_MS);
     await burst(cookie, 'due');
     await waitFor(async () => (await refreshes('ok')) >= ok + 1, { timeoutMs: 3000 });
     await sleep(300);
@@ -80,14 +92,14 @@ describe.skipIf(!redisUp)(TITLE, () => {
 
     // tokens expired: every request needs the renewal before it may go on
     ok = await refreshes('ok');
-    await sleep(TOKEN_TTL_S * 1000 + 200);
+    advance(TOKEN_TTL_S * 1000 + 200);
+    // every request of this burst waited for the renewal, so it has happened by the time they are all answered
     await burst(cookie, 'expired');
-    await sleep(300);
     expect(await refreshes('ok')).toBe(ok + 1);
 
     // the grant survived: the next renewal, through the other replica, succeeds too
     ok = await refreshes('ok');
-    await sleep(REFRESH_DUE_MS);
+    advance(REFRESH_DUE_MS);
     expect((await apiWith(`${b.url}/api/later`, cookie)).status).toBe(200);
     await waitFor(async () => (await refreshes('ok')) >= ok + 1, { timeoutMs: 3000 });
     expect(await refreshes('invalid_grant')).toBe(refused);
