@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { acceptsConnections } from '../../test/helpers/ports.js';
+import { connectOutcome } from '../../test/helpers/ports.js';
 import { waitFor } from '../../test/helpers/wait.js';
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
@@ -88,7 +88,7 @@ export async function stopChild(child, graceMs = 3000) {
 
 /** Resolves once a TCP connect to 127.0.0.1:port succeeds. */
 export async function waitForPort(port, timeoutMs = 10000) {
-  await waitFor(() => acceptsConnections(port), { timeoutMs, intervalMs: 50, what: `a listener on 127.0.0.1:${port}` });
+  await waitFor(async () => (await connectOutcome(port)) === 'connected', { timeoutMs, intervalMs: 50, what: `a listener on 127.0.0.1:${port}` });
 }
 
 /** Fields of /proc/<pid>/stat after the command name (index 0 is field 3, the state), or undefined once it is gone. */

@@ -55,17 +55,17 @@ export async function freePort() {
 }
 
 /**
- * Whether a TCP connection to 127.0.0.1:`port` is accepted right now.
+ * Whether a TCP connection to 127.0.0.1:`port` is accepted right now: 'connected', or the error code (e.g. ECONNREFUSED).
  * @param {number} port
- * @returns {Promise<boolean>}
+ * @returns {Promise<string>}
  */
-export function acceptsConnections(port) {
+export function connectOutcome(port) {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {
       socket.destroy();
-      resolve(true);
+      resolve('connected');
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', (error) => resolve(/** @type {NodeJS.ErrnoException} */ (error).code ?? 'error'));
   });
 }

@@ -1,6 +1,6 @@
 // A real app for gatehouse to forward to: a node:http server on 127.0.0.1 that records what reached it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface RecordedRequest {
   method: string;
@@ -77,15 +77,6 @@ export async function startUpstream(handler?: UpstreamHandler): Promise<Recordin
   };
 }
 
-/** A port on 127.0.0.1 that nothing listens on (bound, then released), for "upstream refused" cases. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Header values named `name` (any case) in a raw header list, in order. */
 export function headerValues(rawHeaders: readonly string[], name: string): string[] {
   const lower = name.toLowerCase();
@@ -99,16 +90,4 @@ export function headerNames(rawHeaders: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) out.push((rawHeaders[i] as string).toLowerCase());
   return out;
-}
-
-/** Whether a TCP connection to 127.0.0.1:`port` is accepted: 'connected', or the error code (e.g. ECONNREFUSED). */
-export function connectOutcome(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-  });
 }

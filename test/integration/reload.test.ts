@@ -18,7 +18,7 @@ import { signInAtProvider } from '../helpers/dev-provider-flow.js';
 import { sendRequest, startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
 import { freePort } from '../helpers/ports.js';
 import { apiWith } from '../helpers/session-requests.js';
-import { closedPort, headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -222,7 +222,7 @@ describe('reload with provider settings the provider does not answer', () => {
   it('is refused before anything changes: the running client keeps signing users in and /readyz stays 200', async () => {
     const stack = await startCloudStack();
     cleanups.push(() => stack.close());
-    const unreachable = validateConfig(merge(stack.tree, { sso: { ...(stack.tree.sso as Record<string, unknown>), issuer: `http://127.0.0.1:${await closedPort()}` } }));
+    const unreachable = validateConfig(merge(stack.tree, { sso: { ...(stack.tree.sso as Record<string, unknown>), issuer: `http://127.0.0.1:${await freePort()}` } }));
     const refusal = stack.gatehouse.reload(unreachable);
     await expect(refusal).rejects.toBeInstanceOf(ConfigError);
     await expect(refusal).rejects.toMatchObject({ problems: [expect.stringMatching(/^sso: provider discovery failed: .+ \(new settings refused, the running provider client stays\)$/)] });

@@ -2,7 +2,8 @@
 // and the drain timeout bounds how long the process waits.
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendRequest, startChildGatehouse, type ChildGatehouse } from '../helpers/gatehouse-process.js';
-import { connectOutcome, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { connectOutcome } from '../helpers/ports.js';
+import { startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 
 /** An app that answers `/wait/<ms>` after that many milliseconds. */
 function startDelayedApp(): Promise<RecordingUpstream> {
@@ -13,7 +14,6 @@ function startDelayedApp(): Promise<RecordingUpstream> {
     res.once('close', () => clearTimeout(timer));
   });
 }
-
 
 describe('shutdown on SIGTERM and SIGINT', () => {
   let app: RecordingUpstream | undefined;

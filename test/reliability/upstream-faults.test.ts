@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRequest, startTestGatehouse, type TestGatehouse } from '../helpers/gatehouse-process.js';
-import { closedPort, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
+import { freePort } from '../helpers/ports.js';
+import { startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** /cut: 200 head and half the body, then the socket is destroyed; /hang: no answer; /idle-close: answers and closes the socket right after. */
@@ -91,7 +92,7 @@ describe('upstream faults', () => {
   });
 
   it('refuses connections: 502 page', async () => {
-    const refused = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await closedPort()}` } });
+    const refused = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await freePort()}` } });
     try {
       const res = await sendRequest(`${refused.url}/x`, { headers: { accept: 'text/html' } });
       expect(res.status).toBe(502);

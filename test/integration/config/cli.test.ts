@@ -4,21 +4,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAIN_JS, REPO_ROOT, runCli, startChildGatehouse, temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
-import { closedPort, connectOutcome } from '../../helpers/upstream.js';
+import { connectOutcome, freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const yaml = temporaryYamlFiles('gatehouse-cli-');
 const writeYaml = yaml.write;
 afterAll(yaml.remove);
 
-
 const SESSION_SECRET = 's'.repeat(48);
 const CLIENT_SECRET = 'client-secret-value-9f2c';
 
 describe('gatehouse start with an invalid config', () => {
   it('exits 2 with one "gatehouse: config error" line per problem and never listens', async () => {
-    const port = await closedPort();
-    const opsPort = await closedPort();
+    const port = await freePort();
+    const opsPort = await freePort();
     const path = writeYaml(
       [
         'mode: cloud',

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAIN_JS, REPO_ROOT, startChildGatehouse, startTestGatehouse } from '../../helpers/gatehouse-process.js';
 import { freePort } from '../../helpers/ports.js';
-import { closedPort } from '../../helpers/upstream.js';
 
 /** A PID no process can have (above the kernel's largest pid_max, 4194304): the script finds no gatehouse there. */
 const NO_SUCH_PID = '4194305';
@@ -53,7 +52,7 @@ describe('docker/healthcheck.js', () => {
     } finally {
       await gatehouse.shutdown();
     }
-    expect(await runHealthcheck({ GATEHOUSE_OPS_PORT: String(await closedPort()) })).toBe(1);
+    expect(await runHealthcheck({ GATEHOUSE_OPS_PORT: String(await freePort()) })).toBe(1);
   });
 
   it('finds the ops port in the config file the image reads, not only in GATEHOUSE_OPS_PORT', async () => {
@@ -73,7 +72,7 @@ describe('docker/healthcheck.js', () => {
     const opsPort = await freePort();
     const gatehouse = await startChildGatehouse({ ops: { host: '127.0.0.1', port: opsPort } });
     // the default file names a port where nothing listens: only the --config file leads to gatehouse
-    const dir = imageDir(await closedPort());
+    const dir = imageDir(await freePort());
     try {
       expect(await runHealthcheck({}, dir, String(gatehouse.pid))).toBe(0);
       expect(await runHealthcheck({}, dir, NO_SUCH_PID)).toBe(1);
@@ -85,7 +84,7 @@ describe('docker/healthcheck.js', () => {
 
   it('reads -c PATH and --config=PATH (relative to that process\'s working directory), through an init, and its GATEHOUSE_* variables', async () => {
     const gatehouse = await startTestGatehouse({});
-    const dir = imageDir(await closedPort());
+    const dir = imageDir(await freePort());
     const elsewhere = mkdtempSync(join(tmpdir(), 'gatehouse-healthcheck-pid1-'));
     const misleading = imageDir(gatehouse.opsPort);
     const children: ChildProcess[] = [];
@@ -103,7 +102,7 @@ describe('docker/healthcheck.js', () => {
         expect(await runHealthcheck({}, dir, String(pid1.pid)), name).toBe(0);
       }
       // the same process pointing at a closed port: unhealthy, whatever this script's own directory holds
-      const wrong = await processWithArgs([], elsewhere, { GATEHOUSE_OPS_PORT: String(await closedPort()) });
+      const wrong = await processWithArgs([], elsewhere, { GATEHOUSE_OPS_PORT: String(await freePort()) });
       children.push(wrong);
       expect(await runHealthcheck({}, misleading, String(wrong.pid))).toBe(1);
     } finally {

@@ -1,7 +1,8 @@
 // Access log over real sockets: one line per request with the agreed fields, and never a secret.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, sendRequest, startTestGatehouse, type LogLine, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { closedPort, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { freePort } from '../../helpers/ports.js';
+import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
 const SECRETS = ['SECRETCOOKIE', 'SECRETTOKEN', 'SECRETCODE', 'SECRETSTATE'];
 
@@ -85,7 +86,7 @@ describe('access log', () => {
 
 describe('failure logs', () => {
   it('log the failed upstream request without secrets', async () => {
-    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await closedPort()}` } });
+    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await freePort()}` } });
     try {
       const response = await sendRequest(`${gatehouse.url}/cb?code=SECRETCODE&state=SECRETSTATE`, {
         headers: { cookie: 'gatehouse_session=SECRETCOOKIE', authorization: 'Bearer SECRETTOKEN', 'x-request-id': 'log-fail' },

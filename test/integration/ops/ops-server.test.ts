@@ -1,7 +1,8 @@
 // The ops listener on its own port: liveness, readiness, Prometheus metrics fed by proxied traffic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRequest, startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { closedPort, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { freePort } from '../../helpers/ports.js';
+import { startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
 /** The value of one sample line (`name{labels} value`) in Prometheus text, or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -102,7 +103,7 @@ describe('ops listener', () => {
 
 describe('ops metrics when the app refuses connections', () => {
   it('counts gatehouse_upstream_errors_total{kind="refused"} and a 5xx request', async () => {
-    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await closedPort()}` } });
+    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await freePort()}` } });
     try {
       expect((await sendRequest(`${gatehouse.url}/x`)).status).toBe(502);
       const text = (await sendRequest(`${gatehouse.opsUrl}/metrics`)).body;

@@ -4,7 +4,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, sendRequest, startChildGatehouse, startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
-import { afterBody, closedPort, headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
+import { freePort } from '../../helpers/ports.js';
+import { afterBody, headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -201,7 +202,7 @@ describe('when X-Forwarded-* come from a trusted proxy', () => {
 
 describe('when the app cannot answer', () => {
   it('answers 502 with an HTML page naming the request id, or JSON when asked, if the app refuses connections', async () => {
-    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await closedPort()}` } });
+    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await freePort()}` } });
     try {
       const html = await sendRequest(gatehouse.url + '/page', { headers: { accept: 'text/html', 'x-request-id': 'req-refused-1' } });
       expect(html.status).toBe(502);

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
+import { freePort } from '../../helpers/ports.js';
 import { metricValue } from '../../helpers/session-requests.js';
-import { closedPort, headerNames, headerValues } from '../../helpers/upstream.js';
+import { headerNames, headerValues } from '../../helpers/upstream.js';
 
 interface EchoApp {
   url: string;
@@ -128,7 +129,7 @@ describe('WebSocket upgrade through gatehouse', () => {
 
 describe('WebSocket upgrade when the app is down', () => {
   it('answers the upgrade with HTTP 502', async () => {
-    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await closedPort()}` } });
+    const gatehouse = await startTestGatehouse({ upstream: { url: `http://127.0.0.1:${await freePort()}` } });
     try {
       const socket = new WebSocket(`${gatehouse.url.replace('http:', 'ws:')}/live`, { headers: { 'X-Request-Id': 'ws-down' } });
       const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
