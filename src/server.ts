@@ -1,5 +1,5 @@
 // The proxy listener: the node:http server, its per-config state swapped whole at reload, and the drain.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AccessControl } from './authorize/access.js';
 import type { Config } from './config/schema.js';
@@ -49,18 +49,7 @@ export function createProxyServer({ config, access, logger, metrics }: ProxyServ
     expectsContinue: new WeakSet(),
   };
 
-  // requestTimeout 0: a long upload that keeps moving is not cut; a stalled one is, by listen.body_timeout.
-  const headerTimeout = config.listen.header_timeout;
-  const server = createServer(
-    {
-      maxHeaderSize: config.listen.max_header_size,
-      keepAliveTimeout: 5_000,
-      headersTimeout: headerTimeout,
-      requestTimeout: 0,
-      connectionsCheckingInterval: Math.min(5_000, Math.max(100, Math.floor(headerTimeout / 4))),
-    },
-    (req, res) => handleRequest(listener, req, res),
-  );
+  const server = createServer(serverOptions(config.listen), (req, res) => handleRequest(listener, req, res));
   server.on('checkContinue', (req, res) => handleCheckContinue(listener, req, res));
   server.on('upgrade', (req, socket, head) => handleUpgrade(listener, req, socket, head));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => handleClientError(listener, error, socket));
@@ -85,4 +74,15 @@ export function createProxyServer({ config, access, logger, metrics }: ProxyServ
   };
 
   return { server, drain, reconfigure };
+}
+
+// requestTimeout 0: a long upload that keeps moving is not cut; a stalled one is, by listen.body_timeout.
+function serverOptions(listen: Config['listen']): ServerOptions {
+  return {
+    maxHeaderSize: listen.max_header_size,
+    keepAliveTimeout: 5_000,
+    headersTimeout: listen.header_timeout,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(5_000, Math.max(100, Math.floor(listen.header_timeout / 4))),
+  };
 }
