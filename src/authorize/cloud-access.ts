@@ -202,7 +202,7 @@ function gateOptions(config: Config, branding: Branding, publicHost: PublicHost)
     policy: new AccessPolicy(config),
     localLogin: config.local_login,
     corsPreflight: config.cors_preflight,
-    routePrefix: config.routes.prefix,
+    urls: routeUrlsOf(config),
     bearer: config.bearer.enabled,
     accessContact: config.roles.access_contact,
     branding,

@@ -10,6 +10,7 @@ import { hasBody } from '../http/body.js';
 import { ANSWERED, FORWARD_WITHOUT_IDENTITY, type Forward, type RequestAdmission, type RequestContext, type UpgradeAdmission, type UpgradeContext } from './access.js';
 import { isPromise, type MaybePromise } from '../maybe-promise.js';
 import type { Branding } from '../pages/render.js';
+import type { RouteUrls } from '../route-urls.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 import { targetOf, type PublicHost } from '../http/public-host.js';
 import { isNavigation, redirect, sendPage, sendUnauthenticated } from '../http/respond.js';
@@ -27,8 +28,8 @@ export interface GateOptions {
   localLogin: { readonly enabled: boolean; readonly paths: readonly string[]; readonly session_cookie: string };
   /** cors_preflight: `pass` forwards a CORS preflight without SSO. */
   corsPreflight: 'reject' | 'pass';
-  /** routes.prefix, for the sign-on and sign-out links. */
-  routePrefix: string;
+  /** The internal routes, for the sign-on and sign-out links. */
+  urls: RouteUrls;
   /** bearer.enabled: a 401 also names the Bearer scheme (RFC 6750 §3), so an API client knows a token is accepted. */
   bearer: boolean;
   /** roles.access_contact, named on a refusal. */
@@ -53,7 +54,7 @@ export class Gate {
     this.policy = options.policy;
     this.localLoginPath = localLogin.enabled ? compilePathMatcher(localLogin.paths) : undefined;
     this.localSessionCookie = localLogin.enabled && localLogin.session_cookie ? localLogin.session_cookie : undefined;
-    this.loginUrl = `${options.routePrefix}/login`;
+    this.loginUrl = options.urls.path('/login');
     this.challenge = options.bearer ? { 'www-authenticate': `Session realm="gatehouse", login_url="${this.loginUrl}", Bearer realm="gatehouse"` } : {};
   }
 
@@ -110,7 +111,7 @@ export class Gate {
       }
       case 'none':
         if (!isNavigation(ctx.req)) sendUnauthenticated(ctx.res, this.loginUrl, this.challenge);
-        else redirect(ctx.res, this.options.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? `${this.loginUrl}?rd=${encodeURIComponent(ctx.req.url ?? '/')}`);
+        else redirect(ctx.res, this.options.publicHost?.redirectFor(ctx.req, targetOf(ctx.path, ctx.req.url)) ?? this.options.urls.login(ctx.req.url ?? '/'));
         return ANSWERED;
     }
   }
@@ -121,7 +122,7 @@ export class Gate {
       kind: 'no-access' as const,
       user: { sub: claims.sub, name: claims.name, email: claims.email },
       accessContact: this.options.accessContact || undefined,
-      signOutUrl: `${this.options.routePrefix}/logout`,
+      signOutUrl: this.options.urls.path('/logout'),
       missing: verdict.code === 'forbidden' ? describeRequirement(verdict.requirement) : undefined,
     };
     sendPage(ctx.res, page, this.options.branding);

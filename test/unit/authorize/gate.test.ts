@@ -63,7 +63,7 @@ function setup(overrides: Record<string, unknown> = {}) {
       policy: new AccessPolicy(config),
       localLogin: config.local_login,
       corsPreflight: config.cors_preflight,
-      routePrefix: config.routes.prefix,
+      urls: routeUrlsOf(config),
       bearer: config.bearer.enabled,
       accessContact: config.roles.access_contact,
       branding: brandingOf(config.pages),
