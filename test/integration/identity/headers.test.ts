@@ -159,12 +159,13 @@ describe('identity headers from unusual provider claims', () => {
   });
 
   it('a value over 4 KiB is cut before the character that does not fit, and logged once', async () => {
+    const from = stack.gatehouse.logs.length;
     const client = new BrowserClient();
     await stack.signIn(client, '/', 'carol');
     await client.api(`${stack.url}/again`);
     const raw = lastRequest(stack).rawHeaders;
     expect(headerValues(raw, 'x-forwarded-preferred-username')).toEqual(['c'.repeat(4095)]);
-    const cut = stack.gatehouse.logs.filter((line) => line.msg === 'identity header value over 4 KiB cut');
+    const cut = stack.gatehouse.logs.slice(from).filter((line) => line.msg === 'identity header value over 4 KiB cut');
     expect(cut).toHaveLength(1);
     expect(cut[0]).toMatchObject({ header: 'X-Forwarded-Preferred-Username', sub: 'carol' });
     await client.close();
