@@ -33,7 +33,7 @@ function functionName(node, file) {
   if (node.name) return node.name.getText(file);
   const parent = node.parent;
   if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText(file);
-  if (ts.isCallExpression(parent)) return `(callback to ${parent.expression.getText(file).slice(0, 40)})`;
+  if (ts.isCallExpression(parent)) return `(callback to ${parent.expression.getText(file).replace(/\s+/g, "").slice(-40)})`;
   return '(anonymous)';
 }
 

@@ -3,7 +3,8 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } 
 import type { Logger } from '../ops/logger.js';
 import type { SessionStore } from '../session/types.js';
 import type { RequestContext } from '../authorize/access.js';
-import { describeError, type Provider } from './provider.js';
+import { describeError } from './provider-errors.js';
+import type { Provider } from './provider.js';
 import { sendJson } from '../http/respond.js';
 import { readForm } from '../http/body.js';
 

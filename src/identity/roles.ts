@@ -1,6 +1,6 @@
 // Provider roles → app roles: reading them from a claim or a roles URL, and mapping them by `roles.*` config.
 import type { Config } from '../config/schema.js';
-import { GatehouseError, ProviderError } from '../errors.js';
+import { GatehouseError, ProviderError, TokenInvalidError } from '../errors.js';
 
 export interface RolePolicy {
   /** Dotted path of the roles claim. */
@@ -143,4 +143,24 @@ function describeUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
+}
+
+/** Where a session's app roles come from: a claim of the ID token, or the roles URL called with the access token. */
+export interface RoleSource {
+  /** roles.claim, map, pass_unmapped, default */
+  policy: RolePolicy;
+  /** roles.source is url: the roles are fetched there with the access token (within `timeoutMs`), not read from a claim. */
+  fromUrl?: { url: string; timeoutMs: number };
+}
+
+/** The app roles of freshly issued tokens (sign-in or refresh). */
+export async function appRoles(tokens: { accessToken?: string | undefined; claims: Record<string, unknown> }, { policy, fromUrl }: RoleSource): Promise<string[]> {
+  let providerRoles: string[];
+  if (fromUrl) {
+    if (!tokens.accessToken) throw new TokenInvalidError('roles.source is url but the provider issued no access token');
+    providerRoles = await fetchUrlRoles(fromUrl.url, tokens.accessToken, fetch, fromUrl.timeoutMs);
+  } else {
+    providerRoles = readClaimRoles(tokens.claims, policy.claim);
+  }
+  return mapRoles(providerRoles, policy);
 }

@@ -46,19 +46,13 @@ const INDEX_ADD = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KE
  */
 export class RedisStore implements SessionStore {
   private readonly redis: RedisConnection;
-  /** Wraps the session part of keys in a {hash tag} on a cluster, so a session's keys share one slot. */
   private readonly cache: LRUCache<string, SessionRecord>;
   private readonly keys: RedisKeys;
   private readonly idleTimeoutMs: number;
   private readonly lockTtlMs: number;
-  private readonly sealer: Sealer;
-  private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly onError: ((kind: RedisStoreErrorKind) => void) | undefined;
-  private readonly onReadyChange: ((ready: boolean) => void) | undefined;
   /** Marks messages this replica published, which it ignores (its own cache is already up to date). */
   private readonly origin = randomBytes(12).toString('base64url');
-  /** The activity time each cached record's Redis TTL last counted its idle timeout from. */
   private readonly touches: TouchBatcher;
   private readonly flights = new SingleFlight();
   /** Counts eviction messages, so a load that raced with one is not cached. */
@@ -67,7 +61,7 @@ export class RedisStore implements SessionStore {
   private closed = false;
   private connecting = false;
 
-  constructor(options: RedisStoreOptions) {
+  constructor(private readonly options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix, targetOf(options).kind === 'cluster');
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.touches = new TouchBatcher({
@@ -75,11 +69,7 @@ export class RedisStore implements SessionStore {
       extend: (records) => this.extendTtls(records),
     });
     this.lockTtlMs = options.lockTtlMs ?? 10_000;
-    this.sealer = options.sealer;
-    this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.onError = options.onError;
-    this.onReadyChange = options.onReadyChange;
     this.cache = new LRUCache<string, SessionRecord>({ max: options.cacheMax ?? 10_000, ttl: Math.max(1, options.cacheTtlMs) });
     this.redis = connectRedis(options, {
       channel: this.keys.evictionChannel,
@@ -127,7 +117,7 @@ export class RedisStore implements SessionStore {
       Promise.all([this.redis.send(sessionKey, ['GET', sessionKey]) as Promise<string | null>, this.redis.send(sessionKey, ['PTTL', sessionKey]).then(Number)]),
     );
     if (sealed === null || ttl === -2) return undefined;
-    const record = this.sealer.unseal<SessionRecord>(sealed, SEAL_PURPOSE);
+    const record = this.options.sealer.unseal<SessionRecord>(sealed, SEAL_PURPOSE);
     const now = this.now();
     if (record === undefined || record.key !== key || now >= record.expiresAt) return undefined;
     if (ttl > 0) {
@@ -155,7 +145,7 @@ export class RedisStore implements SessionStore {
     const now = this.now();
     const ttl = this.remainingMs(record, now);
     if (ttl <= 0) return this.delete(record.key);
-    const sealed = this.sealer.seal(record, SEAL_PURPOSE);
+    const sealed = this.options.sealer.seal(record, SEAL_PURPOSE);
     const indexTtl = String(record.expiresAt - now);
     const indexes = [this.keys.sub(record.claims.sub), ...(record.sid === undefined ? [] : [this.keys.sid(record.sid)])];
     const sessionKey = this.keys.session(record.key);
@@ -260,14 +250,14 @@ export class RedisStore implements SessionStore {
   }
 
   private commandFailed(error: unknown): void {
-    this.onError?.('command');
-    this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) command failed');
+    this.options.onError?.('command');
+    this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) command failed');
   }
 
   private connectionFailed(error: unknown): void {
-    this.onError?.('connection');
+    this.options.onError?.('connection');
     if (this.isReady || this.connecting) {
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) unavailable; reconnecting');
+      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'session store (Redis) unavailable; reconnecting');
     }
   }
 
@@ -287,9 +277,9 @@ export class RedisStore implements SessionStore {
         this.evictions++;
         this.cache.clear();
       }
-      this.logger.info('session store (Redis) connected');
+      this.options.logger.info('session store (Redis) connected');
     }
-    this.onReadyChange?.(ready);
+    this.options.onReadyChange?.(ready);
   }
 
   /** Time until the session ends by ttl or idle timeout, whichever comes first. */

@@ -1,14 +1,14 @@
 // Session lifecycle: create at sign-in, resolve per request (hot path), refresh tokens and roles, end.
 import { LRUCache } from 'lru-cache';
 import { pickClaims } from '../authorize/access-rules.js';
-import { ProviderRefusedError, ProviderUnavailableError, TokenInvalidError } from '../errors.js';
+import { ProviderRefusedError, ProviderUnavailableError } from '../errors.js';
 import type { AssertionSigner } from '../identity/assertion.js';
 import { ACCESS_TOKEN_HEADER, buildIdentityHeaders, type IdentityHeaderNames } from '../identity/headers.js';
-import { fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
+import { appRoles, type RoleSource } from '../identity/roles.js';
 import type { Logger } from '../ops/logger.js';
 import { compactRecord } from './compact-record.js';
 import type { SessionCookie } from './session-cookie.js';
-import type { IdentityClaims, SessionRecord, SessionStore } from './types.js';
+import { identityClaims, type SessionRecord, type SessionStore } from './types.js';
 import type { Provider, ProviderTokens } from '../authenticate/provider.js';
 import type { MaybePromise } from '../maybe-promise.js';
 
@@ -37,13 +37,9 @@ export interface SessionsOptions {
   identityHeaders: IdentityHeaderNames;
   /** identity.pass_access_token */
   passAccessToken: boolean;
-  roles: {
-    /** roles.claim, map, pass_unmapped, default */
-    policy: RolePolicy;
+  roles: RoleSource & {
     /** roles.required: a session without an app role is denied. */
     required: boolean;
-    /** roles.source is url: the roles are fetched there with the access token (within `timeoutMs`), not read from a claim. */
-    fromUrl?: { url: string; timeoutMs: number };
   };
   /** Top-level claims the access rules read, kept in the record so rules can be evaluated at every request. */
   policyClaimKeys: readonly string[];
@@ -101,7 +97,7 @@ export class Sessions {
     const record = compactRecord({
       key,
       claims: identityClaims(tokens.claims),
-      roles: await this.rolesFor(tokens),
+      roles: await appRoles(tokens, this.options.roles),
       policyClaims: this.policyClaims(tokens.claims),
       sid: typeof tokens.claims.sid === 'string' ? tokens.claims.sid : undefined,
       idToken: tokens.idToken,
@@ -211,7 +207,7 @@ export class Sessions {
       const updated = compactRecord({
         ...record,
         claims: identityClaims({ ...tokens.claims, sub: record.claims.sub }),
-        roles: await this.rolesFor(tokens),
+        roles: await appRoles(tokens, this.options.roles),
         policyClaims: this.policyClaims(tokens.claims),
         idToken: tokens.idToken,
         accessToken: tokens.accessToken ?? record.accessToken,
@@ -289,20 +285,4 @@ export class Sessions {
     return Math.min(tokens.expiresAt - this.options.refreshBeforeMs, now + this.options.refreshIntervalMs);
   }
 
-  private async rolesFor(tokens: ProviderTokens): Promise<string[]> {
-    const { policy, fromUrl } = this.options.roles;
-    let providerRoles: string[];
-    if (fromUrl) {
-      if (!tokens.accessToken) throw new TokenInvalidError('roles.source is url but the provider issued no access token');
-      providerRoles = await fetchUrlRoles(fromUrl.url, tokens.accessToken, fetch, fromUrl.timeoutMs);
-    } else {
-      providerRoles = readClaimRoles(tokens.claims, policy.claim);
-    }
-    return mapRoles(providerRoles, policy);
-  }
-}
-
-function identityClaims(claims: Record<string, unknown>): IdentityClaims {
-  const pick = (name: string): string | undefined => (typeof claims[name] === 'string' && claims[name] !== '' ? (claims[name] as string) : undefined);
-  return { sub: String(claims.sub), email: pick('email'), name: pick('name'), preferred_username: pick('preferred_username') };
 }

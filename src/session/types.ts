@@ -60,3 +60,9 @@ export interface SessionStore {
   readonly size: number;
   close(): Promise<void>;
 }
+
+/** The identity a session keeps from the ID token's claims: sub, and email, name and preferred_username when set. */
+export function identityClaims(claims: Record<string, unknown>): IdentityClaims {
+  const pick = (name: string): string | undefined => (typeof claims[name] === 'string' && claims[name] !== '' ? (claims[name] as string) : undefined);
+  return { sub: String(claims.sub), email: pick('email'), name: pick('name'), preferred_username: pick('preferred_username') };
+}

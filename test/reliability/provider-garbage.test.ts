@@ -2,7 +2,7 @@
 // endpoint (non-JSON, an HTML page, JSON without id_token), userinfo, jwks_uri (non-JSON, no keys) at sign-in, and the
 // token endpoint at refresh. Each runs the real gatehouse against the misbehaving provider over real sockets.
 //
-// What the code decides (src/authenticate/provider.ts classifyProviderError, src/authenticate/sign-in.ts): a 5xx answer is the provider
+// What the code decides (src/authenticate/provider-errors.ts classifyProviderError, src/authenticate/sign-in.ts): a 5xx answer is the provider
 // being unavailable (503 page with a retry link, reason provider_unavailable); a 2xx answer whose body is not the JSON
 // it should be is a broken provider (502 "Sign-in failed", reason provider_error); a readable answer that fails a
 // check (no id_token, no matching key) is token_invalid (401). At refresh none of them is invalid_grant: the session

@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { classifyProviderError } from '../../src/authenticate/provider.js';
+import { classifyProviderError } from '../../src/authenticate/provider-errors.js';
 import {
   ConfigError,
   GatehouseError,
