@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildInfo } from '../../../src/version.js';
+import { buildInfo } from '../../src/version.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-version-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
