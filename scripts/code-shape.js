@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The shape of src/: every folder and file with its line count, then the longest functions.
-// `node scripts/code-shape.js [--top N] [--dir src]`; --check fails when a file is over 300 lines
+// `node scripts/code-shape.js [--top N] [--dir src] [--check [--quiet]]`; --check fails when a file is over 300 lines
 // or a function over 60 (declarative tables, marked `// shape: table`, are exempt).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +14,7 @@ const option = (name, fallback) => {
 const root = option('--dir', 'src');
 const top = Number(option('--top', '10'));
 const check = args.includes('--check');
+const quiet = args.includes('--quiet');
 const MAX_FILE_LINES = 300;
 const MAX_FUNCTION_LINES = 60;
 
@@ -33,7 +34,10 @@ function functionName(node, file) {
   if (node.name) return node.name.getText(file);
   const parent = node.parent;
   if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText(file);
-  if (ts.isCallExpression(parent)) return `(callback to ${parent.expression.getText(file).replace(/\s+/g, "").slice(-40)})`;
+  if (ts.isCallExpression(parent)) {
+    const callee = parent.expression;
+    return `(callback to ${ts.isPropertyAccessExpression(callee) ? callee.name.getText(file) : callee.getText(file).slice(0, 40)})`;
+  }
   return '(anonymous)';
 }
 
@@ -76,15 +80,19 @@ for (const file of files) {
 }
 
 const total = files.reduce((sum, file) => sum + lineCount(file.text), 0);
+const functions = files.flatMap((file) => file.functions).sort((a, b) => b.lines - a.lines);
+if (!quiet) printShape();
+
+function printShape() {
 console.log(`${root}/  ${files.length} files, ${total} lines`);
 for (const [folder, entry] of [...byFolder].sort(([a], [b]) => a.localeCompare(b))) {
   console.log(`  ${folder === '.' ? '(top)' : `${folder}/`}  ${entry.files.length} files, ${entry.lines} lines`);
   for (const file of entry.files) console.log(`      ${String(lineCount(file.text)).padStart(4)}  ${relative(join(root, folder), file.path)}`);
 }
 
-const functions = files.flatMap((file) => file.functions).sort((a, b) => b.lines - a.lines);
 console.log(`\nten longest functions${top === 10 ? '' : ` (top ${top})`}:`);
 for (const fn of functions.slice(0, top)) console.log(`  ${String(fn.lines).padStart(4)}  ${fn.name}  ${fn.where}${fn.exempt ? '  (table)' : ''}`);
+}
 
 if (check) {
   const longFiles = files.filter((file) => lineCount(file.text) > MAX_FILE_LINES);
