@@ -1,15 +1,7 @@
 // The config schema's sections, one zod object per top-level key (listen, sso, session, ...): types, defaults and the
 // description each key has in the generated reference. schema.ts puts them together.
 import { z } from 'zod';
-import {
-  assertionKeyProblem,
-  bindHostProblem,
-  httpUrlProblem,
-  issuerProblem,
-  pathPatternProblem,
-  redisUrlProblem,
-  sentinelNodeProblem,
-} from './checks.js';
+import { assertionKeyProblem, bindHostProblem, httpUrlProblem, issuerProblem, pathPatternProblem } from './checks.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { extraAuthParamProblem, logoutUrlProblem } from '../authenticate/provider-quirks.js';
 
@@ -47,8 +39,12 @@ export const listenSchema = z.strictObject({
   host: checked(bindHostProblem).default('0.0.0.0').describe('Address the proxy listens on'),
   port: port.default(8080).describe('Port the proxy listens on'),
   max_header_size: z.number().int().min(1024).default(16384).describe('Largest request head accepted, in bytes; larger gets 431'),
-  header_timeout: duration('60s').describe('Longest time a client may take to send the request head; then 408 and the connection is closed (nginx client_header_timeout)'),
-  body_timeout: duration('60s').describe('Longest pause between two reads of a request body; then 408 and the connection is closed (nginx client_body_timeout). Responses and WebSockets are not cut'),
+  header_timeout: duration('60s').describe(
+    'Longest time a client may take to send the request head; then 408 and the connection is closed (nginx client_header_timeout)',
+  ),
+  body_timeout: duration('60s').describe(
+    'Longest pause between two reads of a request body; then 408 and the connection is closed (nginx client_body_timeout). Responses and WebSockets are not cut',
+  ),
 });
 
 export const opsSchema = z.strictObject({
@@ -58,7 +54,7 @@ export const opsSchema = z.strictObject({
 
 export const upstreamSchema = z.strictObject({
   url: httpUrl.default('http://127.0.0.1:3000').describe('The app gatehouse forwards to'),
-  timeout_ms: z.number().int().positive().default(30000).describe('Time to wait for the app\'s response headers and between body chunks; then 504'),
+  timeout_ms: z.number().int().positive().default(30000).describe("Time to wait for the app's response headers and between body chunks; then 504"),
   connections: z.number().int().positive().default(128).describe('Most keep-alive connections to the app'),
 });
 
@@ -69,14 +65,18 @@ export const ssoSchema = z.strictObject({
   client_auth: z
     .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
     .default('client_secret_basic')
-    .describe('How gatehouse authenticates at the token endpoint: the secret in HTTP Basic (form-encoded first, RFC 6749 §2.3.1) or in the body, a JWT signed with client_key, or nothing (public client)'),
+    .describe(
+      'How gatehouse authenticates at the token endpoint: the secret in HTTP Basic (form-encoded first, RFC 6749 §2.3.1) or in the body, a JWT signed with client_key, or nothing (public client)',
+    ),
   client_key: z
     .string()
     .default('')
-    .describe('Private key for client_auth private_key_jwt: PEM (PKCS8, PKCS1 or SEC1) or a JWK JSON object (its kid is sent; its alg, if any, is used). Signs RS256 with an RSA key, ES256/ES384/ES512 with an EC P-256/P-384/P-521 key, EdDSA with Ed25519'),
+    .describe(
+      'Private key for client_auth private_key_jwt: PEM (PKCS8, PKCS1 or SEC1) or a JWK JSON object (its kid is sent; its alg, if any, is used). Signs RS256 with an RSA key, ES256/ES384/ES512 with an EC P-256/P-384/P-521 key, EdDSA with Ed25519',
+    ),
   scopes: z.array(z.string()).default(['openid', 'profile', 'email']).describe('Scopes requested; add offline_access for refresh tokens'),
   provider_label: z.string().default('Company account').describe('Name on the sign-on button ("Sign in with …")'),
-  silent_reauth: z.boolean().default(true).describe('Try prompt=none first when a returning user\'s session expired'),
+  silent_reauth: z.boolean().default(true).describe("Try prompt=none first when a returning user's session expired"),
   skip_sign_on_page: z.boolean().default(false).describe('Send navigations straight to the provider instead of showing the sign-on page'),
   userinfo: z.boolean().default(true).describe('Merge claims from the userinfo endpoint when the provider has one'),
   timeout: duration('10s', '1s').describe('Timeout of each request to the provider (at least 1s)'),
@@ -93,106 +93,39 @@ export const ssoSchema = z.strictObject({
         if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
       }
     })
-    .describe('Extra parameters of every authorization request, e.g. {access_type: offline, prompt: consent} for refresh tokens from Google; a prompt here applies to interactive sign-ins only (a silent one sends prompt=none)'),
+    .describe(
+      'Extra parameters of every authorization request, e.g. {access_type: offline, prompt: consent} for refresh tokens from Google; a prompt here applies to interactive sign-ins only (a silent one sends prompt=none)',
+    ),
   logout_url: checked(logoutUrlProblem)
     .default('')
-    .describe('Logout URL for a provider whose logout is not an end_session_endpoint (Auth0 /v2/logout, Amazon Cognito /logout); {client_id}, {post_logout_redirect_uri}, {id_token_hint} and {state} are filled in, URL-encoded. Empty: the discovered end_session_endpoint'),
-});
-
-const REDIS_URL_DEFAULT = 'redis://127.0.0.1:6379';
-
-const redisSchema = z.strictObject({
-  url: checked(redisUrlProblem).default(REDIS_URL_DEFAULT).describe('Redis URL of one node (redis:// or rediss://); leave unset with sentinel or cluster'),
-  username: z.string().default('').describe('Redis ACL user; empty: the default user'),
-  password: z.string().default('').describe('Redis password, any bytes, no URL-encoding; empty: none'),
-  tls: z
-    .strictObject({
-      ca_file: z.string().default('').describe('PEM file of the CA(s) that signed the Redis server certificate (rediss://); empty: the system CAs'),
-      cert_file: z.string().default('').describe('PEM client certificate for Redis servers that require one (rediss://, with key_file)'),
-      key_file: z.string().default('').describe('PEM private key of cert_file'),
-    })
-    .prefault({}),
-  sentinel: z
-    .strictObject({
-      name: z.string().default('').describe('Name of the primary the sentinels watch (sentinel monitor <name>); with nodes'),
-      nodes: z.array(checked(sentinelNodeProblem)).default([]).describe('Sentinels as host:port (a few suffice; the rest are discovered); set instead of url for a primary with failover'),
-      tls: z.boolean().default(false).describe('TLS to the primary and replicas the sentinels name (then tls.* apply)'),
-      username: z.string().default('').describe('ACL user at the sentinels themselves (not the data nodes); empty: the default user'),
-      password: z.string().default('').describe('Password of the sentinels themselves (sentinel requirepass), any bytes; empty: none'),
-    })
-    .prefault({}),
-  cluster: z
-    .strictObject({
-      nodes: z.array(checked(redisUrlProblem)).default([]).describe('Some nodes of a Redis Cluster as redis:// or rediss:// URLs (the rest are discovered); set instead of url'),
-    })
-    .prefault({}),
-  prefix: z.string().default('gatehouse:').describe('Prefix of every Redis key and channel'),
-  cache_ttl: duration('5s').describe('How long a replica keeps a session in its local cache in front of Redis'),
-}).superRefine((redis, ctx) => {
-  const { ca_file, cert_file, key_file } = redis.tls;
-  const sentinel = redis.sentinel.nodes.length > 0 || redis.sentinel.name !== '';
-  const cluster = redis.cluster.nodes.length > 0;
-  // url has a default, so "set" means changed from it
-  const url = redis.url !== REDIS_URL_DEFAULT;
-  const chosen = [url && 'url', sentinel && 'sentinel', cluster && 'cluster'].filter((key) => key !== false);
-  if (chosen.length > 1) {
-    ctx.addIssue({ code: 'custom', path: [chosen[1] as string], message: `set exactly one of session.redis.url, session.redis.sentinel, session.redis.cluster (got ${chosen.join(' and ')})` });
-  }
-  if (sentinel && redis.sentinel.name === '') ctx.addIssue({ code: 'custom', path: ['sentinel', 'name'], message: 'names the primary the sentinels watch; required with sentinel.nodes' });
-  if (sentinel && redis.sentinel.nodes.length === 0) ctx.addIssue({ code: 'custom', path: ['sentinel', 'nodes'], message: 'needs at least one sentinel host:port' });
-  if (cluster && new Set(redis.cluster.nodes.map((node) => /^rediss:/i.test(node))).size > 1) {
-    ctx.addIssue({ code: 'custom', path: ['cluster', 'nodes'], message: 'mixes redis:// and rediss://; every node of a cluster speaks the same' });
-  }
-  if (cluster && /[{}]/.test(redis.prefix)) {
-    ctx.addIssue({ code: 'custom', path: ['prefix'], message: 'must not contain { or } with cluster: gatehouse puts its own {hash tags} after the prefix' });
-  }
-  for (const [i, node] of redis.cluster.nodes.entries()) {
-    if (/^[a-z]+:\/\/[^/?#]*@/i.test(node)) ctx.addIssue({ code: 'custom', path: ['cluster', 'nodes', i], message: 'carries credentials; set session.redis.username/password (they apply to every node)' });
-  }
-  const tlsOn = sentinel ? redis.sentinel.tls : cluster ? /^rediss:/i.test(redis.cluster.nodes[0] ?? '') : /^rediss:\/\//i.test(redis.url);
-  if ((ca_file || cert_file || key_file) && !tlsOn) {
-    ctx.addIssue({ code: 'custom', path: ['tls'], message: sentinel ? 'needs session.redis.sentinel.tls: true' : cluster ? 'needs rediss:// cluster nodes' : 'needs a rediss:// url' });
-  }
-  if (Boolean(cert_file) !== Boolean(key_file)) ctx.addIssue({ code: 'custom', path: ['tls', cert_file ? 'key_file' : 'cert_file'], message: 'cert_file and key_file go together' });
-  if ((redis.username || redis.password) && /^[a-z]+:\/\/[^/?#]*@/i.test(redis.url)) {
-    ctx.addIssue({ code: 'custom', path: ['url'], message: 'carries credentials while session.redis.username/password are set; keep them in one place' });
-  }
-});
-
-export const sessionSchema = z.strictObject({
-  secrets: z.array(z.string()).default([]).describe('Cookie MAC and encryption secrets, newest first; older ones still verify (rotation). At least 32 characters'),
-  cookie_name: z
-    .string()
-    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid cookie name (letters, digits and !#$%&\'*+.^_`|~-)')
-    .default('gatehouse_session').describe('Session cookie name (__Host- is prepended when public_url is https)'),
-  ttl: duration('8h', '2s').describe('Absolute session lifetime (at least 2s)'),
-  idle_timeout: duration('1h', '1s').describe('Session ends after this long without a request (at least 1s)'),
-  refresh_interval: duration('5m', '1s').describe('Re-read claims and roles at least this often (needs a refresh token; at least 1s)'),
-  refresh_before: duration('60s').describe('Renew tokens this long before they expire'),
-  max_sessions: z.number().int().positive().default(100000).describe('Most sessions kept in memory; least recently used evicted first'),
-  hot_sessions: z
-    .number()
-    .int()
-    .positive()
-    .default(10000)
-    .describe('Recently active sessions whose identity headers, signed assertion and verified cookie stay precomputed; others recompute on their next request'),
-  store: z.enum(['memory', 'redis']).default('memory').describe('memory (one replica) or redis (shared by replicas)'),
-  redis: redisSchema.prefault({}),
+    .describe(
+      'Logout URL for a provider whose logout is not an end_session_endpoint (Auth0 /v2/logout, Amazon Cognito /logout); {client_id}, {post_logout_redirect_uri}, {id_token_hint} and {state} are filled in, URL-encoded. Empty: the discovered end_session_endpoint',
+    ),
 });
 
 export const rolesSchema = z.strictObject({
   source: z.enum(['claim', 'url']).default('claim').describe('Read provider roles from a claim or from roles.url'),
   claim: z.string().default('roles').describe('Dotted path of the roles claim in ID token/userinfo claims'),
-  url: checked(httpUrlProblem).default('').describe('URL returning the user\'s roles (JSON array or {roles: [...]}) when source is url; called with the access token'),
-  map: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}).describe('Provider role → app role(s); empty: provider roles pass unchanged'),
+  url: checked(httpUrlProblem)
+    .default('')
+    .describe("URL returning the user's roles (JSON array or {roles: [...]}) when source is url; called with the access token"),
+  map: z
+    .record(z.string(), z.union([z.string(), z.array(z.string())]))
+    .default({})
+    .describe('Provider role → app role(s); empty: provider roles pass unchanged'),
   pass_unmapped: z.boolean().default(false).describe('With a non-empty map, keep provider roles that have no mapping'),
   default: z.array(z.string()).default([]).describe('App roles every signed-in user gets'),
-  required: z.boolean().default(false).describe('A user with no app role gets the 403 no-access page on every path no access rule matches (shorthand for access.default refusing users without a role)'),
+  required: z
+    .boolean()
+    .default(false)
+    .describe(
+      'A user with no app role gets the 403 no-access page on every path no access rule matches (shorthand for access.default refusing users without a role)',
+    ),
   access_contact: z.string().default('').describe('Who grants access, shown on the no-access page'),
 });
 
 const identityHeadersSchema = z.strictObject({
-  user: headerName.default('X-Forwarded-User').describe('Header carrying the provider\'s sub'),
+  user: headerName.default('X-Forwarded-User').describe("Header carrying the provider's sub"),
   email: headerName.default('X-Forwarded-Email').describe('Header carrying the email claim'),
   preferred_username: headerName.default('X-Forwarded-Preferred-Username').describe('Header carrying preferred_username'),
   name: headerName.default('X-Forwarded-Name').describe('Header carrying the display name, percent-encoded UTF-8'),
@@ -208,22 +141,28 @@ export const identitySchema = z.strictObject({
       enabled: z.boolean().default(true).describe('Send the signed assertion header'),
       ttl: duration('60s', '2s').describe('Lifetime of an assertion (at least 2s)'),
       audience: z.string().default('').describe('aud of the assertion; empty: the upstream origin'),
-      keys: z.array(checked(assertionKeyProblem)).default([]).describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only; required with session.store redis)'),
+      keys: z
+        .array(checked(assertionKeyProblem))
+        .default([])
+        .describe('ES256 private keys (PEM or JWK JSON), newest first; empty: generated at start (development only; required with session.store redis)'),
     })
     .prefault({}),
-  pass_access_token: z.boolean().default(false).describe('Send the session\'s current access token (renewed at refresh) as X-Forwarded-Access-Token'),
+  pass_access_token: z.boolean().default(false).describe("Send the session's current access token (renewed at refresh) as X-Forwarded-Access-Token"),
 });
 
 export const localLoginSchema = z.strictObject({
-  enabled: z.boolean().default(false).describe('Offer the app\'s own login beside SSO in cloud mode'),
-  paths: z.array(checked(pathPatternProblem)).default(['/login.html']).describe('Paths of the app\'s own login that pass without SSO; the first is linked from the sign-on page'),
-  session_cookie: z.string().default('').describe('The app\'s own session cookie; requests carrying it pass without SSO and without identity headers'),
+  enabled: z.boolean().default(false).describe("Offer the app's own login beside SSO in cloud mode"),
+  paths: z
+    .array(checked(pathPatternProblem))
+    .default(['/login.html'])
+    .describe("Paths of the app's own login that pass without SSO; the first is linked from the sign-on page"),
+  session_cookie: z.string().default('').describe("The app's own session cookie; requests carrying it pass without SSO and without identity headers"),
   label: z.string().default('').describe('Text of the sign-on page\'s link to the app\'s own login; empty: "Use local account"'),
   return_param: z
     .string()
     .regex(/^[A-Za-z0-9._~-]*$/, 'must be a query parameter name (letters, digits, . _ ~ -) or empty')
     .default('rd')
-    .describe('Query parameter that carries the page the user asked for (a same-origin path, checked like rd) to the app\'s own login; empty: none'),
+    .describe("Query parameter that carries the page the user asked for (a same-origin path, checked like rd) to the app's own login; empty: none"),
 });
 
 const ruleAllowSchema = z
@@ -245,27 +184,36 @@ const ruleAllowSchema = z
     }
   });
 
-const accessRuleSchema = z.strictObject({
-  path: checked(pathPatternProblem).describe('Canonical path: exact, or a prefix ending in /'),
-  methods: z
-    .array(z.string().regex(/^[A-Za-z]+$/, 'must be an HTTP method like GET'))
-    .optional()
-    .describe('Methods the rule covers (GET covers HEAD); absent: every method'),
-  allow: z.union([z.enum(['anonymous']), ruleAllowSchema]).describe('anonymous, or who is allowed (any one of roles, emails, email_domains, claims)'),
-}).superRefine((rule, ctx) => {
-  if (rule.methods !== undefined && rule.methods.length === 0) ctx.addIssue({ code: 'custom', path: ['methods'], message: 'is empty: leave it out to cover every method' });
-});
+const accessRuleSchema = z
+  .strictObject({
+    path: checked(pathPatternProblem).describe('Canonical path: exact, or a prefix ending in /'),
+    methods: z
+      .array(z.string().regex(/^[A-Za-z]+$/, 'must be an HTTP method like GET'))
+      .optional()
+      .describe('Methods the rule covers (GET covers HEAD); absent: every method'),
+    allow: z.union([z.enum(['anonymous']), ruleAllowSchema]).describe('anonymous, or who is allowed (any one of roles, emails, email_domains, claims)'),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.methods !== undefined && rule.methods.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['methods'], message: 'is empty: leave it out to cover every method' });
+  });
 
 export const accessSchema = z.strictObject({
-  rules: z.array(accessRuleSchema).default([]).describe('Ordered access rules, first match wins, matched on the canonical path (public_paths come first as anonymous rules)'),
-  default: z.enum(['signed_in', 'deny']).default('signed_in').describe('When no rule matches: signed_in (any signed-in user, or any with an app role under roles.required) or deny'),
+  rules: z
+    .array(accessRuleSchema)
+    .default([])
+    .describe('Ordered access rules, first match wins, matched on the canonical path (public_paths come first as anonymous rules)'),
+  default: z
+    .enum(['signed_in', 'deny'])
+    .default('signed_in')
+    .describe('When no rule matches: signed_in (any signed-in user, or any with an app role under roles.required) or deny'),
 });
 
 export const bearerSchema = z.strictObject({
   enabled: z.boolean().default(false).describe('Admit API clients with Authorization: Bearer <access token> of the provider, without a cookie'),
   audiences: z.array(z.string()).default([]).describe('Accepted aud values; a token must name one (required when enabled)'),
   require_typ: z.boolean().default(false).describe('Demand the JWT header typ at+jwt (RFC 9068)'),
-  introspection: z.boolean().default(false).describe('Check opaque (non-JWT) tokens at the provider\'s introspection endpoint (RFC 7662)'),
+  introspection: z.boolean().default(false).describe("Check opaque (non-JWT) tokens at the provider's introspection endpoint (RFC 7662)"),
   cache_ttl: duration('60s').describe('A verified token is trusted this long at most without a new check (never past its exp)'),
   leeway: duration('30s').describe('Clock skew allowed on exp, nbf and iat'),
   pass_token: z.boolean().default(false).describe('Forward the Authorization header to the app (otherwise it is removed while bearer is enabled)'),

@@ -27,10 +27,33 @@ interface Upgrade {
 
 export function handleUpgrade(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const state = listener.state;
-  const started = performance.now();
   const requestId = requestIdOf(req);
-  const peer = req.socket.remoteAddress ?? '';
   state.inFlight.enter();
+  const answers = upgradeAnswers(listener, state, req, socket, requestId);
+  socket.on('error', () => socket.destroy());
+  // RFC 6455: a WebSocket handshake is a GET. Other methods, and other protocols (h2c would hand the client a
+  // tunnel to the app past every later decision), are refused.
+  const target = requestTargetOf(req);
+  if (!target.ok || req.method !== 'GET' || !isWebSocketUpgrade(req.headers.upgrade)) {
+    listener.metrics.rejectedRequests.labels(target.ok ? 'upgrade-not-websocket-get' : target.reason).inc();
+    return answers.refuse(400, 'Bad Request');
+  }
+  if (listener.draining) return answers.refuse(503, 'Service Unavailable');
+  req.url = target.target;
+  if (target.path.startsWith(state.prefix)) return answers.refuse(404, 'Not Found');
+  admit(listener, state, { ctx: { req, requestId, path: target.path, cookies: lazyCookies(req) }, socket, head, ...answers });
+}
+
+/** How an upgrade ends, each way counted and logged once; the in-flight count is left at the first end. */
+function upgradeAnswers(
+  listener: Listener,
+  state: ProxyState,
+  req: IncomingMessage,
+  socket: Duplex,
+  requestId: string,
+): Pick<Upgrade, 'answered' | 'refuse' | 'abandoned'> {
+  const started = performance.now();
+  const peer = req.socket.remoteAddress ?? '';
   let open = true;
   /** Whether this is the first end: the upstream pool is let go, and the upgrade counted, once. */
   const end = (): boolean => {
@@ -42,31 +65,34 @@ export function handleUpgrade(listener: Listener, req: IncomingMessage, socket: 
   const answered = (status: number, user?: string): void => {
     if (!end()) return;
     listener.metrics.countRequest(status, (performance.now() - started) / 1000);
-    logAccess(listener, state, { reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, upgrade: true, ...requester(state, req, peer, user) });
+    logAccess(listener, state, {
+      reqId: requestId,
+      method: req.method,
+      path: pathWithoutQuery(req.url),
+      status,
+      upgrade: true,
+      ...requester(state, req, peer, user),
+    });
   };
   const refuse = (status: number, reason: string, user?: string): void => {
     const body = JSON.stringify({ error: publicCodeOf(status), request_id: requestId });
     refuseUpgrade(socket, status, reason, { 'content-type': 'application/json' }, body);
     answered(status, user);
   };
-  socket.on('error', () => socket.destroy());
-  // RFC 6455: a WebSocket handshake is a GET. Other methods, and other protocols (h2c would hand the client a
-  // tunnel to the app past every later decision), are refused.
-  const target = requestTargetOf(req);
-  if (!target.ok || req.method !== 'GET' || !isWebSocketUpgrade(req.headers.upgrade)) {
-    listener.metrics.rejectedRequests.labels(target.ok ? 'upgrade-not-websocket-get' : target.reason).inc();
-    return refuse(400, 'Bad Request');
-  }
-  if (listener.draining) return refuse(503, 'Service Unavailable');
-  req.url = target.target;
-  if (target.path.startsWith(state.prefix)) return refuse(404, 'Not Found');
-  const upgrade: Upgrade = { ctx: { req, requestId, path: target.path, cookies: lazyCookies(req) }, socket, head, answered, refuse, abandoned: () => void end() };
+  return { answered, refuse, abandoned: () => void end() };
+}
+
+function admit(listener: Listener, state: ProxyState, upgrade: Upgrade): void {
   try {
     const admission = state.access.admitUpgrade(upgrade.ctx);
-    if (isPromise(admission)) admission.then((admitted) => proceed(listener, state, upgrade, admitted), () => refuse(503, 'Service Unavailable'));
+    if (isPromise(admission))
+      admission.then(
+        (admitted) => proceed(listener, state, upgrade, admitted),
+        () => upgrade.refuse(503, 'Service Unavailable'),
+      );
     else proceed(listener, state, upgrade, admission);
   } catch {
-    refuse(503, 'Service Unavailable');
+    upgrade.refuse(503, 'Service Unavailable');
   }
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../ops/logger.js';
 import { connectRedis, targetOf, type RedisConnectOptions } from './redis-connect.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { Sealer } from './sealer.js';
-import { RedisKeys } from './redis-keys.js';
+import { INDEX_ADD, RELEASE_LOCK, RedisKeys } from './redis-keys.js';
 import { SingleFlight } from './single-flight.js';
 import { TouchBatcher } from './touch-batcher.js';
 import type { SessionRecord, SessionStore } from './types.js';
@@ -34,11 +34,6 @@ export interface RedisStoreOptions extends RedisConnectOptions {
 
 const SEAL_PURPOSE = 'session-store';
 const MAX_TOUCH_INTERVAL_MS = 30_000;
-/** Deletes the lock only if it still holds our token (it may have expired and been taken by another replica). */
-const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-/** Adds a session to a sid/sub index and keeps the index alive at least as long as that session (works on Redis < 7). */
-const INDEX_ADD = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
-
 /**
  * `peek` reads only the in-process cache; `get` falls back to Redis and throws GH_STORE_UNAVAILABLE when Redis cannot
  * answer. `withLock`: concurrent calls in this process share one run; a replica that finds the lock held by another
@@ -48,7 +43,6 @@ export class RedisStore implements SessionStore {
   private readonly redis: RedisConnection;
   private readonly cache: LRUCache<string, SessionRecord>;
   private readonly keys: RedisKeys;
-  private readonly idleTimeoutMs: number;
   private readonly lockTtlMs: number;
   private readonly now: () => number;
   /** Marks messages this replica published, which it ignores (its own cache is already up to date). */
@@ -63,7 +57,6 @@ export class RedisStore implements SessionStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix, targetOf(options).kind === 'cluster');
-    this.idleTimeoutMs = options.idleTimeoutMs;
     this.touches = new TouchBatcher({
       intervalMs: Math.min(options.idleTimeoutMs / 10, MAX_TOUCH_INTERVAL_MS),
       extend: (records) => this.extendTtls(records),
@@ -103,7 +96,7 @@ export class RedisStore implements SessionStore {
     const record = this.cache.get(key);
     if (record === undefined) return undefined;
     const now = this.now();
-    if (now < record.expiresAt && now < record.lastSeenAt + this.idleTimeoutMs) return record;
+    if (now < record.expiresAt && now < record.lastSeenAt + this.options.idleTimeoutMs) return record;
     this.cache.delete(key);
     return undefined;
   }
@@ -123,7 +116,7 @@ export class RedisStore implements SessionStore {
     if (ttl > 0) {
       // Redis's TTL enforces the idle timeout (touch extends it without rewriting the value): it tells when the
       // session was last known active, which the stored lastSeenAt does not.
-      const lastExtended = now + ttl - this.idleTimeoutMs;
+      const lastExtended = now + ttl - this.options.idleTimeoutMs;
       if (lastExtended > record.lastSeenAt) record.lastSeenAt = lastExtended;
       this.touches.extended(record, lastExtended);
     }
@@ -176,7 +169,12 @@ export class RedisStore implements SessionStore {
   async delete(key: string): Promise<void> {
     this.cache.delete(key);
     const sessionKey = this.keys.session(key);
-    await this.command(() => this.redis.transaction(sessionKey, [['DEL', sessionKey], ['PUBLISH', this.keys.evictionChannel, this.evictMessage([key])]]));
+    await this.command(() =>
+      this.redis.transaction(sessionKey, [
+        ['DEL', sessionKey],
+        ['PUBLISH', this.keys.evictionChannel, this.evictMessage([key])],
+      ]),
+    );
   }
 
   deleteBySid(sid: string): Promise<number> {
@@ -223,7 +221,12 @@ export class RedisStore implements SessionStore {
     for (const key of keys) this.cache.delete(key);
     // one DEL per session: on a cluster each lives in its own slot
     const deleted = await this.command(() => Promise.all(keys.map((key) => this.redis.send(this.keys.session(key), ['DEL', this.keys.session(key)]))));
-    await this.command(() => this.redis.transaction(indexKey, [['SREM', indexKey, ...keys], ['PUBLISH', this.keys.evictionChannel, this.evictMessage(keys)]]));
+    await this.command(() =>
+      this.redis.transaction(indexKey, [
+        ['SREM', indexKey, ...keys],
+        ['PUBLISH', this.keys.evictionChannel, this.evictMessage(keys)],
+      ]),
+    );
     return deleted.reduce<number>((sum, count) => sum + Number(count), 0);
   }
 
@@ -284,7 +287,7 @@ export class RedisStore implements SessionStore {
 
   /** Time until the session ends by ttl or idle timeout, whichever comes first. */
   private remainingMs(record: SessionRecord, now: number): number {
-    return Math.min(record.expiresAt, record.lastSeenAt + this.idleTimeoutMs) - now;
+    return Math.min(record.expiresAt, record.lastSeenAt + this.options.idleTimeoutMs) - now;
   }
 
   private evictMessage(keys: readonly string[]): string {
