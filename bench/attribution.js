@@ -22,15 +22,31 @@ const CONNECTIONS = 50;
  * @type {{ part: string, adds: boolean, matches: (name: string, url: string) => boolean }[]}
  */
 const PARTS = [
-  { part: 'access line (pino)', adds: true, matches: (name, url) => /\/(pino|sonic-boom|thread-stream)\//.test(url) || url.endsWith('/ops/logger.js') || name === 'logAccess' },
-  { part: 'metrics (prom-client, histograms)', adds: true, matches: (_, url) => url.includes('/prom-client/') || /\/ops\/(metrics|latency-histogram)\.js$/.test(url) },
+  {
+    part: 'access line (pino)',
+    adds: true,
+    matches: (name, url) => /\/(pino|sonic-boom|thread-stream)\//.test(url) || url.endsWith('/ops/logger.js') || name === 'logAccess',
+  },
+  {
+    part: 'metrics (prom-client, histograms)',
+    adds: true,
+    matches: (_, url) => url.includes('/prom-client/') || /\/ops\/(metrics|latency-histogram)\.js$/.test(url),
+  },
   { part: 'request id', adds: true, matches: (name) => name === 'requestIdOf' || name === 'randomUUID' },
   { part: 'path canonicalization', adds: true, matches: (_, url) => /\/http\/(request-target|body)\.js$/.test(url) },
-  { part: 'header scan and rebuild', adds: true, matches: (name, url) => /\/(proxy\/headers|identity\/strip)\.js$/.test(url) || name === 'filterResponseHeaders' },
+  {
+    part: 'header scan and rebuild',
+    adds: true,
+    matches: (name, url) => /\/(proxy\/headers|identity\/strip)\.js$/.test(url) || name === 'filterResponseHeaders',
+  },
   { part: 'gatehouse request handling (server, gate)', adds: true, matches: (_, url) => url.includes('/dist/src/') && !url.includes('/proxy/forward.js') },
   { part: 'response relay and upstream client (undici)', adds: false, matches: (_, url) => url.includes('/undici/') || url.endsWith('/proxy/forward.js') },
   { part: 'Node HTTP server (parser, response writer)', adds: false, matches: (_, url) => url.startsWith('node:_http') || url === 'node:http' },
-  { part: 'sockets and streams', adds: false, matches: (_, url) => url.startsWith('node:net') || url.startsWith('node:internal/streams') || url.startsWith('node:stream') },
+  {
+    part: 'sockets and streams',
+    adds: false,
+    matches: (_, url) => url.startsWith('node:net') || url.startsWith('node:internal/streams') || url.startsWith('node:stream'),
+  },
   { part: 'garbage collection', adds: false, matches: (name) => name === '(garbage collector)' },
 ];
 const OTHER = 'other (native, timers, event loop)';
@@ -50,7 +66,10 @@ async function main() {
   const dir = makeTempDir('attribution');
   const profiled = gatehouseTarget(upstream, { name: 'gatehouse-local (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir], cwd: dir });
   /** @type {Map<string, { micros: number[], rps: number[] }>} */
-  const runs = new Map([[minimal.name, { micros: [], rps: [] }], [local.name, { micros: [], rps: [] }]]);
+  const runs = new Map([
+    [minimal.name, { micros: [], rps: [] }],
+    [local.name, { micros: [], rps: [] }],
+  ]);
   const shares = new Map();
   let scope = '';
   try {
@@ -109,7 +128,7 @@ async function main() {
     `| gatehouse-local | ${Math.round(median(runs.get(local.name)?.rps ?? [])).toLocaleString('en-US')} | ${localMicros.toFixed(1)} |`,
     `| difference | | ${(localMicros - minimalMicros).toFixed(1)} |`,
     '',
-    '| part of gatehouse-local\'s CPU | share | µs / request |',
+    "| part of gatehouse-local's CPU | share | µs / request |",
     '|---|--:|--:|',
     ...parts.map((part) => row(part, shares.get(part) ?? 0)),
     '',

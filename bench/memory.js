@@ -46,7 +46,9 @@ async function measureScenario(scenario, upstream) {
       floods.push({ answered, settled: memoryKiB(target.pid) });
     }
     const [first, second] = floods;
-    const statuses = Object.entries(second.answered.statuses).map(([status, count]) => `${status}: ${count}`).join(', ');
+    const statuses = Object.entries(second.answered.statuses)
+      .map(([status, count]) => `${status}: ${count}`)
+      .join(', ');
     return `| ${scenario.name} | ${mib(idle.rss)} | ${mib(first.settled.rss)} | ${mib(second.settled.rss)} | ${mib(second.settled.rss - first.settled.rss)} | ${mib(second.settled.peak)} | ${second.answered.requests} (${statuses}; errors: ${second.answered.errors}) |`;
   } finally {
     await target.stop();
@@ -68,13 +70,20 @@ async function useEverySession(url, cookies) {
     url: `${url}/fixed`,
     connections: CONNECTIONS,
     amount: cookies.length,
-    requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: `gatehouse_session=${cookies[next++ % cookies.length]}` } }) }],
+    requests: [
+      { setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: `gatehouse_session=${cookies[next++ % cookies.length]}` } }) },
+    ],
   });
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count ?? 0]));
   return { requests: result.requests.total, statuses, errors: result.errors + result.timeouts };
 }
 
-const statusText = (answered) => `${Object.entries(answered.statuses).map(([status, n]) => `${status}: ${n}`).join(', ') || '—'}; errors: ${answered.errors}`;
+const statusText = (answered) =>
+  `${
+    Object.entries(answered.statuses)
+      .map(([status, n]) => `${status}: ${n}`)
+      .join(', ') || '—'
+  }; errors: ${answered.errors}`;
 
 /** Starts the session child, with --max-old-space-size when `heapMiB` is set (NODE_OPTIONS is read at spawn). */
 function startSessionChild(count, heapMiB, upstream, cookieFile) {
@@ -131,10 +140,10 @@ async function main() {
       '',
       '### Cloud mode: live sessions (memory store)',
       '',
-      'Sessions shaped like the dev provider\'s (RS256 ID token of about 1000 characters, opaque 43-character access and refresh tokens, each string its own flat copy)',
+      "Sessions shaped like the dev provider's (RS256 ID token of about 1000 characters, opaque 43-character access and refresh tokens, each string its own flat copy)",
       'in the compact form Sessions.create stores (tokens held as bytes) are put into the memory store of a real cloud-mode gatehouse',
       '(bench/lib/session-memory-child.js, session.hot_sessions at its default); every session is then used once with its own cookie, so the',
-      'hot sessions\' identity headers, signed assertion and verified-cookie entry exist too; then two floods of unauthenticated API requests (401):',
+      "hot sessions' identity headers, signed assertion and verified-cookie entry exist too; then two floods of unauthenticated API requests (401):",
       'the first grows the V8 heap to its working size, growth during the second is what a leak would show.',
       'V8 heap: default, or the child started with --max-old-space-size (V8 then grows the heap by a smaller factor before collecting,',
       'so less garbage from the use phase sits in RSS; the live data is the same).',

@@ -23,7 +23,13 @@ function endToEnd(headers) {
 const server = createServer((req, res) => {
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   pool.stream(
-    { path: req.url ?? '/', method: /** @type {import('undici').Dispatcher.HttpMethod} */ (req.method), headers: endToEnd(req.headers), body: hasBody ? req : undefined, opaque: res },
+    {
+      path: req.url ?? '/',
+      method: /** @type {import('undici').Dispatcher.HttpMethod} */ (req.method),
+      headers: endToEnd(req.headers),
+      body: hasBody ? req : undefined,
+      opaque: res,
+    },
     ({ statusCode, headers, opaque }) => {
       const reply = /** @type {import('node:http').ServerResponse} */ (opaque);
       reply.writeHead(statusCode, endToEnd(headers));

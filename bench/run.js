@@ -18,7 +18,9 @@ import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } fro
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 if (!(SECONDS > 0) || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
-  throw new Error(`BENCH_SECONDS must be a positive number and BENCH_ROUNDS a positive integer (got ${process.env.BENCH_SECONDS}, ${process.env.BENCH_ROUNDS})`);
+  throw new Error(
+    `BENCH_SECONDS must be a positive number and BENCH_ROUNDS a positive integer (got ${process.env.BENCH_SECONDS}, ${process.env.BENCH_ROUNDS})`,
+  );
 }
 const ONLY_SCENARIOS = process.env.BENCH_SCENARIOS ? new RegExp(process.env.BENCH_SCENARIOS) : undefined;
 const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
@@ -42,15 +44,54 @@ const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));
  */
 
 const FIXED = 'GET /fixed (1 KiB)';
-const CLOUD_ROWS = ['gatehouse-cloud', 'gatehouse-cloud-50-rules', 'gatehouse-cloud-bearer', 'gatehouse-cloud-no-assertion', 'gatehouse-cloud-redis', 'gatehouse-cloud-redis-cluster'];
+const CLOUD_ROWS = [
+  'gatehouse-cloud',
+  'gatehouse-cloud-50-rules',
+  'gatehouse-cloud-bearer',
+  'gatehouse-cloud-no-assertion',
+  'gatehouse-cloud-redis',
+  'gatehouse-cloud-redis-cluster',
+];
 const COMPARE_ROWS = COMPARE_MAIN ? ['gatehouse-local@compare', 'gatehouse-cloud@compare'] : [];
 
 /** @type {Scenario[]} */
 const SCENARIOS = [
-  { name: FIXED, kind: 'http', path: '/fixed', bodyBytes: 1024, signedIn: true, targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'apache-openidc', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS] },
-  { name: 'GET /fixed anonymous navigation (302)', kind: 'http', path: '/fixed', bodyBytes: 0, status: 302, headers: { accept: 'text/html' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
-  { name: 'GET /fixed anonymous API (401)', kind: 'http', path: '/fixed', bodyBytes: 50, status: 401, headers: { accept: 'application/json' }, baseline: FIXED, targets: ['gatehouse-cloud'] },
-  { name: 'GET /100k (100 KiB)', kind: 'http', path: '/100k', bodyBytes: 100 * 1024, signedIn: true, targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'] },
+  {
+    name: FIXED,
+    kind: 'http',
+    path: '/fixed',
+    bodyBytes: 1024,
+    signedIn: true,
+    targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'apache-openidc', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS],
+  },
+  {
+    name: 'GET /fixed anonymous navigation (302)',
+    kind: 'http',
+    path: '/fixed',
+    bodyBytes: 0,
+    status: 302,
+    headers: { accept: 'text/html' },
+    baseline: FIXED,
+    targets: ['gatehouse-cloud'],
+  },
+  {
+    name: 'GET /fixed anonymous API (401)',
+    kind: 'http',
+    path: '/fixed',
+    bodyBytes: 50,
+    status: 401,
+    headers: { accept: 'application/json' },
+    baseline: FIXED,
+    targets: ['gatehouse-cloud'],
+  },
+  {
+    name: 'GET /100k (100 KiB)',
+    kind: 'http',
+    path: '/100k',
+    bodyBytes: 100 * 1024,
+    signedIn: true,
+    targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'],
+  },
   { name: 'WebSocket echo (64 B)', kind: 'ws', signedIn: true, targets: ['direct', 'gatehouse-local', 'gatehouse-cloud'] },
 ];
 
@@ -80,7 +121,13 @@ async function measure(target, scenario) {
   const url = `${target.url}${scenario.path}`;
   const expectStatus = scenario.status ?? 200;
   const loaded = await measureThroughput({ url, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS, headers, expectStatus });
-  const serial = await measureSerialLatency({ origin: target.url, path: /** @type {string} */ (scenario.path), seconds: SERIAL_SECONDS, headers, expectStatus });
+  const serial = await measureSerialLatency({
+    origin: target.url,
+    path: /** @type {string} */ (scenario.path),
+    seconds: SERIAL_SECONDS,
+    headers,
+    expectStatus,
+  });
   return { ...loaded, requests: loaded.requests + serial.requests, serialP50: serial.p50, serialP99: serial.p99, failures: loaded.failures + serial.failures };
 }
 
@@ -90,7 +137,14 @@ async function warmUp(target, scenario) {
   const warm =
     scenario.kind === 'ws'
       ? await measureWebSocketEcho({ url: target.url, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers })
-      : await measureThroughput({ url: `${target.url}${scenario.path}`, pid: target.pid, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, headers, expectStatus: scenario.status });
+      : await measureThroughput({
+          url: `${target.url}${scenario.path}`,
+          pid: target.pid,
+          connections: CONNECTIONS,
+          seconds: WARM_UP_SECONDS,
+          headers,
+          expectStatus: scenario.status,
+        });
   return warm.requests;
 }
 
@@ -103,7 +157,8 @@ async function runPlan(plan) {
   const rows = plan.flatMap(({ scenario, targets: ts }) =>
     ts.map((t) => ({ scenario: scenario.name, target: t.name, baseline: scenario.baseline, unit: scenario.kind === 'ws' ? 'msg/s' : 'req/s', rounds: [] })),
   );
-  const rowFor = (scenario, target) => /** @type {import('./lib/report.js').Row} */ (rows.find((r) => r.scenario === scenario.name && r.target === target.name));
+  const rowFor = (scenario, target) =>
+    /** @type {import('./lib/report.js').Row} */ (rows.find((r) => r.scenario === scenario.name && r.target === target.name));
 
   /** HTTP requests and WebSocket connections each target answered, to compare with its access log. */
   /** @type {Map<string, number>} */
@@ -135,24 +190,66 @@ async function main() {
   const upstream = await startUpstream();
   const gatehouse = gatehouseTarget(upstream);
   const compareLocal = COMPARE_MAIN
-    ? [gatehouseTarget(upstream, { name: 'gatehouse-local@compare', main: COMPARE_MAIN, note: `gatehouse-local@compare: as gatehouse-local, built from ${COMPARE_MAIN}` })]
+    ? [
+        gatehouseTarget(upstream, {
+          name: 'gatehouse-local@compare',
+          main: COMPARE_MAIN,
+          note: `gatehouse-local@compare: as gatehouse-local, built from ${COMPARE_MAIN}`,
+        }),
+      ]
     : [];
   const compareCloud = COMPARE_MAIN
     ? [{ name: 'gatehouse-cloud@compare', main: COMPARE_MAIN, note: `gatehouse-cloud@compare: as gatehouse-cloud, built from ${COMPARE_MAIN}` }]
     : [];
   // The OIDC peer's client is registered at the dev provider with the gatehouse rows', so its port is chosen now.
   const apachePort = await freePort();
-  const cloud = await cloudTargets(upstream, [
-    { name: 'gatehouse-cloud', note: 'gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider\'s login and consent forms; the anonymous rows send no cookie' },
-    { name: 'gatehouse-cloud-50-rules', rules: FIFTY_RULES, note: 'gatehouse-cloud-50-rules: as gatehouse-cloud with 50 access.rules (prefix rules with roles) none of which matches /fixed, so every request checks all 50 before access.default' },
-    { name: 'gatehouse-cloud-bearer', bearer: true, note: 'gatehouse-cloud-bearer: as gatehouse-cloud, but the client sends Authorization: Bearer with a JWT access token (RFC 9068, client credentials, admin role) instead of a cookie; bearer.cache_ttl 60s, so one signature check per minute' },
-    { name: 'gatehouse-cloud-no-assertion', assertion: false, note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false' },
-    { name: 'gatehouse-cloud-redis', redis: true, note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s' },
-    { name: 'gatehouse-cloud-redis-cluster', redisCluster: true, note: 'gatehouse-cloud-redis-cluster: as gatehouse-cloud-redis on a three-primary Redis Cluster the bench starts (redis-server --cluster-enabled, no replicas, loopback); the session\'s keys carry a {hash tag}, so its GET + PTTL go to one node' },
-    ...compareCloud,
-  ], [apacheClient(apachePort)]);
+  const cloud = await cloudTargets(
+    upstream,
+    [
+      {
+        name: 'gatehouse-cloud',
+        note: "gatehouse-cloud: mode cloud, memory store, signed assertion on (default), signed in as alice (admin) through the dev provider's login and consent forms; the anonymous rows send no cookie",
+      },
+      {
+        name: 'gatehouse-cloud-50-rules',
+        rules: FIFTY_RULES,
+        note: 'gatehouse-cloud-50-rules: as gatehouse-cloud with 50 access.rules (prefix rules with roles) none of which matches /fixed, so every request checks all 50 before access.default',
+      },
+      {
+        name: 'gatehouse-cloud-bearer',
+        bearer: true,
+        note: 'gatehouse-cloud-bearer: as gatehouse-cloud, but the client sends Authorization: Bearer with a JWT access token (RFC 9068, client credentials, admin role) instead of a cookie; bearer.cache_ttl 60s, so one signature check per minute',
+      },
+      {
+        name: 'gatehouse-cloud-no-assertion',
+        assertion: false,
+        note: 'gatehouse-cloud-no-assertion: as gatehouse-cloud with identity.assertion.enabled false',
+      },
+      {
+        name: 'gatehouse-cloud-redis',
+        redis: true,
+        note: 'gatehouse-cloud-redis: as gatehouse-cloud with session.store redis (local Redis, key prefix gh-bench-<random>:, removed at the end); requests are answered from the in-process L1 cache except one Redis GET + PTTL per session per session.redis.cache_ttl (5 s) and one PEXPIRE per session at most every 30 s',
+      },
+      {
+        name: 'gatehouse-cloud-redis-cluster',
+        redisCluster: true,
+        note: "gatehouse-cloud-redis-cluster: as gatehouse-cloud-redis on a three-primary Redis Cluster the bench starts (redis-server --cluster-enabled, no replicas, loopback); the session's keys carry a {hash tag}, so its GET + PTTL go to one node",
+      },
+      ...compareCloud,
+    ],
+    [apacheClient(apachePort)],
+  );
   const apache = apacheTarget(upstream, { port: apachePort, issuer: () => cloud.issuer });
-  const candidates = [directTarget(upstream), undiciMinimalTarget(upstream), httpProxyTarget(upstream), nginxTarget(upstream), apache, gatehouse, ...compareLocal, ...cloud.targets];
+  const candidates = [
+    directTarget(upstream),
+    undiciMinimalTarget(upstream),
+    httpProxyTarget(upstream),
+    nginxTarget(upstream),
+    apache,
+    gatehouse,
+    ...compareLocal,
+    ...cloud.targets,
+  ];
   const targets = [];
   try {
     await cloud.startProvider();
@@ -172,7 +269,9 @@ async function main() {
       if (!answered.has(target.name)) continue;
       const lines = target.accessLogLines().toLocaleString('en-US');
       const counted = (answered.get(target.name) ?? 0).toLocaleString('en-US');
-      notes.push(`- ${target.name} wrote ${lines} access log lines; the load tools counted ${counted} answered requests and WebSocket connections (requests cut off at the end of a run are logged, not counted)`);
+      notes.push(
+        `- ${target.name} wrote ${lines} access log lines; the load tools counted ${counted} answered requests and WebSocket connections (requests cut off at the end of a run are logged, not counted)`,
+      );
     }
     const settings = [
       `- each cell: median of ${ROUNDS} round(s), targets alternated A B A B; throughput: autocannon -c ${CONNECTIONS} for ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up;` +
@@ -181,7 +280,21 @@ async function main() {
       '- load generator, upstream and proxy share the machine; compare ratios within one run, not absolute numbers across machines',
       `- machine load before: ${loadBefore}; after: ${machineLoad()} (the after value includes the bench's own load)`,
     ];
-    const report = [...machineHeader('gatehouse benchmark'), ...settings, '', ...resultsTable(rows), '', '## Targets', '', ...targetChecks(rows, FIXED), '', '## Rows', '', ...notes, ''].join('\n');
+    const report = [
+      ...machineHeader('gatehouse benchmark'),
+      ...settings,
+      '',
+      ...resultsTable(rows),
+      '',
+      '## Targets',
+      '',
+      ...targetChecks(rows, FIXED),
+      '',
+      '## Rows',
+      '',
+      ...notes,
+      '',
+    ].join('\n');
     process.stdout.write(report);
     if (write) {
       writeFileSync(RESULTS_FILE, report);

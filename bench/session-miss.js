@@ -21,8 +21,18 @@ const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')
 // shaped like the dev provider's (and bench/lib/session-memory-child.js's): held deflated
 const idToken = `${part({ alg: 'RS256', typ: 'JWT', kid: b64(32) })}.${part({ ...claims, email_verified: true, roles: ['user'], nonce: b64(32), at_hash: b64(16), sid: b64(16), auth_time: 1_800_000_000, iat: 1_800_000_000, exp: 1_800_003_600, aud: 'gatehouse-bench', iss: 'http://127.0.0.1:1' })}.${b64(256)}`;
 const record = compactRecord({
-  key: b64(32), claims, roles: ['user'], sid: b64(16), idToken, accessToken: b64(32), refreshToken: b64(32),
-  tokensExpireAt: 0, createdAt: 0, expiresAt: 0, lastSeenAt: 0, refreshAt: 0,
+  key: b64(32),
+  claims,
+  roles: ['user'],
+  sid: b64(16),
+  idToken,
+  accessToken: b64(32),
+  refreshToken: b64(32),
+  tokensExpireAt: 0,
+  createdAt: 0,
+  expiresAt: 0,
+  lastSeenAt: 0,
+  refreshAt: 0,
 });
 
 /** µs per call, best of 3 runs of `rounds` calls (sync) or `rounds` awaited calls (async). */
@@ -41,7 +51,13 @@ async function time(name, rounds, call) {
 
 const cookie = new SessionCookie({ secrets: config.session.secrets, name: 'gatehouse_session', secure: false, maxAgeMs: 3_600_000, rememberVerified: 1 });
 const values = Array.from({ length: 2 }, () => cookie.issue().value);
-const signer = new AssertionSigner({ keys: await loadAssertionKeys([]), issuer: 'http://127.0.0.1:1', audience: 'http://127.0.0.1:2', ttlMs: 60_000, maxEntries: 1 });
+const signer = new AssertionSigner({
+  keys: await loadAssertionKeys([]),
+  issuer: 'http://127.0.0.1:1',
+  audience: 'http://127.0.0.1:2',
+  ttlMs: 60_000,
+  maxEntries: 1,
+});
 console.log(`- ${ROUNDS} calls per run, best of 3; Node ${process.version}`);
 console.log('');
 console.log('| part of a miss | µs |');
@@ -52,4 +68,6 @@ await time('identity headers (buildIdentityHeaders)', ROUNDS, () => buildIdentit
 await time('access token from bytes (pass_access_token)', ROUNDS, () => record.accessToken);
 await time('ID token from bytes (logout, refresh)', ROUNDS, () => record.idToken);
 await time('ID token to bytes (sign-in, refresh)', ROUNDS, () => compactRecord({ ...record.toJSON(), idToken }));
-await time('sign the assertion (ES256, awaited one at a time)', Math.ceil(ROUNDS / 10), (i) => signer.prepare({ key: `k${i}`, claims, roles: record.roles, sid: record.sid }));
+await time('sign the assertion (ES256, awaited one at a time)', Math.ceil(ROUNDS / 10), (i) =>
+  signer.prepare({ key: `k${i}`, claims, roles: record.roles, sid: record.sid }),
+);

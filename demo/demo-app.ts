@@ -64,12 +64,7 @@ export async function startDemoApp(opts: DemoAppOptions): Promise<DemoApp> {
   };
 }
 
-async function handle(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  authPrefix: string,
-  localSessions: Map<string, string>,
-): Promise<void> {
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, authPrefix: string, localSessions: Map<string, string>): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://demo.invalid');
   const sessionId = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
   const localUser = sessionId === undefined ? undefined : localSessions.get(sessionId);
@@ -213,7 +208,10 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
 }
 
 function splitRoles(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((role) => role.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
 }
 
 function percentDecode(value: string): string {

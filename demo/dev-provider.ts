@@ -69,10 +69,7 @@ const MAX_FORM_BYTES = 16 * 1024;
 
 // oidc-provider prints these through console.warn while the Provider is constructed; both describe
 // exactly what a development provider is meant to be.
-const DEV_ONLY_NOTICES = [
-  'a quick start development-only feature devInteractions is enabled',
-  'a quick start development-only in-memory adapter is used',
-];
+const DEV_ONLY_NOTICES = ['a quick start development-only feature devInteractions is enabled', 'a quick start development-only in-memory adapter is used'];
 
 const LOGIN_ERRORS: Record<string, string> = {
   unknown_user: 'Unknown user. Sign in as alice, carol or bob.',
@@ -105,9 +102,11 @@ export async function startDevProvider(opts: DevProviderOptions): Promise<DevPro
   provider.use(devPageAdjustments);
   provider.on('server_error', (_ctx: unknown, err: Error) => logger.warn({ err }, 'dev provider server error'));
   provider.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }) =>
-    logger.warn({ err, clientId: client.clientId }, 'back-channel logout delivery failed'));
+    logger.warn({ err, clientId: client.clientId }, 'back-channel logout delivery failed'),
+  );
   provider.on('backchannel.success', (_ctx: unknown, client: { clientId: string }, accountId: string) =>
-    logger.info({ clientId: client.clientId, accountId }, 'back-channel logout delivered'));
+    logger.info({ clientId: client.clientId, accountId }, 'back-channel logout delivered'),
+  );
   server.on('request', provider.callback());
 
   return {
@@ -197,7 +196,12 @@ function apiTokens(
       const accountId = 'accountId' in token ? token.accountId : undefined;
       const user = typeof accountId === 'string' ? findDemoUser(accountId) : undefined;
       if (user) {
-        const { sub: _sub, name: _name, preferred_username: _username, ...claims } = withChanges(demoUserClaims(user, rolesByUser.get(user.username) ?? []), claimChanges.get(user.username));
+        const {
+          sub: _sub,
+          name: _name,
+          preferred_username: _username,
+          ...claims
+        } = withChanges(demoUserClaims(user, rolesByUser.get(user.username) ?? []), claimChanges.get(user.username));
         return claims;
       }
       return opts.clients.find((client) => client.client_id === token.clientId)?.token_claims;
@@ -332,10 +336,7 @@ async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
 
 async function renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> {
   ctx.type = 'html';
-  ctx.body = page(
-    'Error',
-    `<h1>Something went wrong</h1><p><strong>${escapeHtml(out.error)}</strong></p><p>${escapeHtml(out.error_description ?? '')}</p>`,
-  );
+  ctx.body = page('Error', `<h1>Something went wrong</h1><p><strong>${escapeHtml(out.error)}</strong></p><p>${escapeHtml(out.error_description ?? '')}</p>`);
 }
 
 function page(title: string, body: string): string {

@@ -45,7 +45,15 @@ function readProc(pid, name) {
 /** How the gatehouse process of `pid` reads its config: the --config value, working directory, environment. */
 export function gatehouseProcess(pid) {
   const cmdline = readProc(pid, 'cmdline');
-  const args = cmdline === undefined ? undefined : gatehouseArgs(cmdline.toString('utf8').split('\0').filter((arg) => arg !== ''));
+  const args =
+    cmdline === undefined
+      ? undefined
+      : gatehouseArgs(
+          cmdline
+            .toString('utf8')
+            .split('\0')
+            .filter((arg) => arg !== ''),
+        );
   const environ = args === undefined ? undefined : readProc(pid, 'environ');
   let cwd = process.cwd();
   if (args !== undefined) {
@@ -55,13 +63,16 @@ export function gatehouseProcess(pid) {
       // another user's process: keep this script's working directory (the image's WORKDIR as well)
     }
   }
-  const env = environ === undefined ? process.env : Object.fromEntries(
-    environ
-      .toString('utf8')
-      .split('\0')
-      .filter((entry) => entry.includes('='))
-      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
-  );
+  const env =
+    environ === undefined
+      ? process.env
+      : Object.fromEntries(
+          environ
+            .toString('utf8')
+            .split('\0')
+            .filter((entry) => entry.includes('='))
+            .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+        );
   const config = args === undefined ? undefined : configPathOf(args);
   return { config: config === undefined ? undefined : resolve(cwd, config), cwd, env };
 }

@@ -84,14 +84,14 @@ const functions = files.flatMap((file) => file.functions).sort((a, b) => b.lines
 if (!quiet) printShape();
 
 function printShape() {
-console.log(`${root}/  ${files.length} files, ${total} lines`);
-for (const [folder, entry] of [...byFolder].sort(([a], [b]) => a.localeCompare(b))) {
-  console.log(`  ${folder === '.' ? '(top)' : `${folder}/`}  ${entry.files.length} files, ${entry.lines} lines`);
-  for (const file of entry.files) console.log(`      ${String(lineCount(file.text)).padStart(4)}  ${relative(join(root, folder), file.path)}`);
-}
+  console.log(`${root}/  ${files.length} files, ${total} lines`);
+  for (const [folder, entry] of [...byFolder].sort(([a], [b]) => a.localeCompare(b))) {
+    console.log(`  ${folder === '.' ? '(top)' : `${folder}/`}  ${entry.files.length} files, ${entry.lines} lines`);
+    for (const file of entry.files) console.log(`      ${String(lineCount(file.text)).padStart(4)}  ${relative(join(root, folder), file.path)}`);
+  }
 
-console.log(`\nten longest functions${top === 10 ? '' : ` (top ${top})`}:`);
-for (const fn of functions.slice(0, top)) console.log(`  ${String(fn.lines).padStart(4)}  ${fn.name}  ${fn.where}${fn.exempt ? '  (table)' : ''}`);
+  console.log(`\nten longest functions${top === 10 ? '' : ` (top ${top})`}:`);
+  for (const fn of functions.slice(0, top)) console.log(`  ${String(fn.lines).padStart(4)}  ${fn.name}  ${fn.where}${fn.exempt ? '  (table)' : ''}`);
 }
 
 if (check) {

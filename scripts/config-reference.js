@@ -20,7 +20,9 @@ function kindText(key) {
 }
 
 export function reference() {
-  const rows = CONFIG_KEYS.map((key) => `| \`${key.path.join('.')}\` | ${kindText(key)} | ${shownDefault(key)} | \`${key.env}\` | ${key.description.replaceAll('|', '\\|')} |`);
+  const rows = CONFIG_KEYS.map(
+    (key) => `| \`${key.path.join('.')}\` | ${kindText(key)} | ${shownDefault(key)} | \`${key.env}\` | ${key.description.replaceAll('|', '\\|')} |`,
+  );
   return [BEGIN, '| key | type | default | environment | meaning |', '|---|---|---|---|---|', ...rows, END].join('\n');
 }
 

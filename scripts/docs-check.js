@@ -33,7 +33,10 @@ function anchors(path) {
   const found = new Set();
   for (const match of withoutFences(readFileSync(path, 'utf8')).matchAll(/^#{1,6} (.+)$/gm)) {
     const heading = match[1].replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replaceAll('`', '');
-    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-');
+    const slug = heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     found.add(count === 0 ? slug : `${slug}-${count}`);

@@ -98,7 +98,12 @@ const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 4_000 });
 
 /** A full interactive sign-in through the provider's forms; resolves with the gatehouse session cookie value. */
 async function signIn(user) {
-  const cookie = await signInThroughProvider({ user, startUrl: `${url}/.auth/start?rd=%2Fsoak&interactive=1`, sessionCookie: 'gatehouse_session', landing: '/soak' });
+  const cookie = await signInThroughProvider({
+    user,
+    startUrl: `${url}/.auth/start?rd=%2Fsoak&interactive=1`,
+    sessionCookie: 'gatehouse_session',
+    landing: '/soak',
+  });
   return /(?:^|; )gatehouse_session=([^;]*)/.exec(cookie)?.[1];
 }
 
@@ -123,7 +128,10 @@ const pick = () => sessions[Math.floor(Math.random() * sessions.length)];
 async function browse() {
   const session = pick();
   if (!session) return new Promise((resolve) => setTimeout(resolve, 50));
-  const res = await request(`${url}/app/page?n=${Math.random()}`, { dispatcher, headers: { accept: 'application/json', cookie: `gatehouse_session=${session}` } });
+  const res = await request(`${url}/app/page?n=${Math.random()}`, {
+    dispatcher,
+    headers: { accept: 'application/json', cookie: `gatehouse_session=${session}` },
+  });
   const body = await res.body.text();
   if (res.statusCode === 200 && body.startsWith('ok ') && body !== 'ok -') return count('browse 200');
   if (res.statusCode === 401 && !sessions.includes(session)) return count('browse 401 after logout');
@@ -153,7 +161,9 @@ async function flood() {
   const navigation = Math.random() < 0.5;
   const res = await request(`${url}/app/${Math.random()}`, {
     dispatcher,
-    headers: navigation ? { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: `gatehouse_session=forged${Math.random()}` } : { accept: 'application/json' },
+    headers: navigation
+      ? { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: `gatehouse_session=forged${Math.random()}` }
+      : { accept: 'application/json' },
   });
   await res.body.dump();
   if ((navigation && res.statusCode === 302) || (!navigation && res.statusCode === 401)) return count(`flood ${res.statusCode}`);
@@ -205,7 +215,10 @@ const samples = [];
 const sample = (label) => {
   const m = { label, at: Math.round((Date.now() - started) / 1000), ...measure() };
   samples.push(m);
-  const done = [...counts].filter(([k]) => !k.startsWith('UNEXPECTED')).map(([k, v]) => `${k}=${v}`).join(' ');
+  const done = [...counts]
+    .filter(([k]) => !k.startsWith('UNEXPECTED'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   console.log(`[${String(m.at).padStart(4)} s] ${label.padEnd(8)} rss ${m.rssMb} MiB  fds ${m.fds}  sockets ${m.sockets}  | ${done}`);
 };
 
@@ -232,13 +245,17 @@ const end = samples.at(-1);
 baseline ??= samples[0];
 const growth = (end.rssMb - baseline.rssMb) / baseline.rssMb;
 const problems = [];
-if (growth > RSS_TOLERANCE) problems.push(`RSS grew ${(growth * 100).toFixed(1)} % after the warm-up (${baseline.rssMb} → ${end.rssMb} MiB), more than ${RSS_TOLERANCE * 100} %`);
-if (unexpected.length) problems.push(`unexpected answers (${[...counts].filter(([k]) => k.startsWith('UNEXPECTED')).reduce((n, [, v]) => n + v, 0)}): ${unexpected.join('; ')}`);
+if (growth > RSS_TOLERANCE)
+  problems.push(`RSS grew ${(growth * 100).toFixed(1)} % after the warm-up (${baseline.rssMb} → ${end.rssMb} MiB), more than ${RSS_TOLERANCE * 100} %`);
+if (unexpected.length)
+  problems.push(`unexpected answers (${[...counts].filter(([k]) => k.startsWith('UNEXPECTED')).reduce((n, [, v]) => n + v, 0)}): ${unexpected.join('; ')}`);
 if (childExited) problems.push('gatehouse exited during the soak');
 const errorLines = childLog.filter((line) => /"level":"(error|fatal)"|stderr:/.test(line));
 if (errorLines.length) problems.push(`gatehouse logged ${errorLines.length} error lines, first: ${errorLines[0]}`);
 
-console.log(`RSS after warm-up (${WARM_UP_SECONDS} s) ${baseline.rssMb} MiB, at end ${end.rssMb} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %); warn lines logged: ${childLog.length}`);
+console.log(
+  `RSS after warm-up (${WARM_UP_SECONDS} s) ${baseline.rssMb} MiB, at end ${end.rssMb} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %); warn lines logged: ${childLog.length}`,
+);
 console.log(problems.length ? `SOAK FAILED\n- ${problems.join('\n- ')}` : 'SOAK PASSED');
 
 child.kill('SIGTERM');

@@ -3,12 +3,7 @@
 // The message is for the log only: it may quote a library or the provider, so no client ever sees it.
 
 export type ErrorCode =
-  | 'GH_CONFIG_INVALID'
-  | 'GH_PATH_PATTERN_INVALID'
-  | 'GH_PROVIDER_UNAVAILABLE'
-  | 'GH_PROVIDER_ERROR'
-  | 'GH_TOKEN_INVALID'
-  | 'GH_STORE_UNAVAILABLE';
+  'GH_CONFIG_INVALID' | 'GH_PATH_PATTERN_INVALID' | 'GH_PROVIDER_UNAVAILABLE' | 'GH_PROVIDER_ERROR' | 'GH_TOKEN_INVALID' | 'GH_STORE_UNAVAILABLE';
 
 export abstract class GatehouseError extends Error {
   abstract readonly code: ErrorCode;

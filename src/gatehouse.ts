@@ -50,7 +50,12 @@ function urlFor(host: string, port: number): string {
   return `http://${shown}:${port}`;
 }
 
-async function createAccess(config: Config, mode: Mode, deps: { logger: Logger; metrics: Metrics; readiness: Readiness }, previous?: AccessControl): Promise<AccessControl> {
+async function createAccess(
+  config: Config,
+  mode: Mode,
+  deps: { logger: Logger; metrics: Metrics; readiness: Readiness },
+  previous?: AccessControl,
+): Promise<AccessControl> {
   if (mode === 'local') {
     // Under mode auto the CLI says so in a warn line naming why (it knows which file keys and variables it read).
     if (!previous && config.mode === 'local') {
@@ -96,7 +101,10 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
   // In cloud mode the address to open is public_url (sign-in cookies are set for its host; another host is
   // redirected there): the line shows it as `url`, and the socket as `listen`, without a scheme.
   const shown = mode === 'cloud' ? config.public_url : url;
-  logger.info({ mode, url: shown, listen: url.slice('http://'.length), ops: urlFor(config.ops.host, opsPort), upstream: config.upstream.url }, 'gatehouse listening');
+  logger.info(
+    { mode, url: shown, listen: url.slice('http://'.length), ops: urlFor(config.ops.host, opsPort), upstream: config.upstream.url },
+    'gatehouse listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
@@ -113,22 +121,26 @@ export async function startGatehouse(config: Config, options: GatehouseOptions =
 
   let reloading: Promise<void> = Promise.resolve();
   const reload = (next: Config): Promise<void> =>
-    (reloading = reloading.catch(() => undefined).then(async () => {
-      const refused = restartOnlyChanges(running, next);
-      if (refused.length > 0) throw new ConfigError(refused);
-      const nextAccess = await createAccess(next, mode, deps, access);
-      const previous = access;
-      // The previous access control still admits the requests that began under it: what its successor does not
-      // carry over (a provider client, a Redis store) is released once they are done.
-      const previousDone = proxy.reconfigure(next, nextAccess);
-      access = nextAccess;
-      running = next;
-      logger.level = next.log.level;
-      previousDone
-        .then(() => (previous as Partial<CloudAccess>).release?.(nextAccess as CloudAccess))
-        .catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'closing what the previous config used failed'));
-      logger.info({ mode }, 'config reloaded');
-    }));
+    (reloading = reloading
+      .catch(() => undefined)
+      .then(async () => {
+        const refused = restartOnlyChanges(running, next);
+        if (refused.length > 0) throw new ConfigError(refused);
+        const nextAccess = await createAccess(next, mode, deps, access);
+        const previous = access;
+        // The previous access control still admits the requests that began under it: what its successor does not
+        // carry over (a provider client, a Redis store) is released once they are done.
+        const previousDone = proxy.reconfigure(next, nextAccess);
+        access = nextAccess;
+        running = next;
+        logger.level = next.log.level;
+        previousDone
+          .then(() => (previous as Partial<CloudAccess>).release?.(nextAccess as CloudAccess))
+          .catch((error: unknown) =>
+            logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'closing what the previous config used failed'),
+          );
+        logger.info({ mode }, 'config reloaded');
+      }));
 
   return { mode, url, port, opsUrl: urlFor(config.ops.host, opsPort), opsPort, logger, metrics, readiness, shutdown, reload };
 }

@@ -76,14 +76,19 @@ async function main(argv: string[]): Promise<void> {
       return void process.stdout.write(`${versionLine()}\n`);
     case 'check-config': {
       const { config, modeReason } = loadOrExit(values.config);
-      process.stdout.write(`${JSON.stringify({ mode: resolveMode(config), mode_reason: modeReason, config: printableConfig(config) }, null, 2)}\nconfig is valid\n`);
+      process.stdout.write(
+        `${JSON.stringify({ mode: resolveMode(config), mode_reason: modeReason, config: printableConfig(config) }, null, 2)}\nconfig is valid\n`,
+      );
       return;
     }
     case 'start': {
       const { config, modeReason } = loadOrExit(values.config);
       const gatehouse: Gatehouse = await startGatehouse(config).catch(exitOnConfigError);
       if (config.mode === 'auto' && gatehouse.mode === 'local') {
-        gatehouse.logger.warn({ mode: gatehouse.mode }, `${modeReason}: single sign-on is off and every request passes through to the app (set sso.issuer and sso.client_id for SSO, or mode: local to say this is meant)`);
+        gatehouse.logger.warn(
+          { mode: gatehouse.mode },
+          `${modeReason}: single sign-on is off and every request passes through to the app (set sso.issuer and sso.client_id for SSO, or mode: local to say this is meant)`,
+        );
       }
       exitOnSignals(() => gatehouse.shutdown());
       reloadOnHangup(gatehouse, values.config);

@@ -93,6 +93,8 @@ export class AuthRoutes {
 
   private jwks(ctx: RequestContext): void {
     if (!this.jwksBody) return sendJson(ctx.res, 404, { error: 'assertion_disabled' });
-    ctx.res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(ctx.req.method === 'HEAD' ? undefined : this.jwksBody);
+    ctx.res
+      .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' })
+      .end(ctx.req.method === 'HEAD' ? undefined : this.jwksBody);
   }
 }

@@ -36,7 +36,10 @@ export function createProxyServer({ config, access, logger, metrics }: ProxyServ
     onUntrustedPeer: (remote: string): void => {
       if (untrustedForwardingWarned) return;
       untrustedForwardingWarned = true;
-      logger.warn({ remote }, 'X-Forwarded-* from a peer outside trust_proxy ignored, the app gets X-Forwarded-Proto http (logged once): add the proxy in front of gatehouse to trust_proxy');
+      logger.warn(
+        { remote },
+        'X-Forwarded-* from a peer outside trust_proxy ignored, the app gets X-Forwarded-Proto http (logged once): add the proxy in front of gatehouse to trust_proxy',
+      );
     },
   };
   const listener: Listener = {

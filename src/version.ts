@@ -46,7 +46,9 @@ function gitCommit(root: string): string | undefined {
   for (const dir of common ? [gitDir, resolve(gitDir, common)] : [gitDir]) {
     const loose = read(join(dir, ref));
     if (loose && /^[0-9a-f]{40,64}$/.test(loose)) return loose;
-    const packed = read(join(dir, 'packed-refs'))?.split('\n').find((line) => line.endsWith(` ${ref}`));
+    const packed = read(join(dir, 'packed-refs'))
+      ?.split('\n')
+      .find((line) => line.endsWith(` ${ref}`));
     if (packed) return packed.split(' ')[0];
   }
   return undefined;

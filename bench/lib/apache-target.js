@@ -135,7 +135,7 @@ export function apacheTarget(upstream, { port, issuer, apache = APACHE, openidcM
       `apache-openidc: Apache httpd + mod_auth_openidc (Debian's apache2 and libapache2-mod-auth-openidc), signed in as ${SIGNED_IN_USER} through the dev provider's login and consent forms; ` +
       `event MPM, ${CHILDREN} children × ${THREADS_PER_CHILD} threads (CPU: the parent and its children), session in the shm cache (OIDCSessionType server-cache), ` +
       'mod_proxy_http with reused upstream connections, access log on to a file; passes the ID token and userinfo claims as OIDC_CLAIM_* headers ' +
-      '(sub, email, email_verified, name, preferred_username, roles and the ID token\'s iss, aud, exp, iat, …) plus OIDC_access_token and OIDC_access_token_expires ' +
+      "(sub, email, email_verified, name, preferred_username, roles and the ID token's iss, aud, exp, iat, …) plus OIDC_access_token and OIDC_access_token_expires " +
       '(mod_proxy adds X-Forwarded-For, -Host and -Server), signs no assertion (so gatehouse-cloud-no-assertion is its closest gatehouse row), ' +
       'scrubs client-sent OIDC_CLAIM_* headers and strips its session cookie from the forwarded request',
     async start() {
@@ -148,7 +148,10 @@ export function apacheTarget(upstream, { port, issuer, apache = APACHE, openidcM
       dir = makeTempDir('apache');
       const configFile = join(dir, 'apache2.conf');
       writeFileSync(configFile, apacheConfig({ dir, port, upstreamUrl: upstream.url, issuer: issuer(), openidcModule }));
-      child = spawnTracked(apache, ['-d', dir, '-f', configFile, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LANG: 'C' } });
+      child = spawnTracked(apache, ['-d', dir, '-f', configFile, '-DFOREGROUND'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, LANG: 'C' },
+      });
       await listeningOrExited(child, port, join(dir, 'error.log'));
       this.url = originFor(port);
       this.pid = /** @type {number} */ (child.pid);

@@ -175,7 +175,12 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
     async startProvider() {
       /** @type {{ startDevProvider: (o: object) => Promise<{ issuer: string, close: () => Promise<void> }> }} */
       const { startDevProvider } = await import(DEV_PROVIDER);
-      const apiClient = { ...API_CLIENT, redirect_uris: ['http://127.0.0.1:1/unused'], grant_types: ['authorization_code', 'client_credentials'], token_claims: { roles: ['admin'] } };
+      const apiClient = {
+        ...API_CLIENT,
+        redirect_uris: ['http://127.0.0.1:1/unused'],
+        grant_types: ['authorization_code', 'client_credentials'],
+        token_claims: { roles: ['admin'] },
+      };
       const started = await startDevProvider({
         port: 0,
         clients: [...specs.map((spec, i) => clientFor(`http://127.0.0.1:${ports[i]}`, `bench-${spec.name}`)), ...peerClients, apiClient],
@@ -195,11 +200,15 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
 async function clientCredentialsToken(issuer) {
   const { statusCode, body } = await request(`${issuer}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${API_CLIENT.client_id}:${API_CLIENT.client_secret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${API_CLIENT.client_id}:${API_CLIENT.client_secret}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_API, scope: 'api' }).toString(),
   });
   const answer = /** @type {{ access_token?: unknown }} */ (await body.json());
-  if (statusCode !== 200 || typeof answer.access_token !== 'string') throw new Error(`bench: client-credentials token refused: ${statusCode} ${JSON.stringify(answer)}`);
+  if (statusCode !== 200 || typeof answer.access_token !== 'string')
+    throw new Error(`bench: client-credentials token refused: ${statusCode} ${JSON.stringify(answer)}`);
   return answer.access_token;
 }
 

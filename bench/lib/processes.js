@@ -111,7 +111,7 @@ function descendants(pid) {
     childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(name)]);
   }
   const found = [];
-  for (let queue = [pid]; queue.length > 0; ) {
+  for (let queue = [pid]; queue.length > 0;) {
     const children = childrenOf.get(/** @type {number} */ (queue.pop())) ?? [];
     found.push(...children);
     queue.push(...children);

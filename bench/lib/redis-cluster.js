@@ -47,7 +47,10 @@ export async function startRedisCluster() {
       ports.push(port);
       await waitForPort(port);
     }
-    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
+    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      stdio: 'ignore',
+      timeout: 30_000,
+    });
     await waitFor(() => ports.every(clusterOk), { timeoutMs: 15_000, intervalMs: 100, what: 'the bench Redis Cluster reaching cluster_state:ok' });
     return { urls: ports.map((port) => `redis://127.0.0.1:${port}`), stop };
   } catch (error) {

@@ -52,7 +52,9 @@ export function machineHeader(title) {
   }
   let nginx = 'not installed';
   try {
-    nginx = execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim().replace(/^nginx version: /, '');
+    nginx = execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^nginx version: /, '');
   } catch {
     // the nginx row is skipped then
   }
@@ -76,7 +78,8 @@ export function machineLoad() {
   }
 }
 
-const fmt = (value, digits = 0) => (value === undefined ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (value, digits = 0) =>
+  value === undefined ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /**
  * One markdown table: per row the medians and the ratio against the direct row of the same scenario.
@@ -124,7 +127,11 @@ export function targetChecks(rows, scenario) {
     atLeast('signed-in ≥ 0.7× nginx', 'gatehouse-cloud', 'nginx', 0.7),
   ];
   const cpu = of('gatehouse-cloud', 'cpuPer1k');
-  lines.push(cpu === undefined ? '- CPU per 1,000 signed-in requests ≤ 40 ms: not measured' : `- CPU per 1,000 signed-in requests ≤ 40 ms: ${verdict(cpu <= 40)}, ${fmt(cpu, 1)} ms`);
+  lines.push(
+    cpu === undefined
+      ? '- CPU per 1,000 signed-in requests ≤ 40 ms: not measured'
+      : `- CPU per 1,000 signed-in requests ≤ 40 ms: ${verdict(cpu <= 40)}, ${fmt(cpu, 1)} ms`,
+  );
   const [signedP99, directP99] = [of('gatehouse-cloud', 'serialP99'), of('direct', 'serialP99')];
   lines.push(
     signedP99 === undefined || directP99 === undefined

@@ -71,20 +71,22 @@ for (let i = 0; i < sessions; i++) {
   const sub = flat(`user-${i}`);
   const { value, key } = sessionCookie.issue();
   cookies.push(value);
-  await access.store.set(compactRecord({
-    key,
-    claims: { sub, email: flat(`${sub}@example.test`), name: flat(`User ${sub}`), preferred_username: sub },
-    roles: ['user'],
-    sid: base64url(16),
-    idToken: idToken(sub),
-    accessToken: base64url(32),
-    refreshToken: base64url(32),
-    tokensExpireAt: now + 3_600_000,
-    createdAt: now,
-    expiresAt: now + 8 * 3_600_000,
-    lastSeenAt: now,
-    refreshAt: now + 3_600_000,
-  }));
+  await access.store.set(
+    compactRecord({
+      key,
+      claims: { sub, email: flat(`${sub}@example.test`), name: flat(`User ${sub}`), preferred_username: sub },
+      roles: ['user'],
+      sid: base64url(16),
+      idToken: idToken(sub),
+      accessToken: base64url(32),
+      refreshToken: base64url(32),
+      tokensExpireAt: now + 3_600_000,
+      createdAt: now,
+      expiresAt: now + 8 * 3_600_000,
+      lastSeenAt: now,
+      refreshAt: now + 3_600_000,
+    }),
+  );
 }
 
 writeFileSync(cookieFile, cookies.join('\n'));

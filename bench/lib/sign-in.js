@@ -38,7 +38,9 @@ function cookieNames(setCookie) {
 export async function signIn(options) {
   const { user, landing = '/fixed' } = options;
   const [startUrl, sessionCookie] =
-    'gatehouseUrl' in options ? [`${options.gatehouseUrl}/.auth/start?rd=${encodeURIComponent(landing)}`, 'gatehouse_session'] : [options.startUrl, options.sessionCookie];
+    'gatehouseUrl' in options
+      ? [`${options.gatehouseUrl}/.auth/start?rd=${encodeURIComponent(landing)}`, 'gatehouse_session']
+      : [options.startUrl, options.sessionCookie];
   const appOrigin = new URL(startUrl).origin;
   // the jar is port-agnostic like a browser's, so on 127.0.0.1 it holds the provider's cookies too: only the app's are sent on
   const appCookies = new Set();
@@ -60,7 +62,8 @@ export async function signIn(options) {
         next = { url: target.href, init: {} };
         continue;
       }
-      if (response.status !== 200 || origin === appOrigin) throw new Error(`sign-in of ${user}: unexpected ${response.status} at ${next.url}: ${response.body.slice(0, 300)}`);
+      if (response.status !== 200 || origin === appOrigin)
+        throw new Error(`sign-in of ${user}: unexpected ${response.status} at ${next.url}: ${response.body.slice(0, 300)}`);
       const form = providerForm(response.body, response.url);
       next = { url: form.action, init: { form: form.fields.prompt === 'login' ? { ...form.fields, login: user, password: 'bench' } : form.fields } };
     }

@@ -33,7 +33,7 @@ export function directTarget(upstream) {
     name: 'direct',
     url: upstream.url,
     pid: upstream.pid,
-    note: 'direct: node:http upstream, no proxy; CPU is the upstream\'s',
+    note: "direct: node:http upstream, no proxy; CPU is the upstream's",
     start: async () => true,
     stop: async () => {},
   };
@@ -63,7 +63,12 @@ function nodeProxyTarget(name, file, upstream, note) {
 
 /** @returns {Target} */
 export function undiciMinimalTarget(upstream) {
-  return nodeProxyTarget('undici-min', 'minimal-proxy.js', upstream, 'undici-min: bench/minimal-proxy.js, undici 7 Pool.stream (128 connections), hop-by-hop headers dropped');
+  return nodeProxyTarget(
+    'undici-min',
+    'minimal-proxy.js',
+    upstream,
+    'undici-min: bench/minimal-proxy.js, undici 7 Pool.stream (128 connections), hop-by-hop headers dropped',
+  );
 }
 
 /** @returns {Target} */

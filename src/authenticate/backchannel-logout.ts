@@ -98,7 +98,11 @@ function refusalOf(error: unknown): string {
     const claim = CHECKED_CLAIMS.find((name) => name === error.claim);
     if (claim !== undefined) return `logout token "${claim}" claim is missing or not valid`;
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JOSEAlgNotAllowed) {
+  if (
+    error instanceof joseErrors.JWSSignatureVerificationFailed ||
+    error instanceof joseErrors.JWKSNoMatchingKey ||
+    error instanceof joseErrors.JOSEAlgNotAllowed
+  ) {
     return 'logout token is not signed by a provider key with an allowed algorithm';
   }
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'logout token is not a signed JWT';

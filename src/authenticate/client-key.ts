@@ -99,7 +99,10 @@ function algProblem(alg: string, key: KeyObject): string | undefined {
     return bits < 2048 ? `is an RSA key of ${bits} bits; ${alg} needs at least 2048` : undefined;
   }
   const curve = EC_ALGS[alg];
-  if (curve !== undefined) return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve ? undefined : `has alg ${alg}, which needs an EC ${curveName(curve)} key, but is ${kind}`;
+  if (curve !== undefined)
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve
+      ? undefined
+      : `has alg ${alg}, which needs an EC ${curveName(curve)} key, but is ${kind}`;
   if (alg === 'EdDSA') return key.asymmetricKeyType === 'ed25519' ? undefined : `has alg EdDSA, which needs an Ed25519 key, but is ${kind}`;
   return `has alg ${JSON.stringify(alg.slice(0, 20))}; private_key_jwt signs with RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA`;
 }

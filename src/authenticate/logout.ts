@@ -73,7 +73,12 @@ export class Logout {
     this.signedOutUrl = urls.absolute('/signed-out');
     this.logoutPath = urls.path('/logout');
     this.signInPath = urls.path('/login');
-    this.states = new LogoutStates(new Sealer(options.secrets), { path: urls.path('/signed-out'), secure: options.secure, ttlMs: LOGOUT_STATE_TTL_MS, now: options.now });
+    this.states = new LogoutStates(new Sealer(options.secrets), {
+      path: urls.path('/signed-out'),
+      secure: options.secure,
+      ttlMs: LOGOUT_STATE_TTL_MS,
+      now: options.now,
+    });
   }
 
   async handle(ctx: RequestContext): Promise<void> {
@@ -84,7 +89,11 @@ export class Logout {
     }
     // The confirmation form of a browser that sends no Fetch Metadata comes with `Origin: null` (the page is
     // no-referrer): its token, bound to this session, shows that the page was gatehouse's own.
-    if (ctx.req.method === 'POST' && session !== undefined && this.validToken((await readForm(ctx.req, MAX_FORM_BYTES))?.get(CONFIRM_FIELD), session.record.key)) {
+    if (
+      ctx.req.method === 'POST' &&
+      session !== undefined &&
+      this.validToken((await readForm(ctx.req, MAX_FORM_BYTES))?.get(CONFIRM_FIELD), session.record.key)
+    ) {
       return this.end(ctx, session);
     }
     ctx.req.resume();

@@ -55,7 +55,9 @@ export function isKeySetUnusable(error: unknown): boolean {
 }
 
 export function isNetworkError(error: unknown): boolean {
-  return errorChain(error).some((link) => link.name === 'TimeoutError' || link.name === 'AbortError' || (link instanceof TypeError && link.message === 'fetch failed'));
+  return errorChain(error).some(
+    (link) => link.name === 'TimeoutError' || link.name === 'AbortError' || (link instanceof TypeError && link.message === 'fetch failed'),
+  );
 }
 
 /**

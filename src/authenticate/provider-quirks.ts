@@ -31,7 +31,9 @@ export function extraAuthParamProblem(name: string): string | undefined {
 /** Why a sso.logout_url template is unusable, or undefined. */
 export function logoutUrlProblem(template: string): string | undefined {
   if (template === '') return undefined;
-  const unknown = [...template.matchAll(/\{([^}]*)\}/g)].map((match) => match[1] ?? '').find((name) => !(LOGOUT_URL_PLACEHOLDERS as readonly string[]).includes(name));
+  const unknown = [...template.matchAll(/\{([^}]*)\}/g)]
+    .map((match) => match[1] ?? '')
+    .find((name) => !(LOGOUT_URL_PLACEHOLDERS as readonly string[]).includes(name));
   if (unknown !== undefined) return `unknown placeholder {${unknown}} (known: ${LOGOUT_URL_PLACEHOLDERS.map((name) => `{${name}}`).join(', ')})`;
   let url: URL;
   try {
@@ -45,7 +47,9 @@ export function logoutUrlProblem(template: string): string | undefined {
 
 /** The template with every placeholder replaced by its URL-encoded value (an absent value leaves the parameter empty). */
 export function fillLogoutUrl(template: string, values: LogoutUrlValues): string {
-  return template.replace(/\{(client_id|post_logout_redirect_uri|id_token_hint|state)\}/g, (_whole, name: keyof LogoutUrlValues) => encodeURIComponent(values[name]));
+  return template.replace(/\{(client_id|post_logout_redirect_uri|id_token_hint|state)\}/g, (_whole, name: keyof LogoutUrlValues) =>
+    encodeURIComponent(values[name]),
+  );
 }
 
 /**

@@ -207,7 +207,10 @@ export class Provider {
     return this.tokensFrom(response, previous);
   }
 
-  private async tokensFrom(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous: { sub: string; idToken: string } | undefined): Promise<ProviderTokens> {
+  private async tokensFrom(
+    response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+    previous: { sub: string; idToken: string } | undefined,
+  ): Promise<ProviderTokens> {
     const idClaims = response.claims();
     const idToken = response.id_token ?? previous?.idToken;
     if (!idToken) throw new TokenInvalidError('token response without an ID token');
@@ -244,7 +247,15 @@ export class Provider {
    */
   endSessionUrl(request: { idTokenHint: string; postLogoutRedirectUri: string; state: string }): URL | undefined {
     const { logout_url: template, client_id } = this.sso;
-    if (template) return new URL(fillLogoutUrl(template, { client_id, post_logout_redirect_uri: request.postLogoutRedirectUri, id_token_hint: request.idTokenHint, state: request.state }));
+    if (template)
+      return new URL(
+        fillLogoutUrl(template, {
+          client_id,
+          post_logout_redirect_uri: request.postLogoutRedirectUri,
+          id_token_hint: request.idTokenHint,
+          state: request.state,
+        }),
+      );
     const configuration = this.configuration;
     if (!configuration?.serverMetadata().end_session_endpoint) return undefined;
     return oidc.buildEndSessionUrl(configuration, {

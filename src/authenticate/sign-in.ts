@@ -122,7 +122,14 @@ export class SignIn {
     if (!pending) {
       this.deps.events?.failed?.('state');
       this.deps.logger.info({ reqId: ctx.requestId }, 'sign-in callback without a matching pending sign-in (expired, replayed or forged state)');
-      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInExpired', retryUrl: this.retryUrl('/') }, 'sign_in_expired', this.branding, clear);
+      return sendError(
+        ctx.req,
+        ctx.res,
+        { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInExpired', retryUrl: this.retryUrl('/') },
+        'sign_in_expired',
+        this.branding,
+        clear,
+      );
     }
     const providerError = single(query, 'error');
     if (providerError !== null) return this.providerRefused(ctx, providerError, query, pending, clear);
@@ -130,7 +137,14 @@ export class SignIn {
     const clearOnFailure = pending.silent ? [...clear, this.returningCookie(0)] : clear;
     if (single(query, 'code') === null) {
       this.deps.events?.failed?.('provider_error');
-      return sendError(ctx.req, ctx.res, { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'bad_callback', this.branding, clearOnFailure);
+      return sendError(
+        ctx.req,
+        ctx.res,
+        { kind: 'error', status: 400, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) },
+        'bad_callback',
+        this.branding,
+        clearOnFailure,
+      );
     }
     const callbackUrl = new URL(this.provider.callbackUrl);
     callbackUrl.search = new URL(ctx.req.url ?? '/', 'http://callback.invalid').search;
@@ -146,7 +160,14 @@ export class SignIn {
       this.deps.events?.failed?.(reason);
       this.deps.logger.warn({ reqId: ctx.requestId, reason, silent: pending.silent, err: describeError(error) }, 'sign-in failed');
       if (reason === 'provider_unavailable' || reason === 'store_unavailable') return this.unavailable(ctx, reason, pending.returnTo, clearOnFailure);
-      sendError(ctx.req, ctx.res, { kind: 'error', status: failureStatus(error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'sign_in_failed', this.branding, clearOnFailure);
+      sendError(
+        ctx.req,
+        ctx.res,
+        { kind: 'error', status: failureStatus(error), requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) },
+        'sign_in_failed',
+        this.branding,
+        clearOnFailure,
+      );
     }
   }
 
@@ -156,7 +177,13 @@ export class SignIn {
    * (e.g. invalid_request when they want id_token_hint), and the fallback is interactive, so it cannot loop. The
    * returning hint is dropped, so the next visit shows the sign-on page instead of trying silently again.
    */
-  private providerRefused(ctx: RequestContext, providerError: string, query: URLSearchParams, pending: { silent: boolean; returnTo: string }, clear: string[]): void {
+  private providerRefused(
+    ctx: RequestContext,
+    providerError: string,
+    query: URLSearchParams,
+    pending: { silent: boolean; returnTo: string },
+    clear: string[],
+  ): void {
     const logged = { reqId: ctx.requestId, silent: pending.silent, providerError: sanitized(providerError, 64), providerErrorDescription: describedBy(query) };
     if (pending.silent) {
       this.deps.events?.silentFallback?.(KNOWN_ERRORS.has(providerError) ? providerError : 'other');
@@ -166,11 +193,23 @@ export class SignIn {
     if (providerError === 'access_denied') {
       this.deps.events?.failed?.('declined');
       this.deps.logger.info(logged, 'user declined consent at the provider');
-      return sendPage(ctx.res, { kind: 'declined', retryUrl: this.startUrl(pending.returnTo, true), ...this.localLogin(pending.returnTo) }, this.branding, clear);
+      return sendPage(
+        ctx.res,
+        { kind: 'declined', retryUrl: this.startUrl(pending.returnTo, true), ...this.localLogin(pending.returnTo) },
+        this.branding,
+        clear,
+      );
     }
     this.deps.events?.failed?.('provider_error');
     this.deps.logger.warn(logged, 'provider answered the sign-in with an error');
-    sendError(ctx.req, ctx.res, { kind: 'error', status: 502, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) }, 'provider_error', this.branding, clear);
+    sendError(
+      ctx.req,
+      ctx.res,
+      { kind: 'error', status: 502, requestId: ctx.requestId, wording: 'signInFailed', retryUrl: this.retryUrl(pending.returnTo) },
+      'provider_error',
+      this.branding,
+      clear,
+    );
   }
 
   private unavailable(ctx: RequestContext, reason: SignInFailure, returnTo: string, setCookies?: string[]): void {

@@ -61,18 +61,29 @@ export class AccessPolicy {
   constructor(config: PolicyConfig) {
     const rules: CompiledRule[] = [];
     if (config.public_paths.length > 0) {
-      rules.push({ matches: compilePathMatcher(config.public_paths), methods: undefined, requirement: { kind: 'anonymous', source: 'public_paths' }, segment: undefined });
+      rules.push({
+        matches: compilePathMatcher(config.public_paths),
+        methods: undefined,
+        requirement: { kind: 'anonymous', source: 'public_paths' },
+        segment: undefined,
+      });
     }
     config.access.rules.forEach((rule, index) => {
       const source = `access.rules.${index} (${rule.path})`;
-      const requirement: Requirement = rule.allow === 'anonymous' ? { kind: 'anonymous', source } : { kind: 'allow', source, grants: compileGrants(rule.allow) };
+      const requirement: Requirement =
+        rule.allow === 'anonymous' ? { kind: 'anonymous', source } : { kind: 'allow', source, grants: compileGrants(rule.allow) };
       const matches = compilePathMatcher([rule.path]);
       rules.push({ matches, methods: methodSet(rule.methods), requirement, segment: segmentOfPattern(rule.path) });
     });
     // Indexed by first segment so that 50 rules cost what the few rules for that segment cost (docs/performance.md: bench row).
     this.anySegment = rules.filter((rule) => rule.segment === undefined);
     const bySegment = new Map<string, CompiledRule[]>();
-    for (const rule of rules) if (rule.segment !== undefined && !bySegment.has(rule.segment)) bySegment.set(rule.segment, rules.filter((r) => r.segment === undefined || r.segment === rule.segment));
+    for (const rule of rules)
+      if (rule.segment !== undefined && !bySegment.has(rule.segment))
+        bySegment.set(
+          rule.segment,
+          rules.filter((r) => r.segment === undefined || r.segment === rule.segment),
+        );
     this.bySegment = bySegment;
     this.fallback =
       config.access.default === 'deny'

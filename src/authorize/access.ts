@@ -22,9 +22,7 @@ export interface RequestContext extends UpgradeContext {
  * 403 (signed in, but an access rule is not met).
  */
 export type Admission =
-  | { readonly kind: 'forward'; readonly identity: readonly string[] }
-  | { readonly kind: 'answered' }
-  | { readonly kind: 'refuse'; readonly status: 401 | 403 };
+  { readonly kind: 'forward'; readonly identity: readonly string[] } | { readonly kind: 'answered' } | { readonly kind: 'refuse'; readonly status: 401 | 403 };
 
 export type Forward = Extract<Admission, { kind: 'forward' }>;
 /** For a request: forwarded or answered. */

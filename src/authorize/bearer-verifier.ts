@@ -99,7 +99,8 @@ export class ProviderTokenVerifier implements TokenVerifier {
     }
     if (answer.active !== true) throw invalid('introspection: not active');
     // A refresh token introspects as active too: only access tokens (token_type Bearer, or none said) are admitted.
-    if (answer.token_type !== undefined && answer.token_type.toLowerCase() !== 'bearer' && answer.token_type !== 'access_token') throw invalid('introspection: not an access token');
+    if (answer.token_type !== undefined && answer.token_type.toLowerCase() !== 'bearer' && answer.token_type !== 'access_token')
+      throw invalid('introspection: not an access token');
     if (answer.iss !== undefined && answer.iss !== metadata.issuer) throw invalid('introspection: another issuer');
     const audiences = typeof answer.aud === 'string' ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
     if (!audiences.some((aud) => this.config.bearer.audiences.includes(aud))) throw invalid('introspection: aud names none of bearer.audiences');

@@ -116,7 +116,8 @@ export class BearerTokens {
     const signer = this.deps.signer;
     if (!signer) return { identity: entry.headers, subject: entry.access, user: entry.subject.claims };
     const assertion = signer.current(entry.subject);
-    if (assertion === undefined) return signer.prepare(entry.subject).then((token) => ({ identity: this.withAssertion(entry, token), subject: entry.access, user: entry.subject.claims }));
+    if (assertion === undefined)
+      return signer.prepare(entry.subject).then((token) => ({ identity: this.withAssertion(entry, token), subject: entry.access, user: entry.subject.claims }));
     return { identity: this.withAssertion(entry, assertion), subject: entry.access, user: entry.subject.claims };
   }
 

@@ -22,7 +22,16 @@ import { PublicHost, targetOf } from '../http/public-host.js';
 import { isNavigation, redirect } from '../http/respond.js';
 import { AuthRoutes } from '../routes.js';
 import type { Route } from '../route-urls.js';
-import { authRoutesOptions, backchannelLogoutOptions, forwardAuthOptions, logoutOptions, providerOptions, routeUrlsOf, sessionsOptions, signInOptions } from '../cloud-options.js';
+import {
+  authRoutesOptions,
+  backchannelLogoutOptions,
+  forwardAuthOptions,
+  logoutOptions,
+  providerOptions,
+  routeUrlsOf,
+  sessionsOptions,
+  signInOptions,
+} from '../cloud-options.js';
 import { ForwardAuth } from './forward-auth.js';
 import { Logout } from '../authenticate/logout.js';
 import { Sessions } from '../session/sessions.js';
@@ -38,7 +47,11 @@ export interface CloudAccessDeps {
 }
 
 /** `kept`: the generated key of the config before a reload, kept while none is configured (apps keep verifying). */
-async function assertionSetup(config: Config, logger: Logger, kept: AssertionKeys | undefined): Promise<{ keys: AssertionKeys; signer: AssertionSigner } | undefined> {
+async function assertionSetup(
+  config: Config,
+  logger: Logger,
+  kept: AssertionKeys | undefined,
+): Promise<{ keys: AssertionKeys; signer: AssertionSigner } | undefined> {
   const { assertion } = config.identity;
   if (!assertion.enabled) return undefined;
   let keys: AssertionKeys;
@@ -49,7 +62,10 @@ async function assertionSetup(config: Config, logger: Logger, kept: AssertionKey
     throw error;
   }
   if (keys.generated && keys !== kept) {
-    logger.info({ kid: keys.current.kid }, 'assertion signing key generated at start (development only): configure identity.assertion.keys so every restart signs with the same key');
+    logger.info(
+      { kid: keys.current.kid },
+      'assertion signing key generated at start (development only): configure identity.assertion.keys so every restart signs with the same key',
+    );
   }
   const signer = new AssertionSigner({
     keys,
@@ -185,8 +201,13 @@ function buildHandshake(config: Config, { logger, metrics }: CloudAccessDeps, { 
       silentFallback: (error) => metrics.silentReauthFallbacks.labels(error).inc(),
     },
   });
-  const backchannel = new BackchannelLogout(backchannelLogoutOptions(config), provider, store, { logger, onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc() });
-  const bearer = config.bearer.enabled ? new BearerTokens(config, { verifier: new ProviderTokenVerifier(config, provider), signer: assertion?.signer, logger }) : undefined;
+  const backchannel = new BackchannelLogout(backchannelLogoutOptions(config), provider, store, {
+    logger,
+    onLogout: (outcome) => metrics.backchannelLogouts.labels(outcome).inc(),
+  });
+  const bearer = config.bearer.enabled
+    ? new BearerTokens(config, { verifier: new ProviderTokenVerifier(config, provider), signer: assertion?.signer, logger })
+    : undefined;
   const authenticator = new Authenticator(sessions, bearer);
   // forward-auth applies the gate's rules to the same authenticator
   const forwardAuth = new ForwardAuth(forwardAuthOptions(config, urls), authenticator, { logger });

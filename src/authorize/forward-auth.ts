@@ -80,13 +80,20 @@ export class ForwardAuth {
 
   async verify(ctx: RequestContext, query: URLSearchParams): Promise<void> {
     const original = this.originalTarget(ctx.req);
-    if (original === 'refused') return sendJson(ctx.res, 400, { error: 'bad_forwarded_uri', message: 'X-Forwarded-Uri / X-Original-URL is not a request-target gatehouse accepts' });
+    if (original === 'refused')
+      return sendJson(ctx.res, 400, { error: 'bad_forwarded_uri', message: 'X-Forwarded-Uri / X-Original-URL is not a request-target gatehouse accepts' });
     if (original === undefined && this.policy.pathDependent) {
       if (!this.missingUriWarned) {
         this.missingUriWarned = true;
-        this.deps.logger.warn({}, 'forward-auth without X-Forwarded-Uri / X-Original-URL while access rules depend on the path: answered 400 (logged once); make the ingress send the original URI');
+        this.deps.logger.warn(
+          {},
+          'forward-auth without X-Forwarded-Uri / X-Original-URL while access rules depend on the path: answered 400 (logged once); make the ingress send the original URI',
+        );
       }
-      return sendJson(ctx.res, 400, { error: 'forwarded_uri_missing', message: 'X-Forwarded-Uri or X-Original-URL is required: access rules depend on the path' });
+      return sendJson(ctx.res, 400, {
+        error: 'forwarded_uri_missing',
+        message: 'X-Forwarded-Uri or X-Original-URL is required: access rules depend on the path',
+      });
     }
     const method = singleHeader(ctx.req, 'x-forwarded-method') ?? singleHeader(ctx.req, 'x-original-method') ?? ctx.req.method;
     const requirement = this.policy.requirementFor(original?.path ?? '/', method?.toUpperCase());
@@ -135,7 +142,10 @@ export class ForwardAuth {
     if (!this.trusted(req.socket.remoteAddress ?? '', 0)) {
       if (!this.untrustedWarned) {
         this.untrustedWarned = true;
-        this.deps.logger.warn({ remote: req.socket.remoteAddress }, 'forward-auth: X-Original-URL / X-Forwarded-Uri from a peer outside trust_proxy ignored, users return to / after sign-in (logged once): add the ingress to trust_proxy');
+        this.deps.logger.warn(
+          { remote: req.socket.remoteAddress },
+          'forward-auth: X-Original-URL / X-Forwarded-Uri from a peer outside trust_proxy ignored, users return to / after sign-in (logged once): add the ingress to trust_proxy',
+        );
       }
       return '/';
     }

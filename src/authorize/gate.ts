@@ -7,7 +7,15 @@ import { describeRequirement, type AccessPolicy, type Requirement, type Verdict 
 import { verdictFor, type Authenticates, type Authentication, type SignedIn } from './authentication.js';
 import { sendForbiddenJson, sendInvalidToken } from './refusals.js';
 import { hasBody } from '../http/body.js';
-import { ANSWERED, FORWARD_WITHOUT_IDENTITY, type Forward, type RequestAdmission, type RequestContext, type UpgradeAdmission, type UpgradeContext } from './access.js';
+import {
+  ANSWERED,
+  FORWARD_WITHOUT_IDENTITY,
+  type Forward,
+  type RequestAdmission,
+  type RequestContext,
+  type UpgradeAdmission,
+  type UpgradeContext,
+} from './access.js';
 import { isPromise, type MaybePromise } from '../maybe-promise.js';
 import type { Branding } from '../pages/render.js';
 import type { RouteUrls } from '../route-urls.js';
@@ -18,7 +26,8 @@ import { isNavigation, redirect, sendPage, sendUnauthenticated } from '../http/r
 const REFUSE_UNAUTHENTICATED: UpgradeAdmission = Object.freeze({ kind: 'refuse', status: 401 });
 const REFUSE_FORBIDDEN: UpgradeAdmission = Object.freeze({ kind: 'refuse', status: 403 });
 const forward = (identity: readonly string[]): Forward => ({ kind: 'forward', identity });
-const forwardIfSignedIn = (who: Authentication): Forward => (who.kind === 'session' || who.kind === 'bearer' ? forward(who.identity) : FORWARD_WITHOUT_IDENTITY);
+const forwardIfSignedIn = (who: Authentication): Forward =>
+  who.kind === 'session' || who.kind === 'bearer' ? forward(who.identity) : FORWARD_WITHOUT_IDENTITY;
 const forwardWithoutIdentity = (): Forward => FORWARD_WITHOUT_IDENTITY;
 
 export interface GateOptions {

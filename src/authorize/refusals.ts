@@ -9,7 +9,12 @@ import { requirementJson, type Verdict } from './access-rules.js';
 /** RFC 6750 §3: the token is missing, expired, revoked, malformed or for someone else; never a redirect. */
 export function sendInvalidToken(res: ServerResponse, error: BearerFailure): void {
   if (error instanceof TokenInvalidError) {
-    sendJson(res, error.status, { error: error.publicCode, message: 'The access token is not valid' }, { 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' });
+    sendJson(
+      res,
+      error.status,
+      { error: error.publicCode, message: 'The access token is not valid' },
+      { 'www-authenticate': 'Bearer realm="gatehouse", error="invalid_token"' },
+    );
     return;
   }
   const retry: Record<string, string> = error instanceof ProviderUnavailableError ? { 'retry-after': '5' } : {};
@@ -26,5 +31,10 @@ export function sendForbiddenJson(res: ServerResponse, verdict: Extract<Verdict,
     sendJson(res, 403, { error: 'no_access', message: "You don't have access to this app", access_contact: contact });
     return;
   }
-  sendJson(res, 403, { error: 'forbidden', message: "You don't have access to this page", requires: requirementJson(verdict.requirement), access_contact: contact });
+  sendJson(res, 403, {
+    error: 'forbidden',
+    message: "You don't have access to this page",
+    requires: requirementJson(verdict.requirement),
+    access_contact: contact,
+  });
 }

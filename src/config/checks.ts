@@ -86,7 +86,8 @@ export function redisUrlProblem(value: string): string | undefined {
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `must start with redis:// or rediss:// (got ${JSON.stringify(url.protocol)})`;
   if (url.hostname === '') return `has no host: ${shown(value)}`;
-  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d+$/.test(url.pathname)) return `path must be a database number like /0 (got ${JSON.stringify(url.pathname)})`;
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d+$/.test(url.pathname))
+    return `path must be a database number like /0 (got ${JSON.stringify(url.pathname)})`;
   return undefined;
 }
 
@@ -157,7 +158,8 @@ export function assertionKeyProblem(value: string): string | undefined {
     }
   }
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return undefined;
-  const kind = key.asymmetricKeyType === 'ec' ? `an EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key` : `an ${key.asymmetricKeyType ?? 'unknown'} key`;
+  const kind =
+    key.asymmetricKeyType === 'ec' ? `an EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key` : `an ${key.asymmetricKeyType ?? 'unknown'} key`;
   return `is ${kind}; ES256 needs an EC P-256 private key`;
 }
 

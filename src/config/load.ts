@@ -151,7 +151,13 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * Replaces ${NAME} and ${NAME:-fallback} inside string values (after parsing, so values cannot inject YAML). Every
  * name goes to `referenced`; an unset one without fallback goes to `unset` (an error unless the key is overridden).
  */
-function substituteEnv(node: unknown, path: string[], env: NodeJS.ProcessEnv, referenced: Set<string>, unset: Array<{ path: string[]; name: string }>): unknown {
+function substituteEnv(
+  node: unknown,
+  path: string[],
+  env: NodeJS.ProcessEnv,
+  referenced: Set<string>,
+  unset: Array<{ path: string[]; name: string }>,
+): unknown {
   if (typeof node === 'string') {
     return node.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
       referenced.add(name);
@@ -223,7 +229,10 @@ function readValueFile(key: ConfigKey, file: string, source: string, problems: s
   }
   if (trimmed.includes('-----BEGIN ')) return trimmed.match(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g) ?? [];
   if (trimmed.startsWith('{')) return [trimmed];
-  return trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  return trimmed
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }
 
 function parseEnvValue(key: ConfigKey, raw: string): unknown {

@@ -38,8 +38,7 @@ export type RequestTargetRefusal =
 
 export type RequestTarget =
   /** `path` is what decisions match; `target` (path + original query) is what the app receives. */
-  | { readonly ok: true; readonly path: string; readonly target: string }
-  | { readonly ok: false; readonly reason: RequestTargetRefusal };
+  { readonly ok: true; readonly path: string; readonly target: string } | { readonly ok: false; readonly reason: RequestTargetRefusal };
 
 type Refused = Extract<RequestTarget, { ok: false }>;
 

@@ -11,7 +11,9 @@ export function sendPage(res: ServerResponse, model: PageModel, branding: Brandi
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extraHeaders }).end(res.req.method === 'HEAD' ? undefined : JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extraHeaders })
+    .end(res.req.method === 'HEAD' ? undefined : JSON.stringify(body));
 }
 
 export function redirect(res: ServerResponse, location: string, setCookies?: readonly string[]): void {
@@ -22,7 +24,12 @@ export function redirect(res: ServerResponse, location: string, setCookies?: rea
 
 /** 401 for a request without a valid session: JSON naming the sign-on page, and a challenge in WWW-Authenticate. */
 export function sendUnauthenticated(res: ServerResponse, loginPath: string, extraHeaders: Record<string, string> = {}): void {
-  sendJson(res, 401, { error: 'unauthenticated', login: loginPath }, { 'www-authenticate': `Session realm="gatehouse", login_url="${loginPath}"`, ...extraHeaders });
+  sendJson(
+    res,
+    401,
+    { error: 'unauthenticated', login: loginPath },
+    { 'www-authenticate': `Session realm="gatehouse", login_url="${loginPath}"`, ...extraHeaders },
+  );
 }
 
 /** 403 for an API request of a signed-in user without an app role (navigations get the no-access page). */
@@ -31,7 +38,14 @@ export function sendNoAccessJson(res: ServerResponse, accessContact: string): vo
 }
 
 /** An error as an HTML page or JSON, whichever the client prefers. */
-export function sendError(req: IncomingMessage, res: ServerResponse, model: Extract<PageModel, { kind: 'error' }>, code: string, branding: Branding, setCookies?: readonly string[]): void {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  model: Extract<PageModel, { kind: 'error' }>,
+  code: string,
+  branding: Branding,
+  setCookies?: readonly string[],
+): void {
   if (wantsJson(req.headers.accept)) {
     const json = renderErrorJson(model.status, model.requestId, code);
     const headers: Record<string, string | string[]> = { ...json.headers };

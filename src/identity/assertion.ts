@@ -199,7 +199,10 @@ export class AssertionSigner {
 async function loadConfiguredKey(index: number, text: string): Promise<{ kid: string; key: CryptoKey; publicJwk: JWK }> {
   const keyObject = parsePrivateKey(index, text.trim());
   if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    const kind = keyObject.asymmetricKeyType === 'ec' ? `an EC ${keyObject.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key` : `an ${keyObject.asymmetricKeyType ?? 'unknown'} key`;
+    const kind =
+      keyObject.asymmetricKeyType === 'ec'
+        ? `an EC ${keyObject.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key`
+        : `an ${keyObject.asymmetricKeyType ?? 'unknown'} key`;
     throw new AssertionKeyError(index, `is ${kind}; ES256 needs an EC P-256 private key`);
   }
   const { kty, crv, x, y, d } = keyObject.export({ format: 'jwk' });

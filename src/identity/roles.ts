@@ -154,7 +154,10 @@ export interface RoleSource {
 }
 
 /** The app roles of freshly issued tokens (sign-in or refresh). */
-export async function appRoles(tokens: { accessToken?: string | undefined; claims: Record<string, unknown> }, { policy, fromUrl }: RoleSource): Promise<string[]> {
+export async function appRoles(
+  tokens: { accessToken?: string | undefined; claims: Record<string, unknown> },
+  { policy, fromUrl }: RoleSource,
+): Promise<string[]> {
   let providerRoles: string[];
   if (fromUrl) {
     if (!tokens.accessToken) throw new TokenInvalidError('roles.source is url but the provider issued no access token');

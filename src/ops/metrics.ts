@@ -9,23 +9,99 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'gatehouse_http_requests_total', help: 'Requests answered, by status class', labelNames: ['status_class'] as const, registers: [this.registry] });
-  readonly requestDuration = new LatencyHistogram('gatehouse_http_request_duration_seconds', 'Time from request to the end of the response', LATENCY_BUCKETS, this.registry);
+  readonly requests = new Counter({
+    name: 'gatehouse_http_requests_total',
+    help: 'Requests answered, by status class',
+    labelNames: ['status_class'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new LatencyHistogram(
+    'gatehouse_http_request_duration_seconds',
+    'Time from request to the end of the response',
+    LATENCY_BUCKETS,
+    this.registry,
+  );
   readonly inFlight = new Gauge({ name: 'gatehouse_http_requests_in_flight', help: 'Requests being answered now', registers: [this.registry] });
-  readonly upstreamErrors = new Counter({ name: 'gatehouse_upstream_errors_total', help: 'Failed requests to the app, by kind', labelNames: ['kind'] as const, registers: [this.registry] });
-  readonly upstreamDuration = new LatencyHistogram('gatehouse_upstream_response_seconds', 'Time until the app answered with headers', LATENCY_BUCKETS, this.registry);
-  readonly rejectedRequests = new Counter({ name: 'gatehouse_rejected_requests_total', help: 'Requests refused before routing, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
-  readonly clientTimeouts = new Counter({ name: 'gatehouse_client_timeouts_total', help: 'Connections cut because the client stalled, by phase (headers, body)', labelNames: ['phase'] as const, registers: [this.registry] });
+  readonly upstreamErrors = new Counter({
+    name: 'gatehouse_upstream_errors_total',
+    help: 'Failed requests to the app, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamDuration = new LatencyHistogram(
+    'gatehouse_upstream_response_seconds',
+    'Time until the app answered with headers',
+    LATENCY_BUCKETS,
+    this.registry,
+  );
+  readonly rejectedRequests = new Counter({
+    name: 'gatehouse_rejected_requests_total',
+    help: 'Requests refused before routing, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly clientTimeouts = new Counter({
+    name: 'gatehouse_client_timeouts_total',
+    help: 'Connections cut because the client stalled, by phase (headers, body)',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+  });
 
-  readonly signInsStarted = new Counter({ name: 'gatehouse_sign_ins_started_total', help: 'Sign-ins sent to the provider, by whether prompt=none was tried', labelNames: ['silent'] as const, registers: [this.registry] });
-  readonly signInsCompleted = new Counter({ name: 'gatehouse_sign_ins_completed_total', help: 'Sign-ins that created a session', labelNames: ['silent'] as const, registers: [this.registry] });
-  readonly signInsFailed = new Counter({ name: 'gatehouse_sign_ins_failed_total', help: 'Sign-ins that failed, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
-  readonly silentReauthFallbacks = new Counter({ name: 'gatehouse_silent_reauth_fallbacks_total', help: 'Silent sign-ins (prompt=none) the provider answered with an error, each followed by one interactive attempt; by provider error (codes outside RFC 6749 and OpenID Connect Core as other)', labelNames: ['error'] as const, registers: [this.registry] });
-  readonly refreshes = new Counter({ name: 'gatehouse_session_refreshes_total', help: 'Token refreshes, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
-  readonly backchannelLogouts = new Counter({ name: 'gatehouse_backchannel_logouts_total', help: 'Back-channel logout requests, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
-  readonly cookiesRejected = new Counter({ name: 'gatehouse_session_cookies_rejected_total', help: 'Session cookies treated as absent, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
-  readonly providerDuration = new Histogram({ name: 'gatehouse_provider_request_duration_seconds', help: 'Requests to the OpenID provider, by endpoint', labelNames: ['endpoint'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly redisErrors = new Counter({ name: 'gatehouse_redis_errors_total', help: 'Redis errors, by kind', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly signInsStarted = new Counter({
+    name: 'gatehouse_sign_ins_started_total',
+    help: 'Sign-ins sent to the provider, by whether prompt=none was tried',
+    labelNames: ['silent'] as const,
+    registers: [this.registry],
+  });
+  readonly signInsCompleted = new Counter({
+    name: 'gatehouse_sign_ins_completed_total',
+    help: 'Sign-ins that created a session',
+    labelNames: ['silent'] as const,
+    registers: [this.registry],
+  });
+  readonly signInsFailed = new Counter({
+    name: 'gatehouse_sign_ins_failed_total',
+    help: 'Sign-ins that failed, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly silentReauthFallbacks = new Counter({
+    name: 'gatehouse_silent_reauth_fallbacks_total',
+    help: 'Silent sign-ins (prompt=none) the provider answered with an error, each followed by one interactive attempt; by provider error (codes outside RFC 6749 and OpenID Connect Core as other)',
+    labelNames: ['error'] as const,
+    registers: [this.registry],
+  });
+  readonly refreshes = new Counter({
+    name: 'gatehouse_session_refreshes_total',
+    help: 'Token refreshes, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly backchannelLogouts = new Counter({
+    name: 'gatehouse_backchannel_logouts_total',
+    help: 'Back-channel logout requests, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly cookiesRejected = new Counter({
+    name: 'gatehouse_session_cookies_rejected_total',
+    help: 'Session cookies treated as absent, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly providerDuration = new Histogram({
+    name: 'gatehouse_provider_request_duration_seconds',
+    help: 'Requests to the OpenID provider, by endpoint',
+    labelNames: ['endpoint'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly redisErrors = new Counter({
+    name: 'gatehouse_redis_errors_total',
+    help: 'Redis errors, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   private sessionCount: () => number = () => 0;
   readonly sessionsLive: Gauge = new Gauge({
     name: 'gatehouse_sessions_live',
@@ -35,7 +111,12 @@ export class Metrics {
   });
 
   /** Always 1; the labels say which build runs (join on it: `* on(instance) group_left(version) gatehouse_build_info`). */
-  readonly buildInfo = new Gauge({ name: 'gatehouse_build_info', help: 'The running build: package version, git commit and Node.js version (value 1)', labelNames: ['version', 'commit', 'node_version'] as const, registers: [this.registry] });
+  readonly buildInfo = new Gauge({
+    name: 'gatehouse_build_info',
+    help: 'The running build: package version, git commit and Node.js version (value 1)',
+    labelNames: ['version', 'commit', 'node_version'] as const,
+    registers: [this.registry],
+  });
 
   private readonly statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((label) => this.requests.labels(label));
 

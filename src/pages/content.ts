@@ -63,10 +63,7 @@ function describeDeclined(model: Extract<PageModel, { kind: 'declined' }>, strin
     status: 200,
     ...titled(strings, appTitle, strings.declined.heading),
     paragraphs: [strings.declined.explanation(appTitle)],
-    links: [
-      { label: strings.declined.tryAgain, href: model.retryUrl, primary: true },
-      ...localAccountLink(model, strings.declined.useLocalAccount),
-    ],
+    links: [{ label: strings.declined.tryAgain, href: model.retryUrl, primary: true }, ...localAccountLink(model, strings.declined.useLocalAccount)],
   };
 }
 

@@ -31,9 +31,7 @@ export function htmlDocument(content: PageContent, theme: Theme, strings: PageSt
     parts.push(`<div class="actions">${content.form ? postForm(content.form) : ''}${actionLinks(content.links, strings)}</div>`);
   }
   if (content.requestId !== undefined) {
-    parts.push(
-      `<footer><p>${escapeHtml(strings.error.requestIdLabel)} <code>${escapeHtml(content.requestId)}</code></p></footer>`,
-    );
+    parts.push(`<footer><p>${escapeHtml(strings.error.requestIdLabel)} <code>${escapeHtml(content.requestId)}</code></p></footer>`);
   }
   parts.push('</main>', '</body>', '</html>', '');
   return parts.join('\n');

@@ -69,7 +69,9 @@ export function renderPage(model: PageModel, branding: Branding, strings: PageSt
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      'content-security-policy': content.form?.redirectsTo ? withFormTarget(theme.contentSecurityPolicy, content.form.redirectsTo) : theme.contentSecurityPolicy,
+      'content-security-policy': content.form?.redirectsTo
+        ? withFormTarget(theme.contentSecurityPolicy, content.form.redirectsTo)
+        : theme.contentSecurityPolicy,
       ...PAGE_SECURITY_HEADERS,
     },
     body: htmlDocument(content, theme, strings),
@@ -77,11 +79,7 @@ export function renderPage(model: PageModel, branding: Branding, strings: PageSt
 }
 
 /** `{"error": code, "status": n, "request_id": id}` for clients that prefer JSON. */
-export function renderErrorJson(
-  status: number,
-  requestId: string,
-  error: string,
-): { status: number; headers: Record<string, string>; body: string } {
+export function renderErrorJson(status: number, requestId: string, error: string): { status: number; headers: Record<string, string>; body: string } {
   const errorStatus = toErrorStatus(status);
   return {
     status: errorStatus,

@@ -105,7 +105,7 @@ export const PAGE_STRINGS_EN: PageStrings = {
     },
     askContact: (contact) => `Ask ${contact} to grant you access.`,
     askAdministrator:
-      'Access to this app is managed in your organization\'s account settings. ' +
+      "Access to this app is managed in your organization's account settings. " +
       'Ask your administrator to grant you access, or sign out and use another account.',
     signOut: 'Sign out',
   },
@@ -117,8 +117,7 @@ export const PAGE_STRINGS_EN: PageStrings = {
   confirmSignOut: {
     heading: 'Sign out?',
     explanation: (appTitle) =>
-      `This sign-out request did not come from ${appTitle ? appTitle : 'this app'} itself. ` +
-      'Sign out only if you meant to; otherwise you stay signed in.',
+      `This sign-out request did not come from ${appTitle ? appTitle : 'this app'} itself. ` + 'Sign out only if you meant to; otherwise you stay signed in.',
     signOut: 'Sign out',
     staySignedIn: 'Stay signed in',
   },
@@ -148,9 +147,7 @@ export const PAGE_STRINGS_EN: PageStrings = {
       },
       500: {
         title: 'Something went wrong',
-        sentence:
-          'An unexpected error occurred. Try again; if it keeps happening, ' +
-          'report the request ID below to your support team.',
+        sentence: 'An unexpected error occurred. Try again; if it keeps happening, ' + 'report the request ID below to your support team.',
       },
       502: {
         title: 'The app is unreachable',
@@ -171,9 +168,7 @@ export const PAGE_STRINGS_EN: PageStrings = {
     },
     serverFallback: {
       title: 'Something went wrong',
-      sentence:
-        'An unexpected error occurred. Try again; if it keeps happening, ' +
-        'report the request ID below to your support team.',
+      sentence: 'An unexpected error occurred. Try again; if it keeps happening, ' + 'report the request ID below to your support team.',
     },
     signInExpired: {
       title: 'Sign-in expired',

@@ -19,5 +19,7 @@ export function handleClientError(listener: Listener, error: NodeJS.ErrnoExcepti
   logAccess(listener, listener.state, { reqId: requestId, status, refused: error.code, remote: socket.remoteAddress });
   const reason = overflow ? 'Request Header Fields Too Large' : stalled ? 'Request Timeout' : 'Bad Request';
   const body = overflow ? 'request headers too large\n' : stalled ? 'request headers not received in time\n' : 'bad request\n';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\nx-request-id: ${requestId}\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+  );
 }

@@ -32,7 +32,11 @@ export interface UpgradedSocket {
 
 export function classifyUpstreamError(error: Error): { kind: UpstreamFailureKind; status: 502 | 504 } {
   const code = (error as { code?: string }).code;
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || error instanceof undiciErrors.ConnectTimeoutError) {
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
     return { kind: 'timeout', status: 504 };
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') return { kind: 'refused', status: 502 };

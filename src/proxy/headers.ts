@@ -95,11 +95,26 @@ export function buildUpstreamHeaders(rawHeaders: readonly string[], options: Ups
   return out;
 }
 
-const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
+const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+]);
 
 /** Response headers from undici (lower-cased object) minus hop-by-hop ones, as a flat list for writeHead. */
 export function filterResponseHeaders(headers: Record<string, string | string[] | undefined>): string[] {
-  const listed = typeof headers.connection === 'string' ? headers.connection.toLowerCase().split(',').map((t) => t.trim()) : undefined;
+  const listed =
+    typeof headers.connection === 'string'
+      ? headers.connection
+          .toLowerCase()
+          .split(',')
+          .map((t) => t.trim())
+      : undefined;
   const out: string[] = [];
   for (const name in headers) {
     if (RESPONSE_HOP_BY_HOP.has(name) || listed?.includes(name)) continue;

@@ -110,7 +110,10 @@ export class Sessions {
       refreshAt: this.nextRefresh(tokens, now),
     });
     if (!tokens.refreshToken && this.options.offlineAccess) {
-      this.deps.logger.warn({ sub: record.claims.sub }, 'provider issued no refresh token although offline_access was requested; roles are read only at sign-in');
+      this.deps.logger.warn(
+        { sub: record.claims.sub },
+        'provider issued no refresh token although offline_access was requested; roles are read only at sign-in',
+      );
     }
     await this.signer?.prepare(record);
     await this.store.set(record);
@@ -156,7 +159,9 @@ export class Sessions {
   private resolved(record: SessionRecord): MaybePromise<ResolvedSession> {
     let derived = this.derived.get(record);
     if (!derived) {
-      const headers = buildIdentityHeaders(record.claims, record.roles, this.names, (header) => this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut'));
+      const headers = buildIdentityHeaders(record.claims, record.roles, this.names, (header) =>
+        this.deps.logger.warn({ header, sub: record.claims.sub }, 'identity header value over 4 KiB cut'),
+      );
       // A renewed record is a new object, so the header always carries the current (refreshed) token.
       if (this.options.passAccessToken && record.accessToken) headers.push(ACCESS_TOKEN_HEADER, record.accessToken);
       derived = { headers, assertion: undefined };
@@ -226,7 +231,10 @@ export class Sessions {
       this.deps.events?.refresh?.(unavailable ? 'provider_unavailable' : 'error');
       const now = this.now();
       if (now >= record.tokensExpireAt) {
-        this.deps.logger.warn({ sub: record.claims.sub, err: error instanceof Error ? error.message : String(error) }, 'session refresh failed and its tokens have expired; session ended');
+        this.deps.logger.warn(
+          { sub: record.claims.sub, err: error instanceof Error ? error.message : String(error) },
+          'session refresh failed and its tokens have expired; session ended',
+        );
         await this.end(record);
         return undefined;
       }
@@ -284,5 +292,4 @@ export class Sessions {
   private nextRefresh(tokens: ProviderTokens, now: number): number {
     return Math.min(tokens.expiresAt - this.options.refreshBeforeMs, now + this.options.refreshIntervalMs);
   }
-
 }

@@ -69,7 +69,11 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
   });
 
   async function freshPage(options: { bypassCSP?: boolean; headers?: Record<string, string> } = {}): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: options.bypassCSP ?? false, extraHTTPHeaders: options.headers });
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      bypassCSP: options.bypassCSP ?? false,
+      extraHTTPHeaders: options.headers,
+    });
     contexts.push(context);
     return context.newPage();
   }
@@ -299,7 +303,9 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     await page.waitForURL(`${stack.url}/.auth/logout`);
     expect(shownPaths(navigations)).toEqual([['/.auth/logout', 200]]);
     await expectProductPage(page, 'confirm-sign-out', 'Sign out?', ['h1', 'p', 'primary button', 'secondary button']);
-    expect(await page.locator('main p').first().innerText()).toBe(`This sign-out request did not come from ${TITLE} itself. Sign out only if you meant to; otherwise you stay signed in.`);
+    expect(await page.locator('main p').first().innerText()).toBe(
+      `This sign-out request did not come from ${TITLE} itself. Sign out only if you meant to; otherwise you stay signed in.`,
+    );
     expect((await page.request.get(`${stack.url}/.auth/me`, { headers: { accept: 'application/json' } })).status()).toBe(200);
 
     // The button posts from gatehouse's own (no-referrer) page: Sec-Fetch-Site same-origin, Origin null. The answer
@@ -402,7 +408,7 @@ describe.skipIf(!hasChromium)('e2e (chromium missing: apt-get install -y chromiu
     expect(await page.locator('main').innerText()).toContain('Signed in with a local account: erin');
   });
 
-  it('opened on another name of the listener (localhost instead of public_url\'s 127.0.0.1), the browser is sent to public_url first and the sign-in works', async () => {
+  it("opened on another name of the listener (localhost instead of public_url's 127.0.0.1), the browser is sent to public_url first and the sign-in works", async () => {
     const page = await freshPage();
     const navigations = recordNavigations(page);
     const otherName = stack.url.replace('127.0.0.1', 'localhost');

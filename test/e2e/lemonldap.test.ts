@@ -109,7 +109,9 @@ describe.skipIf(unavailable !== undefined)(`LemonLDAP::NG end to end${unavailabl
     const toApp = page.waitForURL(`${url}${DEEP_LINK}`, { timeout: 15_000 });
     await page.getByRole('button', { name: 'Accept' }).click();
     await toApp.catch(async (error: unknown) => {
-      throw new Error(`not back at the app: ${page.url()}\n${await page.locator('body').innerText()}\n${gatehouse.logText()}\n${llng.output()}`, { cause: error });
+      throw new Error(`not back at the app: ${page.url()}\n${await page.locator('body').innerText()}\n${gatehouse.logText()}\n${llng.output()}`, {
+        cause: error,
+      });
     });
 
     expect(identityAt(DEEP_LINK)).toEqual({
@@ -177,7 +179,9 @@ describe.skipIf(unavailable !== undefined)(`LemonLDAP::NG end to end${unavailabl
     expect(decodeURIComponent(pdata?.value ?? '')).toContain('"_url"');
     const navigations = recordNavigations(page);
     await page.goto(`${url}/.auth/logout`);
-    const endSession = navigations.responses.map((r) => new URL(r.url)).find((u) => u.origin === new URL(llng.issuer).origin && u.pathname === '/oauth2/logout');
+    const endSession = navigations.responses
+      .map((r) => new URL(r.url))
+      .find((u) => u.origin === new URL(llng.issuer).origin && u.pathname === '/oauth2/logout');
     expect(endSession?.searchParams.get('post_logout_redirect_uri')).toBe(`${url}/.auth/signed-out`);
     expect(endSession?.searchParams.get('client_id')).toBe(llng.clientId);
     expect(endSession?.searchParams.get('id_token_hint')).toBeTruthy();
@@ -200,7 +204,8 @@ describe.skipIf(unavailable !== undefined)(`LemonLDAP::NG end to end${unavailabl
   it('back-channel logout: only when the provider supports it', async (ctx) => {
     const discovery = (await (await fetch(`${llng.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     // LemonLDAP::NG 2.16 publishes backchannel_logout_supported: false (its RP logout types are front-channel only)
-    if (discovery.backchannel_logout_supported !== true) return ctx.skip('LemonLDAP::NG 2.16 has no back-channel logout (discovery: backchannel_logout_supported false)');
+    if (discovery.backchannel_logout_supported !== true)
+      return ctx.skip('LemonLDAP::NG 2.16 has no back-channel logout (discovery: backchannel_logout_supported false)');
     throw new Error('this LemonLDAP::NG publishes back-channel logout: register /.auth/backchannel-logout in the fixture and test it here');
   });
 });

@@ -25,9 +25,7 @@ export class CookieJar {
     for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
       const cookie = this.#parse(url, line);
       if (!cookie) continue;
-      this.#cookies = this.#cookies.filter(
-        (c) => !(c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path),
-      );
+      this.#cookies = this.#cookies.filter((c) => !(c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path));
       if (cookie.expiresAt === undefined || cookie.expiresAt > this.#now()) this.#cookies.push(cookie);
     }
   }

@@ -24,7 +24,12 @@ export interface CloudStack {
   /** The config tree gatehouse was started with (before validation), for reload tests. */
   tree: Record<string, unknown>;
   /** Navigates to `path` and completes the sign-in at the provider; returns the page the browser lands on. */
-  signIn(client: BrowserClient, path: string, user: string, consent?: ConsentChoice): Promise<{ landed: BrowserResponse; chain: BrowserResponse[]; sawConsent: boolean }>;
+  signIn(
+    client: BrowserClient,
+    path: string,
+    user: string,
+    consent?: ConsentChoice,
+  ): Promise<{ landed: BrowserResponse; chain: BrowserResponse[]; sawConsent: boolean }>;
   close(): Promise<void>;
 }
 
@@ -68,7 +73,14 @@ export function merge(base: Record<string, unknown>, over: Record<string, unknow
 export async function startCloudStack(options: CloudStackOptions = {}): Promise<CloudStack> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const provider = options.provider ?? (await startDevProvider({ port: options.providerPort ?? (await freePort()), clients: [devClient(url)], ttl: options.providerTtl, jwks: options.providerJwks }));
+  const provider =
+    options.provider ??
+    (await startDevProvider({
+      port: options.providerPort ?? (await freePort()),
+      clients: [devClient(url)],
+      ttl: options.providerTtl,
+      jwks: options.providerJwks,
+    }));
   const upstream = options.upstream ?? (await startUpstream());
   const base = {
     mode: 'cloud',
@@ -119,5 +131,9 @@ export async function startCloudStack(options: CloudStackOptions = {}): Promise<
 }
 
 export async function waitUntilReady(gatehouse: TestGatehouse, timeoutMs = 10_000): Promise<void> {
-  await waitFor(() => gatehouse.readiness.ready, { timeoutMs, intervalMs: 20, what: () => `gatehouse ready (${JSON.stringify(gatehouse.readiness.reasons())})` });
+  await waitFor(() => gatehouse.readiness.ready, {
+    timeoutMs,
+    intervalMs: 20,
+    what: () => `gatehouse ready (${JSON.stringify(gatehouse.readiness.reasons())})`,
+  });
 }

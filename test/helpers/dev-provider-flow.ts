@@ -77,11 +77,7 @@ export async function signInAtProvider(
  * From the provider's RP-initiated logout page (/session/end), confirms ('yes') or refuses ('no') the
  * sign-out and follows redirects until one leaves the provider (or a provider page is shown).
  */
-export async function logoutAtProvider(
-  client: BrowserClient,
-  page: BrowserResponse,
-  choice: 'yes' | 'no' = 'yes',
-): Promise<FollowResult> {
+export async function logoutAtProvider(client: BrowserClient, page: BrowserResponse, choice: 'yes' | 'no' = 'yes'): Promise<FollowResult> {
   const providerOrigin = new URL(page.url).origin;
   const form = parseForms(page.body, page.url).find((candidate) => candidate.id === 'op.logoutForm');
   if (!form) throw new Error(`no logout form on ${page.url} (status ${page.status})`);
@@ -122,8 +118,7 @@ export function parseLinks(html: string, baseUrl: string): HtmlLink[] {
 }
 
 function isRedirectAway(response: BrowserResponse, providerOrigin: string): boolean {
-  return response.status >= 300 && response.status < 400 && response.location !== undefined
-    && new URL(response.location).origin !== providerOrigin;
+  return response.status >= 300 && response.status < 400 && response.location !== undefined && new URL(response.location).origin !== providerOrigin;
 }
 
 function alertText(html: string): string {

@@ -35,8 +35,7 @@ function testConfigTree(tree: Record<string, unknown>): Record<string, unknown> 
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(tree)) {
     const current = merged[key];
-    merged[key] =
-      current && typeof current === 'object' && value && typeof value === 'object' && !Array.isArray(value) ? { ...current, ...value } : value;
+    merged[key] = current && typeof current === 'object' && value && typeof value === 'object' && !Array.isArray(value) ? { ...current, ...value } : value;
   }
   return merged;
 }
@@ -76,7 +75,10 @@ export interface ChildGatehouse {
 }
 
 /** Runs `node dist/src/main.js start --config <tree as YAML>` and waits for its `gatehouse listening` line. */
-export async function startChildGatehouse(tree: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<ChildGatehouse> {
+export async function startChildGatehouse(
+  tree: Record<string, unknown>,
+  options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+): Promise<ChildGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const configPath = join(dir, 'gatehouse.yaml');
   writeFileSync(configPath, stringify(testConfigTree(tree)));
@@ -117,7 +119,18 @@ export async function startChildGatehouse(tree: Record<string, unknown>, options
     const ready = await listening;
     // `url` is public_url in cloud mode; `listen` is the socket the test connects to
     const url = typeof ready.listen === 'string' ? `http://${ready.listen}` : String(ready.url);
-    return { child, pid: child.pid as number, url, opsUrl: String(ready.ops), configPath, port: Number(new URL(url).port), logs, stderr: () => stderr, exited, dispose };
+    return {
+      child,
+      pid: child.pid as number,
+      url,
+      opsUrl: String(ready.ops),
+      configPath,
+      port: Number(new URL(url).port),
+      logs,
+      stderr: () => stderr,
+      exited,
+      dispose,
+    };
   } catch (error) {
     await dispose();
     throw error;

@@ -63,7 +63,8 @@ export async function startLemonLdap(options: LemonLdapOptions): Promise<LemonLd
   const owner = wwwData();
   if (!owner) throw new Error('no www-data user');
   const dir = mkdtempSync('/tmp/gatehouse-llng-');
-  for (const sub of ['conf', 'sessions/lock', 'psessions/lock', 'cache', 'nginx-body', 'nginx-fastcgi', 'nginx-proxy', 'nginx-uwsgi', 'nginx-scgi']) mkdirSync(join(dir, sub), { recursive: true });
+  for (const sub of ['conf', 'sessions/lock', 'psessions/lock', 'cache', 'nginx-body', 'nginx-fastcgi', 'nginx-proxy', 'nginx-uwsgi', 'nginx-scgi'])
+    mkdirSync(join(dir, sub), { recursive: true });
   const users = new Map(Object.entries(options.users));
   const lookups: string[] = [];
   const directory = await startDirectory(users, lookups);
@@ -157,10 +158,11 @@ async function startDirectory(users: Map<string, DirectoryUser>, lookups: string
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -177,7 +179,9 @@ function fillText(text: string, values: Record<string, string>): string {
 }
 
 function wwwData(): { uid: number; gid: number } | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${RUN_AS}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith(`${RUN_AS}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
   return uid === undefined || gid === undefined ? undefined : { uid: Number(uid), gid: Number(gid) };
 }

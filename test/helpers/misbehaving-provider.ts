@@ -293,7 +293,13 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     accessTokens.set(accessToken, user);
     const idToken = await idTokenFor(issuedCode.nonce);
     provider.issued.push(accessToken, idToken);
-    const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, id_token: idToken, scope: 'openid profile email' };
+    const body: Record<string, unknown> = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: lifetime,
+      id_token: idToken,
+      scope: 'openid profile email',
+    };
     if (options.refreshTokens && issuedCode.offline) {
       const refreshToken = random();
       refreshTokens.add(refreshToken);
@@ -322,7 +328,15 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
     const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: 'openid profile email' };
     if (mode !== 'absent') {
       const now = Math.floor(Date.now() / 1000);
-      const claims: JWTPayload = { ...options.idTokenClaims, iss: issuer, sub: holder.sub, aud: mode === 'wrong-aud' ? 'another-client' : options.clientId, iat: now, exp: now + lifetime, auth_time: now };
+      const claims: JWTPayload = {
+        ...options.idTokenClaims,
+        iss: issuer,
+        sub: holder.sub,
+        aud: mode === 'wrong-aud' ? 'another-client' : options.clientId,
+        iat: now,
+        exp: now + lifetime,
+        auth_time: now,
+      };
       const signed = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.kid }).sign(signing.privateKey);
       const idToken = mode === 'bad-signature' ? corruptSignature(signed) : signed;
       provider.issued.push(idToken);
@@ -334,10 +348,16 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   async function clientAuthentication(req: IncomingMessage, form: URLSearchParams): Promise<TokenRequestRecord['authMethod'] | undefined> {
     const assertion = form.get('client_assertion');
     if (assertion !== null || form.has('client_assertion_type')) {
-      if (!options.clientJwks || assertion === null || form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return undefined;
+      if (!options.clientJwks || assertion === null || form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+        return undefined;
       if (req.headers.authorization !== undefined || form.has('client_secret')) return undefined;
       try {
-        await jwtVerify(assertion, createLocalJWKSet({ keys: options.clientJwks }), { issuer: options.clientId, subject: options.clientId, audience: [issuer, `${issuer}/token`], requiredClaims: ['exp', 'jti'] });
+        await jwtVerify(assertion, createLocalJWKSet({ keys: options.clientJwks }), {
+          issuer: options.clientId,
+          subject: options.clientId,
+          audience: [issuer, `${issuer}/token`],
+          requiredClaims: ['exp', 'jti'],
+        });
         const clientId = form.get('client_id');
         return clientId === null || clientId === options.clientId ? 'private_key_jwt' : undefined;
       } catch {
@@ -357,7 +377,16 @@ export async function startMisbehavingProvider(options: MisbehavingProviderOptio
   async function idTokenFor(nonce: string | undefined): Promise<string> {
     const scenario = provider.scenario;
     const now = Math.floor(Date.now() / 1000);
-    const claims: JWTPayload & Record<string, unknown> = { ...options.idTokenClaims, iss: issuer, sub: user.sub, aud: options.clientId, iat: now, exp: now + lifetime, auth_time: now, nonce };
+    const claims: JWTPayload & Record<string, unknown> = {
+      ...options.idTokenClaims,
+      iss: issuer,
+      sub: user.sub,
+      aud: options.clientId,
+      iat: now,
+      exp: now + lifetime,
+      auth_time: now,
+      nonce,
+    };
     if (scenario === 'rp-id_token-issuer-mismatch') claims.iss = 'https://idp.attacker.example';
     if (scenario === 'rp-id_token-sub') delete claims.sub;
     if (scenario === 'rp-id_token-aud') claims.aud = 'another-client';

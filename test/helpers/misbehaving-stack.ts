@@ -48,7 +48,12 @@ export interface SignInAttempt {
 }
 
 export async function startMisbehavingStack(options: MisbehavingStackOptions): Promise<MisbehavingStack> {
-  const { keys, clientId = 'misbehaving-rp', clientSecret = 'misbehaving-secret-0123456789', sessionSecret = 'misbehaving-session-secret-0123456789-abcdef' } = options;
+  const {
+    keys,
+    clientId = 'misbehaving-rp',
+    clientSecret = 'misbehaving-secret-0123456789',
+    sessionSecret = 'misbehaving-session-secret-0123456789-abcdef',
+  } = options;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const upstream = options.upstream ?? (await startUpstream());

@@ -112,15 +112,24 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
         ...['--tls-client-cert-file', tls.clientCertFile, '--tls-client-key-file', tls.clientKeyFile],
       ]
     : [];
-  const dataAuth = [...(auth.password ? ['--requirepass', auth.password, '--masterauth', auth.password] : []), ...(tls ? ['--tls-auth-clients', 'no', ...tlsFiles] : [])];
+  const dataAuth = [
+    ...(auth.password ? ['--requirepass', auth.password, '--masterauth', auth.password] : []),
+    ...(tls ? ['--tls-auth-clients', 'no', ...tlsFiles] : []),
+  ];
   const cliAuth = (password: string | undefined) => (password ? ['--no-auth-warning', '-a', password] : []);
   const dataCli = [...cliAuth(auth.password), ...(tls ? ['--tls', '--cacert', tls.caFile] : [])];
   try {
     const primary = await startRedisServer(['--dir', dir, '--dbfilename', 'primary.rdb', ...dataAuth], { tls: Boolean(tls) });
     started.push(primary);
-    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', ...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)], { tls: Boolean(tls) });
+    const replica = await startRedisServer(['--dir', dir, '--dbfilename', 'replica.rdb', ...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)], {
+      tls: Boolean(tls),
+    });
     started.push(replica);
-    await waitFor(() => /master_link_status:up/.test(redisCli([...dataCli, '-p', String(replica.port), 'info', 'replication'])), { timeoutMs: 10_000, intervalMs: 50, what: 'replica in sync' });
+    await waitFor(() => /master_link_status:up/.test(redisCli([...dataCli, '-p', String(replica.port), 'info', 'replication'])), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: 'replica in sync',
+    });
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
@@ -145,10 +154,20 @@ export async function startSentinelSet(dir: string, auth: { password?: string; s
       started.push(sentinel);
       sentinels.push(sentinel);
     }
-    const ask = (sentinel: RedisServer, what: string) => redisCli([...cliAuth(auth.sentinelPassword), '-p', String(sentinel.port), 'sentinel', what, SENTINEL_NAME]);
+    const ask = (sentinel: RedisServer, what: string) =>
+      redisCli([...cliAuth(auth.sentinelPassword), '-p', String(sentinel.port), 'sentinel', what, SENTINEL_NAME]);
     // a failover needs every sentinel to know the replica and the other sentinels (hello messages every 2 s)
-    await waitFor(() => sentinels.every((s) => /num-other-sentinels\n2\n/.test(ask(s, 'master')) && /num-slaves\n1\n/.test(ask(s, 'master'))), { timeoutMs: 15_000, intervalMs: 50, what: 'sentinels know each other and the replica' });
-    const primaryPort = () => Number(ask(sentinels[0] as RedisServer, 'get-master-addr-by-name').trim().split('\n')[1]);
+    await waitFor(() => sentinels.every((s) => /num-other-sentinels\n2\n/.test(ask(s, 'master')) && /num-slaves\n1\n/.test(ask(s, 'master'))), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: 'sentinels know each other and the replica',
+    });
+    const primaryPort = () =>
+      Number(
+        ask(sentinels[0] as RedisServer, 'get-master-addr-by-name')
+          .trim()
+          .split('\n')[1],
+      );
     return {
       primary,
       replica,
@@ -203,7 +222,23 @@ export async function startCluster(dir: string, options: { tls?: TestCertificate
       mkdirSync(nodeDir, { recursive: true });
       // appendfsync always: a write is on disk before Redis acknowledges it, so a restart (even one that ends in
       // SIGKILL on a loaded machine) loses no session written just before it; everysec could lose the last second
-      const args = ['--dir', nodeDir, '--appendonly', 'yes', '--appendfsync', 'always', '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-port', String(await freePort()), '--cluster-node-timeout', '2000', ...tlsArgs];
+      const args = [
+        '--dir',
+        nodeDir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(nodeDir, 'nodes.conf'),
+        '--cluster-port',
+        String(await freePort()),
+        '--cluster-node-timeout',
+        '2000',
+        ...tlsArgs,
+      ];
       argsOf.push(args);
       nodes.push(await startRedisServer(args, { tls: Boolean(tls) }));
     }
@@ -222,9 +257,22 @@ export async function startCluster(dir: string, options: { tls?: TestCertificate
       healthy,
       async reshard(from, to, slots) {
         const id = (index: number) => cli(['-p', String(nodes[index]?.port), 'cluster', 'myid']).trim();
-        const args = ['--cluster', 'reshard', `127.0.0.1:${nodes[from]?.port}`, '--cluster-from', id(from), '--cluster-to', id(to), '--cluster-slots', String(slots), '--cluster-yes'];
+        const args = [
+          '--cluster',
+          'reshard',
+          `127.0.0.1:${nodes[from]?.port}`,
+          '--cluster-from',
+          id(from),
+          '--cluster-to',
+          id(to),
+          '--cluster-slots',
+          String(slots),
+          '--cluster-yes',
+        ];
         await new Promise<void>((resolve, reject) => {
-          execFile('redis-cli', [...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args], { timeout: 60_000 }, (error) => (error ? reject(error) : resolve()));
+          execFile('redis-cli', [...(tls ? ['--tls', '--cacert', tls.caFile] : []), ...args], { timeout: 60_000 }, (error) =>
+            error ? reject(error) : resolve(),
+          );
         });
         await waitFor(healthy, { timeoutMs: 15_000, intervalMs: 50, what: 'cluster state ok after resharding' });
       },
@@ -266,7 +314,26 @@ export function makeTestCertificates(dir: string): TestCertificates {
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const leaf of ['server', 'client']) {
     openssl(['req', '-new', ...ec, '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', `/CN=gatehouse test ${leaf}`], dir);
-    openssl(['x509', '-req', '-in', `${leaf}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${leaf}.ext`, '-out', `${leaf}.pem`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${leaf}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        `${leaf}.ext`,
+        '-out',
+        `${leaf}.pem`,
+      ],
+      dir,
+    );
   }
   return {
     caFile: join(dir, 'ca.pem'),

@@ -43,7 +43,12 @@ export async function startTwoReplicas(redis: Record<string, unknown>, options: 
   const b = await startTestGatehouse({
     ...stack.tree,
     listen: { host: '127.0.0.1', port: await freePort() },
-    sso: { issuer: stack.provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
+    sso: {
+      issuer: stack.provider.issuer,
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'],
+    },
   });
   await waitUntilReady(b);
   return {

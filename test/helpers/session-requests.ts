@@ -35,7 +35,6 @@ export async function metricValue(gatehouse: Gatehouse, name: string, labels: Re
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 /** The session cookie value of `user` after a real sign-in through the dev provider. */
 export async function signedInCookie(stack: CloudStack, user: string): Promise<string> {
   const client = new BrowserClient();

@@ -49,7 +49,10 @@ describe('SIGHUP reload (child process, local mode)', () => {
       else res.end('first');
     });
     second = await startUpstream((_req, res) => res.end('second'));
-    cleanups.push(() => first.close(), () => second.close());
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
     child = await startChildGatehouse(tree(first.url));
     cleanups.push(() => child.dispose());
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -112,7 +115,9 @@ describe('reload in cloud mode', () => {
 
     const tree = (changes: Record<string, unknown>): Record<string, unknown> => merge(stack.tree, changes);
     const baseSession = stack.tree.session as Record<string, unknown>;
-    const rotated = validateConfig(tree({ session: { ...baseSession, secrets: ['a-brand-new-session-secret-0123456789abcdef', SESSION_SECRET] }, pages: { title: 'Reloaded' } }));
+    const rotated = validateConfig(
+      tree({ session: { ...baseSession, secrets: ['a-brand-new-session-secret-0123456789abcdef', SESSION_SECRET] }, pages: { title: 'Reloaded' } }),
+    );
     const jwks = async () => (await fetch(`${stack.url}/.auth/jwks.json`)).json() as Promise<{ keys: Array<{ kid: string }> }>;
     const keysBefore = await jwks();
     expect(keysBefore.keys).toHaveLength(1);
@@ -134,7 +139,12 @@ describe('reload in cloud mode', () => {
 
 describe('a request admitted before a reload', () => {
   const API = 'https://api.test/reload';
-  const signingKey: JsonWebKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'reload-key', alg: 'RS256', use: 'sig' };
+  const signingKey: JsonWebKey = {
+    ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+    kid: 'reload-key',
+    alg: 'RS256',
+    use: 'sig',
+  };
 
   /** A roles.url endpoint whose answers wait while `held`: the admission of a first-seen bearer token waits on it. */
   async function startHeldRoles(): Promise<{ url: string; asked: () => number; hold(): void; release(): void; close(): Promise<void> }> {
@@ -181,16 +191,29 @@ describe('a request admitted before a reload', () => {
     const provider = await startDevProvider({ port: await freePort(), clients: [devClient(`http://127.0.0.1:${port}`)], jwks: { keys: [signingKey] } });
     const roles = await startHeldRoles();
     const [oldApp, newApp] = [await startUpstream(), await startUpstream()];
-    cleanups.push(() => provider.close(), () => roles.close(), () => oldApp.close(), () => newApp.close());
+    cleanups.push(
+      () => provider.close(),
+      () => roles.close(),
+      () => oldApp.close(),
+      () => newApp.close(),
+    );
     const [oldUpgrades, newUpgrades] = [acceptUpgrades(oldApp), acceptUpgrades(newApp)];
-    const stack = await startCloudStack({ provider, port, upstream: oldApp, config: { bearer: { enabled: true, audiences: [API] }, roles: { source: 'url', url: roles.url } } });
+    const stack = await startCloudStack({
+      provider,
+      port,
+      upstream: oldApp,
+      config: { bearer: { enabled: true, audiences: [API] }, roles: { source: 'url', url: roles.url } },
+    });
     cleanups.push(() => stack.close());
     const key = await importJWK(signingKey as JWK, 'RS256');
     const now = Math.floor(Date.now() / 1000);
     // each token is new to gatehouse, so its admission asks roles.url
     const tokenOf = (sub: string): Promise<string> =>
-      new SignJWT({ iss: provider.issuer, sub, aud: API, iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'RS256', kid: 'reload-key', typ: 'at+jwt' }).sign(key);
-    const api = async (path: string, sub: string) => sendRequest(`${stack.url}${path}`, { headers: { accept: 'application/json', authorization: `Bearer ${await tokenOf(sub)}` } });
+      new SignJWT({ iss: provider.issuer, sub, aud: API, iat: now, exp: now + 300 })
+        .setProtectedHeader({ alg: 'RS256', kid: 'reload-key', typ: 'at+jwt' })
+        .sign(key);
+    const api = async (path: string, sub: string) =>
+      sendRequest(`${stack.url}${path}`, { headers: { accept: 'application/json', authorization: `Bearer ${await tokenOf(sub)}` } });
     const live = async (path: string, sub: string) => openSocket(`${stack.url.replace('http:', 'ws:')}${path}`, await tokenOf(sub));
 
     roles.hold();
@@ -205,14 +228,18 @@ describe('a request admitted before a reload', () => {
     expect(oldApp.requests.map((r) => r.url)).toEqual(['/admitted-before']);
     expect(headerValues(oldApp.requests[0]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['svc-before']);
     expect(headerValues(oldApp.requests[0]?.rawHeaders ?? [], 'x-reloaded-user')).toEqual([]);
-    expect(oldUpgrades.map((req) => [req.url, req.headers['x-forwarded-user'], req.headers['x-reloaded-user']])).toEqual([['/live-before', 'ws-before', undefined]]);
+    expect(oldUpgrades.map((req) => [req.url, req.headers['x-forwarded-user'], req.headers['x-reloaded-user']])).toEqual([
+      ['/live-before', 'ws-before', undefined],
+    ]);
 
     expect((await api('/admitted-after', 'svc-after')).status).toBe(200);
     (await live('/live-after', 'ws-after')).close();
     expect(newApp.requests.map((r) => r.url)).toEqual(['/admitted-after']);
     expect(headerValues(newApp.requests[0]?.rawHeaders ?? [], 'x-reloaded-user')).toEqual(['svc-after']);
     expect(headerValues(newApp.requests[0]?.rawHeaders ?? [], 'x-forwarded-user')).toEqual([]);
-    expect(newUpgrades.map((req) => [req.url, req.headers['x-reloaded-user'], req.headers['x-forwarded-user']])).toEqual([['/live-after', 'ws-after', undefined]]);
+    expect(newUpgrades.map((req) => [req.url, req.headers['x-reloaded-user'], req.headers['x-forwarded-user']])).toEqual([
+      ['/live-after', 'ws-after', undefined],
+    ]);
     // the old pool closes once its last request is done (sooner than its 4 s keep-alive would end the connection)
     await waitFor(() => oldApp.openConnections() === 0, { timeoutMs: 2_000 });
   });
@@ -222,10 +249,14 @@ describe('reload with provider settings the provider does not answer', () => {
   it('is refused before anything changes: the running client keeps signing users in and /readyz stays 200', async () => {
     const stack = await startCloudStack();
     cleanups.push(() => stack.close());
-    const unreachable = validateConfig(merge(stack.tree, { sso: { ...(stack.tree.sso as Record<string, unknown>), issuer: `http://127.0.0.1:${await freePort()}` } }));
+    const unreachable = validateConfig(
+      merge(stack.tree, { sso: { ...(stack.tree.sso as Record<string, unknown>), issuer: `http://127.0.0.1:${await freePort()}` } }),
+    );
     const refusal = stack.gatehouse.reload(unreachable);
     await expect(refusal).rejects.toBeInstanceOf(ConfigError);
-    await expect(refusal).rejects.toMatchObject({ problems: [expect.stringMatching(/^sso: provider discovery failed: .+ \(new settings refused, the running provider client stays\)$/)] });
+    await expect(refusal).rejects.toMatchObject({
+      problems: [expect.stringMatching(/^sso: provider discovery failed: .+ \(new settings refused, the running provider client stays\)$/)],
+    });
     expect(stack.gatehouse.readiness.reasons()).toEqual({});
     expect((await fetch(`${stack.gatehouse.opsUrl}/readyz`)).status).toBe(200);
     const { landed } = await stack.signIn(new BrowserClient(), '/still-signing-in', 'carol');

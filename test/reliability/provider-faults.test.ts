@@ -40,13 +40,19 @@ describe('provider down or hanging after start (sso.timeout 1s)', () => {
     const state = new URL(start.headers.location ?? '').searchParams.get('state') ?? '';
     const cookie = (start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
     const began = Date.now();
-    const res = await sendRequest(`${stack.url}/.auth/callback?code=abc&state=${state}&iss=${encodeURIComponent(stack.provider.issuer)}`, { headers: { accept: 'text/html', cookie } });
+    const res = await sendRequest(`${stack.url}/.auth/callback?code=abc&state=${state}&iss=${encodeURIComponent(stack.provider.issuer)}`, {
+      headers: { accept: 'text/html', cookie },
+    });
     return { res, ms: Date.now() - began };
   }
 
   const signedInRequest = (): Promise<HttpResult> => sendRequest(`${stack.url}/app`, { headers: { accept: 'application/json', cookie: session } });
   /** The reasons of the `sign-in failed` lines logged from the `from`-th log line on. */
-  const signInFailures = (from: number): unknown[] => stack.gatehouse.logs.slice(from).filter((l) => l.msg === 'sign-in failed').map((l) => l.reason);
+  const signInFailures = (from: number): unknown[] =>
+    stack.gatehouse.logs
+      .slice(from)
+      .filter((l) => l.msg === 'sign-in failed')
+      .map((l) => l.reason);
 
   it('provider down (connection refused): the callback answers a 503 page at once; the signed-in user is unaffected', async () => {
     const from = stack.gatehouse.logs.length;

@@ -9,7 +9,13 @@
 // keeps its current tokens until they expire (src/session/sessions.ts renew).
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { generateSigningKey, type GarbageAnswer, type MisbehavingProvider, type MisbehavingProviderOptions, type SigningKey } from '../helpers/misbehaving-provider.js';
+import {
+  generateSigningKey,
+  type GarbageAnswer,
+  type MisbehavingProvider,
+  type MisbehavingProviderOptions,
+  type SigningKey,
+} from '../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../helpers/misbehaving-stack.js';
 import { apiWith, metricValue, navigateWith } from '../helpers/session-requests.js';
 import { headerValues } from '../helpers/upstream.js';
@@ -114,10 +120,30 @@ describe('the provider answers garbage after discovery', () => {
 
   describe('token endpoint at sign-in', () => {
     const cases: ReadonlyArray<[string, GarbageAnswer, Refusal, RegExp]> = [
-      ['503 with a maintenance page', MAINTENANCE_503, PROVIDER_UNAVAILABLE, /^GH_PROVIDER_UNAVAILABLE: provider answered HTTP 503: OAUTH_RESPONSE_IS_NOT_CONFORM: /],
-      ['200 with a body that is not JSON', NOT_JSON, PROVIDER_ERROR, /^GH_PROVIDER_ERROR: provider answer unusable: OAUTH_PARSE_ERROR: parsing error occured; OAUTH_PARSE_ERROR: failed to parse "response" body as JSON; /],
-      ['200 with an HTML page', HTML_PAGE, PROVIDER_ERROR, /^GH_PROVIDER_ERROR: provider answer unusable: OAUTH_RESPONSE_IS_NOT_JSON: unexpected response content-type$/],
-      ['200 with JSON lacking id_token', NO_ID_TOKEN, TOKEN_INVALID, /^GH_TOKEN_INVALID: provider response rejected: OAUTH_INVALID_RESPONSE: invalid response encountered; OAUTH_INVALID_RESPONSE: "response" body "id_token" property must be a string$/],
+      [
+        '503 with a maintenance page',
+        MAINTENANCE_503,
+        PROVIDER_UNAVAILABLE,
+        /^GH_PROVIDER_UNAVAILABLE: provider answered HTTP 503: OAUTH_RESPONSE_IS_NOT_CONFORM: /,
+      ],
+      [
+        '200 with a body that is not JSON',
+        NOT_JSON,
+        PROVIDER_ERROR,
+        /^GH_PROVIDER_ERROR: provider answer unusable: OAUTH_PARSE_ERROR: parsing error occured; OAUTH_PARSE_ERROR: failed to parse "response" body as JSON; /,
+      ],
+      [
+        '200 with an HTML page',
+        HTML_PAGE,
+        PROVIDER_ERROR,
+        /^GH_PROVIDER_ERROR: provider answer unusable: OAUTH_RESPONSE_IS_NOT_JSON: unexpected response content-type$/,
+      ],
+      [
+        '200 with JSON lacking id_token',
+        NO_ID_TOKEN,
+        TOKEN_INVALID,
+        /^GH_TOKEN_INVALID: provider response rejected: OAUTH_INVALID_RESPONSE: invalid response encountered; OAUTH_INVALID_RESPONSE: "response" body "id_token" property must be a string$/,
+      ],
     ];
     for (const [what, garbage, refusal, err] of cases) {
       it(`${what}: ${refusal.status} "${refusal.heading}", no session, ${refusal.reason} logged, nothing reaches the app, userinfo never called`, async () => {
@@ -134,7 +160,12 @@ describe('the provider answers garbage after discovery', () => {
   it('userinfo answers a body that is not JSON: 502 "Sign-in failed", no session, provider_error logged, nothing reaches the app', async () => {
     const run = await start({ garbage: { userinfo: NOT_JSON } });
     const signIn = await attempt(run);
-    await expectRefused(run, signIn, PROVIDER_ERROR, /^GH_PROVIDER_ERROR: provider answer unusable: OAUTH_PARSE_ERROR: parsing error occured; OAUTH_PARSE_ERROR: failed to parse "response" body as JSON; /);
+    await expectRefused(
+      run,
+      signIn,
+      PROVIDER_ERROR,
+      /^GH_PROVIDER_ERROR: provider answer unusable: OAUTH_PARSE_ERROR: parsing error occured; OAUTH_PARSE_ERROR: failed to parse "response" body as JSON; /,
+    );
     expect(run.provider.tokenRequests.map((r) => r.outcome)).toEqual(['issued']);
     expect(run.provider.userinfoAuthorizations).toHaveLength(1);
     expect(run.upstream.requests).toEqual([]);
@@ -143,10 +174,28 @@ describe('the provider answers garbage after discovery', () => {
   describe('jwks_uri at sign-in, then good again', () => {
     const cases: ReadonlyArray<[string, GarbageAnswer, Refusal, RegExp, number]> = [
       // one fetch: a body that cannot be parsed leaves no key set behind
-      ['a body that is not JSON', NOT_JSON, PROVIDER_ERROR, /^GH_PROVIDER_ERROR: provider keys unusable: ERR_JOSE_GENERIC: Failed to parse the JSON Web Key Set HTTP response as JSON; /, 1],
-      ['a 503', MAINTENANCE_503, PROVIDER_UNAVAILABLE, /^GH_PROVIDER_UNAVAILABLE: provider keys unavailable: ERR_JOSE_GENERIC: Expected 200 OK from the JSON Web Key Set HTTP response/, 1],
+      [
+        'a body that is not JSON',
+        NOT_JSON,
+        PROVIDER_ERROR,
+        /^GH_PROVIDER_ERROR: provider keys unusable: ERR_JOSE_GENERIC: Failed to parse the JSON Web Key Set HTTP response as JSON; /,
+        1,
+      ],
+      [
+        'a 503',
+        MAINTENANCE_503,
+        PROVIDER_UNAVAILABLE,
+        /^GH_PROVIDER_UNAVAILABLE: provider keys unavailable: ERR_JOSE_GENERIC: Expected 200 OK from the JSON Web Key Set HTTP response/,
+        1,
+      ],
       // two fetches: the empty set is cached, the unknown kid refetches it once (no cooldown), still no key
-      ['an empty key set', EMPTY_KEY_SET, TOKEN_INVALID, /^GH_TOKEN_INVALID: ID token signature rejected: ERR_JWKS_NO_MATCHING_KEY: no applicable key found in the JSON Web Key Set$/, 2],
+      [
+        'an empty key set',
+        EMPTY_KEY_SET,
+        TOKEN_INVALID,
+        /^GH_TOKEN_INVALID: ID token signature rejected: ERR_JWKS_NO_MATCHING_KEY: no applicable key found in the JSON Web Key Set$/,
+        2,
+      ],
     ];
     for (const [what, garbage, refusal, err, fetches] of cases) {
       it(`${what}: the sign-in is refused (${refusal.status}), and the next sign-in works once jwks_uri is good, without a restart`, async () => {
@@ -195,7 +244,9 @@ describe('the provider answers garbage after discovery', () => {
     const warnings = run.gatehouse.logs.filter((line) => line.msg === 'session refresh failed; the session stays valid until its tokens expire');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 'warn', sub: 'alice', tokensExpireAt: new Date(expiresAt).toISOString() });
-    expect(String(warnings[0]?.err)).toMatch(/^provider answer unusable: OAUTH_PARSE_ERROR: parsing error occured; OAUTH_PARSE_ERROR: failed to parse "response" body as JSON; /);
+    expect(String(warnings[0]?.err)).toMatch(
+      /^provider answer unusable: OAUTH_PARSE_ERROR: parsing error occured; OAUTH_PARSE_ERROR: failed to parse "response" body as JSON; /,
+    );
 
     // still working on the current tokens, with no new refresh attempt before they expire
     const meanwhile = await apiWith(`${run.url}/api/meanwhile`, cookie);

@@ -90,7 +90,10 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
     expect(endSession.searchParams.get('state')).toMatch(/^[\w-]{32}$/);
     const cookies = setCookies(res);
-    expect(cookies.slice(0, 2)).toEqual([`${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, 'gatehouse_returning=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']);
+    expect(cookies.slice(0, 2)).toEqual([
+      `${SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
+      'gatehouse_returning=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax',
+    ]);
     // the logout state for the way back (issue 15), scoped to the signed-out page
     expect(cookies.slice(2).map((line) => line.split('=')[0])).toEqual(['gatehouse_signout']);
   }
@@ -102,10 +105,16 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
       headers: { accept: 'image/avif,image/webp,*/*', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image', 'sec-fetch-site': 'cross-site' },
     },
     { name: 'a sibling subdomain (Sec-Fetch-Site: same-site)', headers: { ...NAVIGATION, 'sec-fetch-site': 'same-site' } },
-    { name: 'an <img> in the app itself (same-origin, not a navigation)', headers: { accept: 'image/*', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image', 'sec-fetch-site': 'same-origin' } },
+    {
+      name: 'an <img> in the app itself (same-origin, not a navigation)',
+      headers: { accept: 'image/*', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image', 'sec-fetch-site': 'same-origin' },
+    },
     { name: 'a same-origin navigation into an iframe', headers: { ...NAVIGATION, 'sec-fetch-dest': 'iframe', 'sec-fetch-site': 'same-origin' } },
     { name: 'an old client without Sec-Fetch-Site', headers: { accept: 'text/html' } },
-    { name: "a prefetch of the app's own Sign out link (Sec-Purpose: prefetch)", headers: { ...NAVIGATION, 'sec-fetch-site': 'same-origin', 'sec-purpose': 'prefetch' } },
+    {
+      name: "a prefetch of the app's own Sign out link (Sec-Purpose: prefetch)",
+      headers: { ...NAVIGATION, 'sec-fetch-site': 'same-origin', 'sec-purpose': 'prefetch' },
+    },
   ];
   for (const refused of refusedGets) {
     it(`GET from ${refused.name}: confirmation page, the session lives on`, async () => {
@@ -118,13 +127,19 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
   }
 
   const refusedPosts: Array<{ name: string; headers: Record<string, string> }> = [
-    { name: 'a form on another site (foreign Origin, Sec-Fetch-Site: cross-site)', headers: { ...NAVIGATION, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' } },
+    {
+      name: 'a form on another site (foreign Origin, Sec-Fetch-Site: cross-site)',
+      headers: { ...NAVIGATION, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+    },
     { name: 'an old client on another site (foreign Origin, no Sec-Fetch-Site)', headers: { accept: 'text/html', origin: 'http://evil.example' } },
     { name: 'a sibling subdomain (Sec-Fetch-Site: same-site)', headers: { ...NAVIGATION, origin: 'http://sub.app.example', 'sec-fetch-site': 'same-site' } },
     { name: 'another port of the same host', headers: { accept: 'text/html', origin: 'http://127.0.0.1:1' } },
     { name: 'an opaque origin (Origin: null, no Sec-Fetch-Site)', headers: { accept: 'text/html', origin: 'null' } },
     { name: 'a client with neither Origin nor Sec-Fetch-Site', headers: { accept: 'text/html' } },
-    { name: 'a foreign Origin next to a same-origin Sec-Fetch-Site', headers: { ...NAVIGATION, origin: 'http://evil.example', 'sec-fetch-site': 'same-origin' } },
+    {
+      name: 'a foreign Origin next to a same-origin Sec-Fetch-Site',
+      headers: { ...NAVIGATION, origin: 'http://evil.example', 'sec-fetch-site': 'same-origin' },
+    },
   ];
   for (const refused of refusedPosts) {
     it(`POST from ${refused.name}: confirmation page, the session lives on`, async () => {
@@ -157,7 +172,13 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
 
   it('a JSON client on another site gets 403 JSON, the session lives on', async () => {
     const cookie = await signedInCookieHeader(stack, 'alice');
-    const api = { accept: 'application/json', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'cross-site', origin: 'http://evil.example' };
+    const api = {
+      accept: 'application/json',
+      'sec-fetch-mode': 'cors',
+      'sec-fetch-dest': 'empty',
+      'sec-fetch-site': 'cross-site',
+      origin: 'http://evil.example',
+    };
     for (const method of ['GET', 'POST'] as const) {
       const res = await logout(cookie, { method, headers: api, ...(method === 'POST' ? { body: '' } : {}) });
       expect(res.status).toBe(403);
@@ -205,7 +226,11 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
     const page = expectConfirmationPage(await logout(cookie, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } }));
     await expectAlive(cookie, 'alice');
     const submit = { ...NAVIGATION, 'sec-fetch-site': 'same-origin', 'sec-fetch-user': '?1', origin: 'null' };
-    const res = await sendRequest(page.action, { method: 'POST', headers: { ...submit, cookie, 'content-type': FORM }, body: new URLSearchParams(page.fields).toString() });
+    const res = await sendRequest(page.action, {
+      method: 'POST',
+      headers: { ...submit, cookie, 'content-type': FORM },
+      body: new URLSearchParams(page.fields).toString(),
+    });
     expectSignedOutHere(res);
     await expectEnded(cookie);
   });
@@ -214,7 +239,11 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
     const cookie = await signedInCookieHeader(stack, 'alice');
     const page = expectConfirmationPage(await logout(cookie, { headers: { accept: 'text/html' } }));
     await expectAlive(cookie, 'alice');
-    const res = await sendRequest(page.action, { method: 'POST', headers: { accept: 'text/html', origin: 'null', cookie, 'content-type': FORM }, body: new URLSearchParams(page.fields).toString() });
+    const res = await sendRequest(page.action, {
+      method: 'POST',
+      headers: { accept: 'text/html', origin: 'null', cookie, 'content-type': FORM },
+      body: new URLSearchParams(page.fields).toString(),
+    });
     expectSignedOutHere(res);
     await expectEnded(cookie);
   });
@@ -255,7 +284,11 @@ describe('/.auth/logout ends a session only for a same-origin request', () => {
       .setIssuedAt()
       .setJti(randomBytes(12).toString('hex'))
       .sign(providerKey);
-    const res = await sendRequest(`${stack.url}/.auth/backchannel-logout`, { method: 'POST', headers: { 'content-type': FORM }, body: new URLSearchParams({ logout_token: token }).toString() });
+    const res = await sendRequest(`${stack.url}/.auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: new URLSearchParams({ logout_token: token }).toString(),
+    });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ ended: 1 });
     await expectEnded(cookie);
@@ -296,10 +329,12 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
     const res = await sendRequest(`${stack.url}/.auth/start?rd=%2F`, { headers: AT_PUBLIC_HOST });
     expect(res.status).toBe(302);
     expect(setCookies(res)).toHaveLength(1);
-    expect(setCookies(res)[0]).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect(setCookies(res)[0]).toMatch(
+      /^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}=v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+    );
   });
 
-  it("a genuine pending cookie planted under a name a sibling can set does not sign the victim in as the attacker", async () => {
+  it('a genuine pending cookie planted under a name a sibling can set does not sign the victim in as the attacker', async () => {
     const { name, value, callback } = await attackersSignIn('carol');
     const suffix = name.slice(name.indexOf('gatehouse_signin_'));
     const target = `${stack.url}${callback.pathname}${callback.search}`;
@@ -308,7 +343,10 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
       const res = await sendRequest(target, { headers: { ...AT_PUBLIC_HOST, cookie: `${planted}=${value}` } });
       expect(res.status, planted).toBe(400);
       expect(res.body, planted).toContain('Sign-in expired');
-      expect(setCookies(res).some((line) => line.startsWith('__Host-gatehouse_session=')), planted).toBe(false);
+      expect(
+        setCookies(res).some((line) => line.startsWith('__Host-gatehouse_session=')),
+        planted,
+      ).toBe(false);
     }
     expect(name).toMatch(/^__Host-gatehouse_signin_[A-Za-z0-9_-]{12}$/);
     // The same code and cookie under its own name does sign in: the refusal above was the name, not the code.
@@ -322,9 +360,14 @@ describe('pending sign-in cookie on https: __Host-, so a sibling subdomain canno
   it('travels on every path now, but never reaches the app', async () => {
     const { name, value, callback } = await attackersSignIn('carol');
     const signedIn = await sendRequest(`${stack.url}${callback.pathname}${callback.search}`, { headers: { ...AT_PUBLIC_HOST, cookie: `${name}=${value}` } });
-    const session = setCookies(signedIn).find((line) => line.startsWith('__Host-gatehouse_session='))?.split(';')[0] ?? '';
+    const session =
+      setCookies(signedIn)
+        .find((line) => line.startsWith('__Host-gatehouse_session='))
+        ?.split(';')[0] ?? '';
     expect(session).toMatch(/^__Host-gatehouse_session=\S+$/);
-    const res = await sendRequest(`${stack.url}/api/cookies`, { headers: { accept: 'application/json', host: 'app.example.test', cookie: `${session}; __Host-gatehouse_signin_ABCDEFGHIJKL=${value}; app=1` } });
+    const res = await sendRequest(`${stack.url}/api/cookies`, {
+      headers: { accept: 'application/json', host: 'app.example.test', cookie: `${session}; __Host-gatehouse_signin_ABCDEFGHIJKL=${value}; app=1` },
+    });
     expect(res.status).toBe(200);
     const seen = stack.upstream.requests.at(-1);
     expect(seen?.url).toBe('/api/cookies');

@@ -22,13 +22,55 @@ const anonymous = (path: string): boolean => isPublic(path) || isLocalLogin(path
 const anonymousRoute = (route: Route): boolean => route !== 'protected';
 
 const SEGMENT = fc.constantFrom(
-  'public', 'public', 'admin', 'healthz', 'login.html', 'x', '', '', '.', '..', '%2e', '%2E%2e', '.%2e', ';', ';x=1', '..;', 'public;a',
-  '%2f', '%5c', '\\', '%3b', '%23', '%3f', '%25', '%2525', '%70ublic', 'caf%c3%a9', '%c0%ae', '%00', '%0a', '"', '{', '|', '^', '[',
-  '@', ':', '~', '%7e', '%41', '#', '%ff', 'a b',
+  'public',
+  'public',
+  'admin',
+  'healthz',
+  'login.html',
+  'x',
+  '',
+  '',
+  '.',
+  '..',
+  '%2e',
+  '%2E%2e',
+  '.%2e',
+  ';',
+  ';x=1',
+  '..;',
+  'public;a',
+  '%2f',
+  '%5c',
+  '\\',
+  '%3b',
+  '%23',
+  '%3f',
+  '%25',
+  '%2525',
+  '%70ublic',
+  'caf%c3%a9',
+  '%c0%ae',
+  '%00',
+  '%0a',
+  '"',
+  '{',
+  '|',
+  '^',
+  '[',
+  '@',
+  ':',
+  '~',
+  '%7e',
+  '%41',
+  '#',
+  '%ff',
+  'a b',
 );
 const TAIL = fc.constantFrom('', '', '?x=/public/', '?a=..%2f', '?', '#frag', '?q#/public/');
 const START = fc.constantFrom('', '', '', `http://${HOST}`, 'http://evil.example', 'https://GATE.example:8443');
-const TARGET = fc.tuple(START, fc.array(SEGMENT, { minLength: 1, maxLength: 7 }), TAIL).map(([start, segments, tail]) => `${start}/${segments.join('/')}${tail}`);
+const TARGET = fc
+  .tuple(START, fc.array(SEGMENT, { minLength: 1, maxLength: 7 }), TAIL)
+  .map(([start, segments, tail]) => `${start}/${segments.join('/')}${tail}`);
 
 const SEED = Number(process.env.FC_SEED ?? 20261130);
 const corpus = readFileSync(new URL('../fixtures/openredirects.txt', import.meta.url), 'utf8')
@@ -112,7 +154,9 @@ describe('differential over raw sockets: a live gatehouse forwards exactly the c
   it('400 targets: refused → 400 and nothing forwarded; anonymous → the app gets the canonical target; else 401', async () => {
     const host = new URL(stack.url).host;
     // Node's HTTP parser refuses raw spaces and non-ASCII before gatehouse sees them
-    const sendable = TARGETS.filter((t) => /^[\x21-\x7e]+$/.test(t)).map((t) => t.replaceAll(HOST, host).replace('https://GATE.example:8443', `http://${host}`));
+    const sendable = TARGETS.filter((t) => /^[\x21-\x7e]+$/.test(t)).map((t) =>
+      t.replaceAll(HOST, host).replace('https://GATE.example:8443', `http://${host}`),
+    );
     const sample = fc.sample(fc.constantFrom(...sendable), { numRuns: 400, seed: SEED });
     for (const target of sample) {
       const expected = canonicalTarget(target, host);

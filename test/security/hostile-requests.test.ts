@@ -13,7 +13,14 @@ import { rawRequest, sendRequest, type HttpResult } from '../helpers/gatehouse-p
 import { headerNames, headerValues } from '../helpers/upstream.js';
 
 const MARK = 'SPOOFED';
-const IDENTITY_NAMES = ['X-Forwarded-User', 'X-Forwarded-Email', 'X-Forwarded-Preferred-Username', 'X-Forwarded-Name', 'X-Forwarded-Roles', 'X-Gatehouse-Assertion'];
+const IDENTITY_NAMES = [
+  'X-Forwarded-User',
+  'X-Forwarded-Email',
+  'X-Forwarded-Preferred-Username',
+  'X-Forwarded-Name',
+  'X-Forwarded-Roles',
+  'X-Gatehouse-Assertion',
+];
 
 /** Every identity name in lower, upper and mixed case, with `-` and with `_`, each twice. */
 function spoofedHeaders(): string[] {
@@ -72,7 +79,10 @@ describe('identity-header spoofing: names × case × _/- × duplicates × method
         expect(seen.filter((v) => v.includes(MARK))).toEqual([]);
         expect(headerNames(seen).filter(identityLike)).toEqual([]);
       }
-      for (const [path, status] of [['/admin', 401], ['/.auth/me', method === 'GET' ? 401 : 405]] as const) {
+      for (const [path, status] of [
+        ['/admin', 401],
+        ['/.auth/me', method === 'GET' ? 401 : 405],
+      ] as const) {
         const before = stack.upstream.requests.length;
         const res = await sendRequest(`${stack.url}${path}`, { method, headers: ['Accept', 'application/json', ...SPOOFS] });
         expect(res.status).toBe(status);
@@ -84,7 +94,10 @@ describe('identity-header spoofing: names × case × _/- × duplicates × method
     it(`${method}, signed in: the app sees exactly gatehouse's one value per identity header`, async () => {
       for (const path of ['/public/x', '/admin']) {
         const before = stack.upstream.requests.length;
-        const res = await sendRequest(`${stack.url}${path}`, { method, headers: ['Accept', 'application/json', 'Cookie', `${SESSION_NAME}=${sessionCookie}`, ...SPOOFS] });
+        const res = await sendRequest(`${stack.url}${path}`, {
+          method,
+          headers: ['Accept', 'application/json', 'Cookie', `${SESSION_NAME}=${sessionCookie}`, ...SPOOFS],
+        });
         expect(res.status).toBe(200);
         const seen = stack.upstream.requests[before]?.rawHeaders ?? [];
         expect(seen.filter((v) => v.includes(MARK))).toEqual([]);
@@ -92,7 +105,9 @@ describe('identity-header spoofing: names × case × _/- × duplicates × method
         expect(headerValues(seen, 'x-forwarded-roles')).toEqual(['user']);
         expect(headerNames(seen).filter(identityLike).sort()).toEqual(IDENTITY_NAMES.map((n) => n.toLowerCase()).sort());
       }
-      const me = await sendRequest(`${stack.url}/.auth/me`, { headers: ['Accept', 'application/json', 'Cookie', `${SESSION_NAME}=${sessionCookie}`, ...SPOOFS] });
+      const me = await sendRequest(`${stack.url}/.auth/me`, {
+        headers: ['Accept', 'application/json', 'Cookie', `${SESSION_NAME}=${sessionCookie}`, ...SPOOFS],
+      });
       expect(JSON.parse(me.body)).toMatchObject({ sub: 'carol', roles: ['user'] });
     });
   }
@@ -202,11 +217,16 @@ describe('callback parameters', () => {
     expect(state).not.toBe('');
     return { cookie, state };
   }
-  const callback = (query: string, cookie = ''): Promise<HttpResult> => sendRequest(`${stack.url}/.auth/callback${query}`, { headers: { accept: 'text/html', cookie } });
+  const callback = (query: string, cookie = ''): Promise<HttpResult> =>
+    sendRequest(`${stack.url}/.auth/callback${query}`, { headers: { accept: 'text/html', cookie } });
 
   it('missing: no query, no state, no code → 400 page, never a session', async () => {
     const { cookie, state } = await begin();
-    for (const [query, title] of [['', 'Sign-in expired'], ['?code=abc', 'Sign-in expired'], [`?state=${state}`, 'Sign-in failed']] as const) {
+    for (const [query, title] of [
+      ['', 'Sign-in expired'],
+      ['?code=abc', 'Sign-in expired'],
+      [`?state=${state}`, 'Sign-in failed'],
+    ] as const) {
       const res = await callback(query, cookie);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
@@ -258,7 +278,13 @@ describe('callback parameters', () => {
 });
 
 describe('Host header tricks never change redirect_uri or links', () => {
-  const HOSTILE = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'host=evil.example', accept: 'text/html' };
+  const HOSTILE = {
+    host: 'evil.example',
+    'x-forwarded-host': 'evil.example',
+    'x-forwarded-proto': 'https',
+    forwarded: 'host=evil.example',
+    accept: 'text/html',
+  };
 
   it('/start: redirect_uri is always public_url + /.auth/callback; a navigation on the hostile host goes to public_url first', async () => {
     for (const headers of [HOSTILE, { ...HOSTILE, host: '127.0.0.1' }]) {
@@ -291,7 +317,9 @@ describe('Host header tricks never change redirect_uri or links', () => {
     const leaving = new BrowserClient();
     await stack.signIn(leaving, '/', 'alice');
     const cookie = `${SESSION_NAME}=${leaving.cookie(stack.url, SESSION_NAME) ?? ''}`;
-    const logout = await sendRequest(`${stack.url}/.auth/logout`, { headers: { ...HOSTILE, cookie, 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const logout = await sendRequest(`${stack.url}/.auth/logout`, {
+      headers: { ...HOSTILE, cookie, 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+    });
     expect(logout.status).toBe(302);
     expect(logout.headers.location).not.toContain('evil.example');
     expect(new URL(logout.headers.location ?? '').searchParams.get('post_logout_redirect_uri')).toBe(`${stack.url}/.auth/signed-out`);
@@ -307,7 +335,11 @@ describe('open redirects through rd (test/fixtures/openredirects.txt, every payl
     await pool.close();
   });
   const login = async (payload: string, cookie?: string): Promise<{ status: number; location: string; body: string }> => {
-    const res = await pool.request({ method: 'GET', path: `/.auth/login?rd=${encodeURIComponent(payload)}`, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
+    const res = await pool.request({
+      method: 'GET',
+      path: `/.auth/login?rd=${encodeURIComponent(payload)}`,
+      headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) },
+    });
     return { status: res.statusCode, location: String(res.headers.location ?? ''), body: await res.body.text() };
   };
   const expectOwnOrigin = (target: string): void => {
@@ -334,9 +366,11 @@ describe('open redirects through rd (test/fixtures/openredirects.txt, every payl
     }
   });
 
-  it('/logout ignores rd: without a session it answers gatehouse\'s own signed-out page, never a redirect', async () => {
+  it("/logout ignores rd: without a session it answers gatehouse's own signed-out page, never a redirect", async () => {
     for (const payload of openRedirects.slice(0, 20)) {
-      const res = await sendRequest(`${stack.url}/.auth/logout?rd=${encodeURIComponent(payload)}`, { headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+      const res = await sendRequest(`${stack.url}/.auth/logout?rd=${encodeURIComponent(payload)}`, {
+        headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      });
       expect(res.status).toBe(200);
       expect(res.headers.location).toBeUndefined();
       expect(res.body).toContain('<h1>You are signed out</h1>');

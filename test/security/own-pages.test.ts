@@ -34,7 +34,8 @@ function faultyApp(req: IncomingMessage, res: ServerResponse): void {
 describe("gatehouse's own pages", () => {
   let stack: CloudStack;
   let cookieHeader: string;
-  const page = (path: string, cookie = cookieHeader): Promise<HttpResult> => sendRequest(`${stack.url}${path}`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie } });
+  const page = (path: string, cookie = cookieHeader): Promise<HttpResult> =>
+    sendRequest(`${stack.url}${path}`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie } });
 
   beforeAll(async () => {
     stack = await startCloudStack({
@@ -51,7 +52,10 @@ describe("gatehouse's own pages", () => {
   /** A pending sign-in the browser holds after /start: its cookie and state. */
   async function begin(): Promise<{ cookie: string; state: string }> {
     const res = await page(`/.auth/start?rd=/x`, '');
-    return { state: new URL(res.headers.location ?? '').searchParams.get('state') ?? '', cookie: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ') };
+    return {
+      state: new URL(res.headers.location ?? '').searchParams.get('state') ?? '',
+      cookie: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; '),
+    };
   }
 
   it('sign-on page (with an XSS payload in rd: escaped, never reflected raw)', async () => {
@@ -74,7 +78,9 @@ describe("gatehouse's own pages", () => {
   it('400: sign-in expired (forged state), and a refused path', async () => {
     expectOwnPage(await page('/.auth/callback?code=SECRETCODE&state=forged-state-123456', ''), 400, ['SECRETCODE', 'forged-state']);
     const refused = await rawRequest(stack.url, 'GET /a%2fb HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\nConnection: close\r\n\r\n');
-    const headers = Object.fromEntries(Array.from({ length: refused.rawHeaders.length / 2 }, (_, i) => [refused.rawHeaders[2 * i]?.toLowerCase(), refused.rawHeaders[2 * i + 1]]));
+    const headers = Object.fromEntries(
+      Array.from({ length: refused.rawHeaders.length / 2 }, (_, i) => [refused.rawHeaders[2 * i]?.toLowerCase(), refused.rawHeaders[2 * i + 1]]),
+    );
     expectOwnPage({ status: refused.status, headers, rawHeaders: refused.rawHeaders, body: refused.body }, 400);
   });
 
@@ -115,7 +121,10 @@ describe("gatehouse's own pages", () => {
   });
 
   it('404 and 405 under /.auth: the error page for a navigation, JSON for an API client; no-store, no stack trace', async () => {
-    for (const [path, status] of [['/.auth/nope', 404], ['/.auth/backchannel-logout', 405]] as const) {
+    for (const [path, status] of [
+      ['/.auth/nope', 404],
+      ['/.auth/backchannel-logout', 405],
+    ] as const) {
       const res = await page(path, '');
       expect(res.status).toBe(status);
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');

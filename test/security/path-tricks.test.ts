@@ -85,9 +85,15 @@ describe('path tricks against public_paths and local-login paths (anonymous)', (
 
   it('absolute-form targets: http://127.0.0.1/admin → 401, http://127.0.0.1/public/../admin → 400; * → 400', async () => {
     const before = stack.upstream.requests.length;
-    const absolute = await rawRequest(stack.url, 'GET http://127.0.0.1/admin HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n');
+    const absolute = await rawRequest(
+      stack.url,
+      'GET http://127.0.0.1/admin HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n',
+    );
     expect(absolute.status).toBe(401);
-    const dotted = await rawRequest(stack.url, 'GET http://127.0.0.1/public/../admin HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n');
+    const dotted = await rawRequest(
+      stack.url,
+      'GET http://127.0.0.1/public/../admin HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n',
+    );
     expect(dotted.status).toBe(400);
     const asterisk = await rawRequest(stack.url, 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(asterisk.status).toBe(400);

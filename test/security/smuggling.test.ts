@@ -15,34 +15,20 @@ function probes(extra: string): Record<string, string> {
   const lf = extra.replaceAll('\r\n', '\n');
   const SMUGGLED = `GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
   return {
-    'Content-Length + Transfer-Encoding: chunked':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    'Transfer-Encoding: chunked + Content-Length':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    'duplicate Content-Length with different values':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 0\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
-    'Content-Length list with different values':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 0, ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
-    'obs-fold header line':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: identity\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    'obs-fold continuation of Content-Length':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 0\r\n  ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
-    'bare LF line endings':
-      `POST /first HTTP/1.1\nHost: 127.0.0.1\n${lf}Content-Length: 0\n\n${SMUGGLED}`,
-    'bare LF inside the head':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\n${lf}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n${SMUGGLED}`,
-    'Transfer-Encoding: chunked, identity':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    'Transfer-Encoding: x-chunked':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: x-chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    'invalid chunk size':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
-    'chunk size with a negative sign':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
-    'space before the header colon':
-      `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding : chunked\r\nContent-Length: 0\r\n\r\n${SMUGGLED}`,
-    'NUL in a header value':
-      `GET /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}X-Test: a\u0000b\r\n\r\n${SMUGGLED}`,
+    'Content-Length + Transfer-Encoding: chunked': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    'Transfer-Encoding: chunked + Content-Length': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    'duplicate Content-Length with different values': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 0\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+    'Content-Length list with different values': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 0, ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+    'obs-fold header line': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: identity\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    'obs-fold continuation of Content-Length': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Length: 0\r\n  ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+    'bare LF line endings': `POST /first HTTP/1.1\nHost: 127.0.0.1\n${lf}Content-Length: 0\n\n${SMUGGLED}`,
+    'bare LF inside the head': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\n${lf}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n${SMUGGLED}`,
+    'Transfer-Encoding: chunked, identity': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    'Transfer-Encoding: x-chunked': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: x-chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    'invalid chunk size': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
+    'chunk size with a negative sign': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
+    'space before the header colon': `POST /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Transfer-Encoding : chunked\r\nContent-Length: 0\r\n\r\n${SMUGGLED}`,
+    'NUL in a header value': `GET /first HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}X-Test: a\u0000b\r\n\r\n${SMUGGLED}`,
   };
 }
 
@@ -80,7 +66,10 @@ for (const [label, start] of Object.entries(TARGETS)) {
     it('control: two pipelined well-formed requests both reach the app, in order', async () => {
       const { url, upstream, extra } = target;
       const before = upstream.requests.length;
-      const res = await rawRequest(url, `GET /one HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\nGET /two HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Connection: close\r\n\r\n`);
+      const res = await rawRequest(
+        url,
+        `GET /one HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\nGET /two HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Connection: close\r\n\r\n`,
+      );
       expect(res.status).toBe(200);
       expect(upstream.requests.slice(before).map((r) => r.url)).toEqual(['/one', '/two']);
     });

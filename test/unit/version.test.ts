@@ -28,10 +28,13 @@ describe('buildInfo', () => {
   });
 
   it('reads a branch ref, a packed ref and a detached HEAD', () => {
-    expect(buildInfo(packageDir('loose', undefined, { '.git/HEAD': 'ref: refs/heads/main\n', '.git/refs/heads/main': `${COMMIT}\n` })).commit).toBe('0123456789ab');
-    expect(buildInfo(packageDir('packed', undefined, { '.git/HEAD': 'ref: refs/heads/main\n', '.git/packed-refs': `# pack-refs\n${COMMIT} refs/heads/main\n` })).commit).toBe(
+    expect(buildInfo(packageDir('loose', undefined, { '.git/HEAD': 'ref: refs/heads/main\n', '.git/refs/heads/main': `${COMMIT}\n` })).commit).toBe(
       '0123456789ab',
     );
+    expect(
+      buildInfo(packageDir('packed', undefined, { '.git/HEAD': 'ref: refs/heads/main\n', '.git/packed-refs': `# pack-refs\n${COMMIT} refs/heads/main\n` }))
+        .commit,
+    ).toBe('0123456789ab');
     expect(buildInfo(packageDir('detached', undefined, { '.git/HEAD': `${COMMIT}\n` })).commit).toBe('0123456789ab');
   });
 
@@ -47,7 +50,10 @@ describe('buildInfo', () => {
   });
 
   it('prefers the gitHead npm records in package.json', () => {
-    expect(buildInfo(packageDir('published', { version: '2.0.0', gitHead: 'fedcba9876543210fedcba9876543210fedcba98' }))).toEqual({ version: '2.0.0', commit: 'fedcba987654' });
+    expect(buildInfo(packageDir('published', { version: '2.0.0', gitHead: 'fedcba9876543210fedcba9876543210fedcba98' }))).toEqual({
+      version: '2.0.0',
+      commit: 'fedcba987654',
+    });
   });
 
   it('says "unknown" for a HEAD it cannot resolve', () => {

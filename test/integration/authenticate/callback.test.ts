@@ -55,7 +55,8 @@ describe('pending sign-in and callback', () => {
   async function callbackFor(client: BrowserClient, authorize: URL, user: string): Promise<string> {
     const origin = authorize.origin;
     const first = await client.follow(authorize.href, {}, { stopAt: (url) => url.origin !== origin });
-    if (first.final.status >= 300 && first.final.status < 400 && first.final.location && new URL(first.final.location).origin !== origin) return first.final.location;
+    if (first.final.status >= 300 && first.final.status < 400 && first.final.location && new URL(first.final.location).origin !== origin)
+      return first.final.location;
     const done = await signInAtProvider(client, first.final, { login: user }, 'skip-if-absent');
     return done.final.location ?? '';
   }
@@ -108,7 +109,9 @@ describe('pending sign-in and callback', () => {
     const lines = setCookieLines(fourth.response);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe(`${names[0]}=; Max-Age=0; Path=/.auth/; HttpOnly; SameSite=Lax`);
-    expect(pendingNames(client, stack.url)).toEqual([...names.slice(1), `gatehouse_signin_${(fourth.authorize.searchParams.get('state') ?? '').slice(0, 12)}`].sort());
+    expect(pendingNames(client, stack.url)).toEqual(
+      [...names.slice(1), `gatehouse_signin_${(fourth.authorize.searchParams.get('state') ?? '').slice(0, 12)}`].sort(),
+    );
 
     const forged = Array.from({ length: 50 }, (_, i) => `gatehouse_signin_f${String(i).padStart(11, '0')}=v1.${'A'.repeat(16)}.x${i}`).join('; ');
     const flooded = await sendRequest(`${stack.url}/.auth/start?rd=%2F`, { headers: { cookie: forged, accept: 'text/html' } });
@@ -185,7 +188,8 @@ describe('pending sign-in and callback', () => {
       nonce: 'other-app-nonce',
       code_challenge: await calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
-    })) foreign.searchParams.set(key, value);
+    }))
+      foreign.searchParams.set(key, value);
     const stolen = new URL(await callbackFor(client, foreign, 'bob'));
     expect(stolen.origin + stolen.pathname).toBe(OTHER_CLIENT.redirect_uris[0]);
     const code = stolen.searchParams.get('code') ?? '';
@@ -205,12 +209,7 @@ describe('pending sign-in and callback', () => {
     const client = new BrowserClient();
     const { authorize } = await start(client, '/');
     const state = authorize.searchParams.get('state') ?? '';
-    const cases = [
-      `state=${state}&state=${state}&code=abc`,
-      '',
-      'code=abc',
-      `state=${'A'.repeat(8192)}&code=abc`,
-    ];
+    const cases = [`state=${state}&state=${state}&code=abc`, '', 'code=abc', `state=${'A'.repeat(8192)}&code=abc`];
     for (const query of cases) {
       const response = await client.navigate(`${stack.url}/.auth/callback?${query}`);
       expectRefusal(response, 400, 'Sign-in expired');

@@ -63,13 +63,28 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
     const clients: DevClient[] = [
       { client_id: 'rp-basic', client_secret: PUNCTUATED_SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: callbacks('rp-basic') },
       { client_id: 'rp-post', client_secret: POST_SECRET, token_endpoint_auth_method: 'client_secret_post', redirect_uris: callbacks('rp-post') },
-      { client_id: 'rp-jwt-rsa', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk(rsa.publicKey)] }, redirect_uris: callbacks('rp-jwt-rsa') },
-      { client_id: 'rp-jwt-ec', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk(ec.publicKey, 'gatehouse-ec-1')] }, redirect_uris: callbacks('rp-jwt-ec') },
+      {
+        client_id: 'rp-jwt-rsa',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [publicJwk(rsa.publicKey)] },
+        redirect_uris: callbacks('rp-jwt-rsa'),
+      },
+      {
+        client_id: 'rp-jwt-ec',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [publicJwk(ec.publicKey, 'gatehouse-ec-1')] },
+        redirect_uris: callbacks('rp-jwt-ec'),
+      },
       { client_id: 'rp-none', token_endpoint_auth_method: 'none', redirect_uris: callbacks('rp-none') },
     ];
     provider = await startDevProvider({ port: await freePort(), clients });
-    const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string; token_endpoint_auth_methods_supported: string[] };
-    expect(discovery.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']));
+    const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+      token_endpoint: string;
+      token_endpoint_auth_methods_supported: string[];
+    };
+    expect(discovery.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']),
+    );
     tokenEndpoint = discovery.token_endpoint;
     for (const [name, { client, sso }] of Object.entries(gatehouses)) {
       stacks.set(name, await startCloudStack({ provider, upstream, port: ports.get(name), config: { sso: { client_id: client, ...sso } } }));
@@ -93,7 +108,12 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
       const response = await realFetch(input, init);
       if (url === tokenEndpoint) {
         const body = (await response.clone().json()) as { error?: unknown };
-        seen.push({ authorization: new Headers(init?.headers).get('authorization') ?? undefined, body: new URLSearchParams(init?.body as URLSearchParams | string), status: response.status, error: body.error });
+        seen.push({
+          authorization: new Headers(init?.headers).get('authorization') ?? undefined,
+          body: new URLSearchParams(init?.body as URLSearchParams | string),
+          status: response.status,
+          error: body.error,
+        });
       }
       return response;
     });

@@ -19,7 +19,13 @@ import { waitFor } from '../../helpers/wait.js';
 const SESSION_COOKIE = 'gatehouse_session';
 const RETURN_PATH = '/reports?x=1';
 const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-preferred-username', 'x-forwarded-name', 'x-forwarded-roles'];
-const ALICE = { 'x-forwarded-user': ['alice'], 'x-forwarded-email': ['alice@example.test'], 'x-forwarded-preferred-username': ['alice'], 'x-forwarded-name': ['Alice%20Example'], 'x-forwarded-roles': ['admin'] };
+const ALICE = {
+  'x-forwarded-user': ['alice'],
+  'x-forwarded-email': ['alice@example.test'],
+  'x-forwarded-preferred-username': ['alice'],
+  'x-forwarded-name': ['Alice%20Example'],
+  'x-forwarded-roles': ['admin'],
+};
 /** 3-second tokens, refresh 2 s before they expire: a refresh is due at most 1 s after sign-in, expiry at most 3 s after. */
 const TOKEN_LIFETIME_S = 3;
 const REFRESH_BEFORE_MS = 2000;
@@ -105,9 +111,17 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
     });
 
     const refused: ReadonlyArray<[RefreshIdToken, string, RegExp]> = [
-      ['bad-signature', 'an ID token whose RS256 signature is broken', /^ID token signature rejected: ERR_JWS_SIGNATURE_VERIFICATION_FAILED: signature verification failed$/],
+      [
+        'bad-signature',
+        'an ID token whose RS256 signature is broken',
+        /^ID token signature rejected: ERR_JWS_SIGNATURE_VERIFICATION_FAILED: signature verification failed$/,
+      ],
       ['other-sub', "another user's ID token (validly signed; its access token and userinfo are that user's)", /^refreshed ID token is for another subject$/],
-      ['wrong-aud', 'an ID token for another client (aud)', /^provider response rejected: OAUTH_JWT_CLAIM_COMPARISON_FAILED: unexpected JWT claim value encountered; OAUTH_JWT_CLAIM_COMPARISON_FAILED: unexpected JWT "aud" \(audience\) claim value$/],
+      [
+        'wrong-aud',
+        'an ID token for another client (aud)',
+        /^provider response rejected: OAUTH_JWT_CLAIM_COMPARISON_FAILED: unexpected JWT claim value encountered; OAUTH_JWT_CLAIM_COMPARISON_FAILED: unexpected JWT "aud" \(audience\) claim value$/,
+      ],
     ];
     for (const [mode, what, err] of refused) {
       it(`${mode}, ${what}: not taken; the session keeps alice until its tokens expire, then ends; the app never sees anyone else`, async ({ expect }) => {
@@ -132,7 +146,13 @@ describe('ID tokens at refresh and RFC 9207 against the misbehaving provider', (
         expect(await request(run, cookie, '/api/kept')).toEqual({ status: 200, identity: ALICE, assertionSub: 'alice' });
         const me = await apiWith(`${run.url}/.auth/me`, cookie);
         expect(me.status).toBe(200);
-        expect(JSON.parse(me.body)).toMatchObject({ sub: 'alice', email: 'alice@example.test', name: 'Alice Example', roles: ['admin'], expires_at: expect.any(String) as unknown });
+        expect(JSON.parse(me.body)).toMatchObject({
+          sub: 'alice',
+          email: 'alice@example.test',
+          name: 'Alice Example',
+          roles: ['admin'],
+          expires_at: expect.any(String) as unknown,
+        });
         expect(run.provider.tokenRequests).toHaveLength(2);
 
         // at expiry the refresh is tried again (the provider answers the same way): the session ends

@@ -61,9 +61,13 @@ const CASES: ReadonlyArray<{ id: string; providerDoes: string; expected: Outcome
   { id: 'id_token-aud-multiple-without-azp', providerDoes: 'ID token for several audiences without azp', expected: 'refused' },
   { id: 'id_token-hs256-public-key', providerDoes: "ID token HS256-signed with the provider's public key as secret", expected: 'refused' },
   { id: 'id_token-sig-none-advertised', providerDoes: 'advertises alg none in discovery, sends an unsigned ID token', expected: 'refused' },
-  { id: 'id_token-hs256-advertised', providerDoes: "advertises HS256 in discovery, signs with its public key as HMAC secret", expected: 'refused' },
+  { id: 'id_token-hs256-advertised', providerDoes: 'advertises HS256 in discovery, signs with its public key as HMAC secret', expected: 'refused' },
   { id: 'id_token-kid-unknown', providerDoes: 'ID token kid not published at jwks_uri', expected: 'refused' },
-  { id: 'private_key_jwt-unknown-key', providerDoes: 'token endpoint refuses a client assertion signed by a key it does not know (401 invalid_client)', expected: 'refused' },
+  {
+    id: 'private_key_jwt-unknown-key',
+    providerDoes: 'token endpoint refuses a client assertion signed by a key it does not know (401 invalid_client)',
+    expected: 'refused',
+  },
   { id: 'pkce-verifier-mismatch', providerDoes: 'code bound to another PKCE challenge (token endpoint refuses)', expected: 'refused' },
   { id: 'code-replayed', providerDoes: 'authorization response carries an already redeemed code', expected: 'refused' },
   { id: 'rfc9207-iss-parameter-wrong', providerDoes: 'advertises RFC 9207; authorization response iss is another issuer', expected: 'refused' },
@@ -94,7 +98,12 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
   });
 
   /** Not waited for: the scenarios wait for readiness themselves, and one checks that it never comes. */
-  function start(scenario: Scenario, sso: Record<string, unknown> = {}, advertisedAlgs?: string[], provider: Partial<MisbehavingProviderOptions> = {}): Promise<Run> {
+  function start(
+    scenario: Scenario,
+    sso: Record<string, unknown> = {},
+    advertisedAlgs?: string[],
+    provider: Partial<MisbehavingProviderOptions> = {},
+  ): Promise<Run> {
     const config = { sso: { silent_reauth: false, ...sso } };
     return startMisbehavingStack({ keys, clientId: CLIENT_ID, provider: { scenario, advertisedAlgs, ...provider }, config, upstream, waitReady: false });
   }
@@ -356,7 +365,13 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
         'private_key_jwt-unknown-key',
         'default',
         async (run, signIn) => {
-          await expectRefused('private_key_jwt-unknown-key', run, signIn, 502, /^GH_PROVIDER_ERROR: provider refused: invalid_client \(client authentication failed\)/);
+          await expectRefused(
+            'private_key_jwt-unknown-key',
+            run,
+            signIn,
+            502,
+            /^GH_PROVIDER_ERROR: provider refused: invalid_client \(client authentication failed\)/,
+          );
           expect(run.provider.tokenRequests.map((r) => [r.authMethod, r.outcome])).toEqual([['none', 'invalid_client']]);
         },
         { client_auth: 'private_key_jwt', client_key: CLIENT_KEY.pem, client_secret: '' },
@@ -396,7 +411,9 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
         expect(readyz.status).toBe(503);
         const body = (await readyz.json()) as { ready: boolean; waiting_for: Record<string, string> };
         expect(body.ready).toBe(false);
-        expect(body.waiting_for.provider).toMatch(/^provider discovery failed: OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED: discovered metadata issuer does not match the expected issuer$/);
+        expect(body.waiting_for.provider).toMatch(
+          /^provider discovery failed: OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED: discovered metadata issuer does not match the expected issuer$/,
+        );
         const client = new BrowserClient();
         const start503 = await client.navigate(`${run.url}/.auth/start?rd=%2F`);
         expect(start503.status).toBe(503);

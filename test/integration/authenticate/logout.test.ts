@@ -100,7 +100,7 @@ describe('logout', () => {
     await expectSessionGone(session);
   });
 
-  it('logout without a session (no ID token to hand over) clears the cookies and ends on gatehouse\'s own signed-out page', async () => {
+  it("logout without a session (no ID token to hand over) clears the cookies and ends on gatehouse's own signed-out page", async () => {
     const client = new BrowserClient();
     const logout = await client.navigate(`${stack.url}/.auth/logout`);
     expect(logout.status).toBe(200);

@@ -42,7 +42,11 @@ describe('provider down', () => {
   /** Navigates to /.auth/start and through the provider's forms; returns the callback URL the provider sends back. */
   async function callbackFor(client: BrowserClient, rd: string, user: string): Promise<string> {
     const providerOrigin = new URL(issuer).origin;
-    const toProvider = await client.follow(`${url}/.auth/start?rd=${encodeURIComponent(rd)}&interactive=1`, {}, { stopAt: (next) => next.origin === providerOrigin });
+    const toProvider = await client.follow(
+      `${url}/.auth/start?rd=${encodeURIComponent(rd)}&interactive=1`,
+      {},
+      { stopAt: (next) => next.origin === providerOrigin },
+    );
     const page = await client.follow(toProvider.final.location ?? '');
     const done = await signInAtProvider(client, page.final, { login: user }, 'skip-if-absent');
     return done.final.location ?? '';

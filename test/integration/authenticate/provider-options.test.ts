@@ -85,9 +85,22 @@ describe('provider options', () => {
           },
         ],
       });
-      publicStack = await startCloudStack({ provider, port: publicPort, upstream, config: { sso: { client_id: PUBLIC_CLIENT_ID, client_auth: 'none', client_secret: '' } } });
-      secretStack = await startCloudStack({ provider, port: secretPort, upstream, config: { sso: { client_id: PUBLIC_CLIENT_ID, client_auth: 'client_secret_basic', client_secret: 'a-secret-the-provider-never-issued' } } });
-      const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string; token_endpoint_auth_methods_supported: string[] };
+      publicStack = await startCloudStack({
+        provider,
+        port: publicPort,
+        upstream,
+        config: { sso: { client_id: PUBLIC_CLIENT_ID, client_auth: 'none', client_secret: '' } },
+      });
+      secretStack = await startCloudStack({
+        provider,
+        port: secretPort,
+        upstream,
+        config: { sso: { client_id: PUBLIC_CLIENT_ID, client_auth: 'client_secret_basic', client_secret: 'a-secret-the-provider-never-issued' } },
+      });
+      const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+        token_endpoint: string;
+        token_endpoint_auth_methods_supported: string[];
+      };
       expect(discovery.token_endpoint_auth_methods_supported).toContain('none');
       tokenEndpoint = discovery.token_endpoint;
     });
@@ -116,7 +129,11 @@ describe('provider options', () => {
         const response = await realFetch(input, init);
         if (url === tokenEndpoint) {
           const body = (await response.clone().json()) as { error?: unknown };
-          seen.push({ headers: Object.fromEntries(new Headers(init?.headers).entries()), body: new URLSearchParams(init?.body as URLSearchParams | string), answer: { status: response.status, error: body.error } });
+          seen.push({
+            headers: Object.fromEntries(new Headers(init?.headers).entries()),
+            body: new URLSearchParams(init?.body as URLSearchParams | string),
+            answer: { status: response.status, error: body.error },
+          });
         }
         return response;
       });
@@ -194,7 +211,14 @@ describe('provider options', () => {
         expect(assertion.name).toBeUndefined();
         const me = await client.api(`${run.url}/.auth/me`);
         expect(me.status).toBe(200);
-        expect(JSON.parse(me.body)).toMatchObject({ sub: 'alice', email: 'alice@example.test', name: null, preferred_username: 'alice', roles: [], access: 'granted' });
+        expect(JSON.parse(me.body)).toMatchObject({
+          sub: 'alice',
+          email: 'alice@example.test',
+          name: null,
+          preferred_username: 'alice',
+          roles: [],
+          access: 'granted',
+        });
       } finally {
         await run.close();
       }

@@ -140,7 +140,12 @@ describe('provider quirks and the options that handle them', () => {
   });
 
   describe('config checks', () => {
-    const base = { mode: 'cloud', public_url: 'https://app.example.com', sso: { issuer: 'https://idp.example.com', client_id: 'app', client_secret: 's' }, session: { secrets: ['0123456789abcdef0123456789abcdef'] } };
+    const base = {
+      mode: 'cloud',
+      public_url: 'https://app.example.com',
+      sso: { issuer: 'https://idp.example.com', client_id: 'app', client_secret: 's' },
+      session: { secrets: ['0123456789abcdef0123456789abcdef'] },
+    };
 
     it('extra_auth_params may not replace what gatehouse sets itself', () => {
       expect(() => validateConfig({ ...base, sso: { ...base.sso, extra_auth_params: { state: 'x', redirect_uri: 'https://evil.example' } } })).toThrow(
@@ -149,7 +154,9 @@ describe('provider quirks and the options that handle them', () => {
     });
 
     it('logout_url must be an http(s) URL with known placeholders', () => {
-      expect(() => validateConfig({ ...base, sso: { ...base.sso, logout_url: 'https://t.auth0.com/v2/logout?returnTo={return_to}' } })).toThrow(/sso\.logout_url: unknown placeholder \{return_to\}/);
+      expect(() => validateConfig({ ...base, sso: { ...base.sso, logout_url: 'https://t.auth0.com/v2/logout?returnTo={return_to}' } })).toThrow(
+        /sso\.logout_url: unknown placeholder \{return_to\}/,
+      );
       expect(() => validateConfig({ ...base, sso: { ...base.sso, logout_url: '/v2/logout' } })).toThrow(/sso\.logout_url: must be an absolute http\(s\) URL/);
     });
   });

@@ -81,7 +81,7 @@ describe('return URLs (rd) against the open-redirect corpus', () => {
     }
   });
 
-  it('/.auth/logout without a session ignores rd and a forged Host: gatehouse\'s own signed-out page, no redirect', async () => {
+  it("/.auth/logout without a session ignores rd and a forged Host: gatehouse's own signed-out page, no redirect", async () => {
     const client = new BrowserClient();
     await inBatches(PAYLOADS, 16, async (payload) => {
       const response = await client.navigate(`${stack.url}/.auth/logout?rd=${encodeURIComponent(payload)}`, {

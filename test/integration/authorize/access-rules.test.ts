@@ -76,7 +76,12 @@ describe('access rules', () => {
     expect(page.body).toContain('#it-help');
     const api = await apiWith(`${stack.url}/admin/users`, carol);
     expect(api.status).toBe(403);
-    expect(JSON.parse(api.body)).toEqual({ error: 'forbidden', message: "You don't have access to this page", requires: { roles: ['admin'] }, access_contact: '#it-help' });
+    expect(JSON.parse(api.body)).toEqual({
+      error: 'forbidden',
+      message: "You don't have access to this page",
+      requires: { roles: ['admin'] },
+      access_contact: '#it-help',
+    });
     expect(stack.upstream.requests.length).toBe(forwarded);
     // everything else stays open to every signed-in user (access.default signed_in)
     expect((await apiWith(`${stack.url}/home`, bob)).status).toBe(200);
@@ -113,14 +118,17 @@ describe('access rules', () => {
     }
   });
 
-  it('identity.pass_access_token: the app gets the session\'s access token, the renewed one after a refresh', async () => {
+  it("identity.pass_access_token: the app gets the session's access token, the renewed one after a refresh", async () => {
     const cookie = await signedInCookieHeader(stack, 'carol');
     expect((await apiWith(`${stack.url}/api`, cookie)).status).toBe(200);
     const first = lastSeen('x-forwarded-access-token');
     expect(first).toHaveLength(1);
     expect(first[0]).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     advance(REFRESH_DUE_MS);
-    await waitFor(async () => (await apiWith(`${stack.url}/api`, cookie)).status === 200 && lastSeen('x-forwarded-access-token')[0] !== first[0], { timeoutMs: 3000, intervalMs: 100 });
+    await waitFor(async () => (await apiWith(`${stack.url}/api`, cookie)).status === 200 && lastSeen('x-forwarded-access-token')[0] !== first[0], {
+      timeoutMs: 3000,
+      intervalMs: 100,
+    });
     // the renewed token is the one the provider accepts now
     const userinfo = await fetch(`${stack.provider.issuer}/me`, { headers: { authorization: `Bearer ${lastSeen('x-forwarded-access-token')[0] as string}` } });
     expect(userinfo.status).toBe(200);

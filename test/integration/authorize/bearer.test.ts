@@ -66,7 +66,12 @@ beforeAll(async () => {
     port,
     config: {
       bearer: { enabled: true, audiences: [JWT_API, OPAQUE_API, CLI.client_id], introspection: true },
-      access: { rules: [{ path: '/status', allow: 'anonymous' }, { path: '/admin/', allow: { roles: ['admin'] } }] },
+      access: {
+        rules: [
+          { path: '/status', allow: 'anonymous' },
+          { path: '/admin/', allow: { roles: ['admin'] } },
+        ],
+      },
     },
   });
   const metadata = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
@@ -81,7 +86,10 @@ afterAll(async () => {
 async function tokenRequest(form: Record<string, string>): Promise<Record<string, string>> {
   const response = await fetch(tokenEndpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CLI.client_id}:${CLI.client_secret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${CLI.client_id}:${CLI.client_secret}`).toString('base64')}`,
+    },
     body: new URLSearchParams(form),
   });
   const body = (await response.json()) as Record<string, string>;
@@ -97,8 +105,15 @@ async function userTokens(login: string): Promise<Record<string, string>> {
   const verifier = randomBytes(32).toString('base64url');
   const authorize = new URL(`${provider.issuer}/auth`);
   const params = {
-    client_id: CLI.client_id, response_type: 'code', scope: 'openid email api', redirect_uri: CLI.redirect, resource: JWT_API,
-    state: 'cli-state', nonce: 'cli-nonce', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    client_id: CLI.client_id,
+    response_type: 'code',
+    scope: 'openid email api',
+    redirect_uri: CLI.redirect,
+    resource: JWT_API,
+    state: 'cli-state',
+    nonce: 'cli-nonce',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
   };
   for (const [name, value] of Object.entries(params)) authorize.searchParams.set(name, value);
   const client = new BrowserClient();
@@ -111,7 +126,9 @@ async function userTokens(login: string): Promise<Record<string, string>> {
 }
 
 function api(path: string, token: string | undefined, headers: Record<string, string> = {}): Promise<HttpResult> {
-  return sendRequest(`${stack.url}${path}`, { headers: { accept: 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...headers } });
+  return sendRequest(`${stack.url}${path}`, {
+    headers: { accept: 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...headers },
+  });
 }
 
 async function providerSigned(claims: Record<string, unknown>, header: Record<string, unknown> = { typ: 'at+jwt' }): Promise<string> {
@@ -164,7 +181,7 @@ describe('bearer tokens from the provider', () => {
     expect((await api('/status', 'not-a-valid-token')).status).toBe(200);
   });
 
-  it('a user token from the CLI\'s code flow carries the user\'s roles: alice reaches /admin/; her ID token is refused as an access token', async () => {
+  it("a user token from the CLI's code flow carries the user's roles: alice reaches /admin/; her ID token is refused as an access token", async () => {
     const tokens = await userTokens('alice');
     expect(decodeJwt(tokens.access_token as string)).toMatchObject({ sub: 'alice', aud: JWT_API, roles: ['admin'] });
     const before = stack.upstream.requests.length;
@@ -195,7 +212,12 @@ describe('bearer tokens from the provider', () => {
       provider,
       port: keyedPort,
       config: {
-        sso: { client_id: KEYED.client_id, client_auth: 'private_key_jwt', client_secret: '', client_key: KEYED.key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
+        sso: {
+          client_id: KEYED.client_id,
+          client_auth: 'private_key_jwt',
+          client_secret: '',
+          client_key: KEYED.key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        },
         bearer: { enabled: true, audiences: [OPAQUE_API], introspection: true },
       },
     });
@@ -218,7 +240,9 @@ describe('bearer tokens from the provider', () => {
     const cases: Record<string, string> = {
       'payload changed': `${h}.${forgedPayload}.${s}`,
       'signature cut': `${h}.${p}.${s.slice(0, -4)}`,
-      'signed by another key with the provider kid': await new SignJWT(validClaims()).setProtectedHeader({ alg: 'RS256', kid: 'provider-key', typ: 'at+jwt' }).sign(other),
+      'signed by another key with the provider kid': await new SignJWT(validClaims())
+        .setProtectedHeader({ alg: 'RS256', kid: 'provider-key', typ: 'at+jwt' })
+        .sign(other),
       expired: await providerSigned({ ...validClaims(), iat: now() - 600, exp: now() - 120 }),
       'not yet valid': await providerSigned({ ...validClaims(), nbf: now() + 600 }),
       'wrong audience': await providerSigned({ ...validClaims(), aud: 'https://other.api' }),

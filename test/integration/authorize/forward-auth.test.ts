@@ -97,7 +97,9 @@ describe('GET /.auth/verify', () => {
     const answer = await get(`${stack.url}/.auth/verify`, { ...NAVIGATION, 'x-forwarded-uri': '/reports' }, '127.0.0.2');
     expect(answer.status).toBe(401);
     expect(answer.headers['x-gatehouse-login']).toBe(`${stack.url}/.auth/login?rd=%2F`);
-    const warned = stack.gatehouse.logs.filter((line) => line.msg.startsWith('forward-auth: X-Original-URL / X-Forwarded-Uri from a peer outside trust_proxy ignored'));
+    const warned = stack.gatehouse.logs.filter((line) =>
+      line.msg.startsWith('forward-auth: X-Original-URL / X-Forwarded-Uri from a peer outside trust_proxy ignored'),
+    );
     expect(warned.map((line) => [line.level, line.remote])).toEqual([['warn', '127.0.0.2']]);
   });
 
@@ -137,7 +139,10 @@ describe('GET /.auth/verify', () => {
       child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const up = async () => {
         if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-        return get(`${nginxUrl}/.auth/me`).then(() => true, () => false);
+        return get(`${nginxUrl}/.auth/me`).then(
+          () => true,
+          () => false,
+        );
       };
       await waitFor(up, { timeoutMs: 5000, intervalMs: 25, what: () => `nginx answering (${stderr})` });
     });

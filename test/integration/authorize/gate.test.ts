@@ -69,7 +69,9 @@ describe('gate in cloud mode', () => {
 
   it('public paths pass without a session and without identity headers, forged ones stripped', async () => {
     for (const path of ['/public/app.css', '/public/', '/public', '/health']) {
-      const response = await sendRequest(`${stack.url}${path}`, { headers: { accept: 'text/html', 'x-forwarded-user': 'mallory', 'X_Forwarded_Roles': 'admin' } });
+      const response = await sendRequest(`${stack.url}${path}`, {
+        headers: { accept: 'text/html', 'x-forwarded-user': 'mallory', X_Forwarded_Roles: 'admin' },
+      });
       expect(response.status).toBe(200);
       expect(response.body).toBe('ok');
       const seen = stack.upstream.requests.at(-1);
@@ -101,7 +103,9 @@ describe('gate in cloud mode', () => {
     expect(stack.upstream.requests.at(-1)?.url).toBe('/local-login?next=%2F');
     expect(identityHeaders(stack.upstream.requests.at(-1)?.rawHeaders ?? [])).toEqual({});
 
-    const own = await sendRequest(`${stack.url}/dashboard`, { headers: { accept: 'application/json', cookie: 'app_session=abc123; gatehouse_returning=1', 'x-forwarded-email': 'a@b' } });
+    const own = await sendRequest(`${stack.url}/dashboard`, {
+      headers: { accept: 'application/json', cookie: 'app_session=abc123; gatehouse_returning=1', 'x-forwarded-email': 'a@b' },
+    });
     expect(own.status).toBe(200);
     const seen = stack.upstream.requests.at(-1);
     expect(seen?.url).toBe('/dashboard');

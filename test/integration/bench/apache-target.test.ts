@@ -31,7 +31,10 @@ describe('apache-openidc bench row without the packages', () => {
     expect(await noApache.start()).toBe(false);
     expect(noApache.note).toBe(`apache-openidc: skipped, apache2 is not installed (${INSTALL})`);
 
-    const noModule = apacheTarget({ url: 'http://127.0.0.1:1' }, { port, issuer: () => 'http://127.0.0.1:2', apache: process.execPath, openidcModule: '/nonexistent/mod_auth_openidc.so' });
+    const noModule = apacheTarget(
+      { url: 'http://127.0.0.1:1' },
+      { port, issuer: () => 'http://127.0.0.1:2', apache: process.execPath, openidcModule: '/nonexistent/mod_auth_openidc.so' },
+    );
     expect(await noModule.start()).toBe(false);
     expect(noModule.note).toBe(`apache-openidc: skipped, libapache2-mod-auth-openidc is not installed (${INSTALL})`);
   });

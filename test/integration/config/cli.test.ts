@@ -82,7 +82,11 @@ describe('gatehouse check-config', () => {
     const printed = JSON.parse(result.stdout.slice(0, -'config is valid\n'.length)) as {
       mode: string;
       mode_reason: string;
-      config: { sso: { client_secret: string; issuer: string; timeout: string }; session: { secrets: string[]; ttl: string; idle_timeout: string }; upstream: { url: string } };
+      config: {
+        sso: { client_secret: string; issuer: string; timeout: string };
+        session: { secrets: string[]; ttl: string; idle_timeout: string };
+        upstream: { url: string };
+      };
     };
     expect(printed.mode).toBe('cloud');
     expect(printed.mode_reason).toBe('mode is cloud');
@@ -99,7 +103,12 @@ describe('gatehouse check-config', () => {
 
   it('refuses an http issuer that is not on loopback before anything starts (exit 2)', async () => {
     const path = writeYaml(
-      ['mode: cloud', 'public_url: https://app.example.com', 'sso: { issuer: http://idp.example.com, client_id: app, client_secret: s }', `session: { secrets: ["${SESSION_SECRET}"] }`].join('\n'),
+      [
+        'mode: cloud',
+        'public_url: https://app.example.com',
+        'sso: { issuer: http://idp.example.com, client_id: app, client_secret: s }',
+        `session: { secrets: ["${SESSION_SECRET}"] }`,
+      ].join('\n'),
     );
     for (const command of [['check-config'], ['start']]) {
       const result = await runCli([...command, '--config', path]);

@@ -21,7 +21,12 @@ const PUBLIC_PEM = (generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey
 const P256_PEM = pem('ec', { namedCurve: 'P-256' });
 const NOT_PEM = yaml.write('a CA certificate belongs here\n');
 const PLACEHOLDER_PEM = '-----BEGIN PRIVATE KEY-----\nCHANGE-ME\n-----END PRIVATE KEY-----';
-const PUBLIC_JWK = JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' });
+const PUBLIC_JWK = JSON.stringify({
+  kty: 'EC',
+  crv: 'P-256',
+  x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+});
 
 /** A valid cloud config on loopback (the issuer is a closed port): each row breaks one thing. */
 const BASE: Tree = {
@@ -53,14 +58,26 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { what: 'public_url without a scheme', config: { public_url: 'app.example.com' }, line: 'public_url: must be an http(s) URL with a host, like https://app.example.com (got "app.example.com")' },
+  {
+    what: 'public_url without a scheme',
+    config: { public_url: 'app.example.com' },
+    line: 'public_url: must be an http(s) URL with a host, like https://app.example.com (got "app.example.com")',
+  },
   {
     what: 'public_url with a path',
     config: { public_url: 'https://app.example.com/sub' },
     line: "public_url: must be an origin without a path, query or fragment, like https://app.example.com (serving the app under a path is not supported: gatehouse's routes and cookies live at the root of the host)",
   },
-  { what: 'public_url with another scheme', config: { public_url: 'ftp://app.example.com' }, line: 'public_url: must be an http(s) URL with a host, like https://app.example.com (got "ftp://app.example.com")' },
-  { what: 'public_url with credentials', config: { public_url: 'https://user:pw@app.example.com' }, line: 'public_url: must not carry a user name or password' },
+  {
+    what: 'public_url with another scheme',
+    config: { public_url: 'ftp://app.example.com' },
+    line: 'public_url: must be an http(s) URL with a host, like https://app.example.com (got "ftp://app.example.com")',
+  },
+  {
+    what: 'public_url with credentials',
+    config: { public_url: 'https://user:pw@app.example.com' },
+    line: 'public_url: must not carry a user name or password',
+  },
   { what: 'upstream.url without a scheme', config: { upstream: { url: '127.0.0.1:3000' } }, line: 'upstream.url: must be an http(s) URL' },
   {
     what: 'an http issuer off loopback',
@@ -68,7 +85,11 @@ const ROWS: Row[] = [
     line: 'sso.issuer: http:// is refused for idp.example.com: only https, or http on a loopback host (127.0.0.1, ::1, localhost) for development',
   },
   { what: 'an issuer that is not a URL', config: { sso: { issuer: 'idp.example.com' } }, line: 'sso.issuer: not a URL: "idp.example.com"' },
-  { what: 'roles.url that is a path', config: { roles: { source: 'url', url: '/roles' } }, line: 'roles.url: must be an http(s) URL with a host (got "/roles")' },
+  {
+    what: 'roles.url that is a path',
+    config: { roles: { source: 'url', url: '/roles' } },
+    line: 'roles.url: must be an http(s) URL with a host (got "/roles")',
+  },
   {
     what: 'a CIDR with a prefix too long',
     config: { trust_proxy: ['10.0.0.0/33'] },
@@ -84,14 +105,46 @@ const ROWS: Row[] = [
     config: { identity: { assertion: { keys: [PLACEHOLDER_PEM] } } },
     line: 'identity.assertion.keys.0: is not a readable unencrypted PEM private key (PKCS8 or SEC1)',
   },
-  { what: 'an RSA PEM', config: { identity: { assertion: { keys: [RSA_PEM] } } }, line: 'identity.assertion.keys.0: is an rsa key; ES256 needs an EC P-256 private key' },
-  { what: 'an EC P-384 PEM', config: { identity: { assertion: { keys: [P384_PEM] } } }, line: 'identity.assertion.keys.0: is an EC secp384r1 key; ES256 needs an EC P-256 private key' },
-  { what: 'a public key PEM', config: { identity: { assertion: { keys: [PUBLIC_PEM] } } }, line: 'identity.assertion.keys.0: is a public key or certificate: a private key is needed' },
-  { what: 'a public JWK', config: { identity: { assertion: { keys: [PUBLIC_JWK] } } }, line: 'identity.assertion.keys.0: is a JWK without "d": a private key is needed' },
-  { what: 'a placeholder word as key', env: { GATEHOUSE_IDENTITY_ASSERTION_KEYS: 'CHANGE-ME' }, line: 'identity.assertion.keys.0: is neither a PEM private key nor a JWK JSON object' },
-  { what: 'a colour name', config: { pages: { accent_color: 'red' } }, line: 'pages.accent_color: must be a hex colour like #1f6feb or #17b (got "red"; colour names are not supported)' },
-  { what: 'a five-digit hex colour', config: { pages: { accent_color: '#12345' } }, line: 'pages.accent_color: must be a hex colour like #1f6feb or #17b (got "#12345"; colour names are not supported)' },
-  { what: 'a javascript: logo', config: { pages: { logo_url: 'javascript:alert(1)' } }, line: 'pages.logo_url: must be an http(s) URL with a host (got "javascript:alert(1)")' },
+  {
+    what: 'an RSA PEM',
+    config: { identity: { assertion: { keys: [RSA_PEM] } } },
+    line: 'identity.assertion.keys.0: is an rsa key; ES256 needs an EC P-256 private key',
+  },
+  {
+    what: 'an EC P-384 PEM',
+    config: { identity: { assertion: { keys: [P384_PEM] } } },
+    line: 'identity.assertion.keys.0: is an EC secp384r1 key; ES256 needs an EC P-256 private key',
+  },
+  {
+    what: 'a public key PEM',
+    config: { identity: { assertion: { keys: [PUBLIC_PEM] } } },
+    line: 'identity.assertion.keys.0: is a public key or certificate: a private key is needed',
+  },
+  {
+    what: 'a public JWK',
+    config: { identity: { assertion: { keys: [PUBLIC_JWK] } } },
+    line: 'identity.assertion.keys.0: is a JWK without "d": a private key is needed',
+  },
+  {
+    what: 'a placeholder word as key',
+    env: { GATEHOUSE_IDENTITY_ASSERTION_KEYS: 'CHANGE-ME' },
+    line: 'identity.assertion.keys.0: is neither a PEM private key nor a JWK JSON object',
+  },
+  {
+    what: 'a colour name',
+    config: { pages: { accent_color: 'red' } },
+    line: 'pages.accent_color: must be a hex colour like #1f6feb or #17b (got "red"; colour names are not supported)',
+  },
+  {
+    what: 'a five-digit hex colour',
+    config: { pages: { accent_color: '#12345' } },
+    line: 'pages.accent_color: must be a hex colour like #1f6feb or #17b (got "#12345"; colour names are not supported)',
+  },
+  {
+    what: 'a javascript: logo',
+    config: { pages: { logo_url: 'javascript:alert(1)' } },
+    line: 'pages.logo_url: must be an http(s) URL with a host (got "javascript:alert(1)")',
+  },
   { what: 'a 500ms session ttl', config: { session: { ttl: '500ms' } }, line: 'session.ttl: must be at least 2s (got 500ms)' },
   { what: 'a 100ms idle timeout', config: { session: { idle_timeout: '100ms' } }, line: 'session.idle_timeout: must be at least 1s (got 100ms)' },
   { what: 'a 10ms provider timeout', config: { sso: { timeout: '10ms' } }, line: 'sso.timeout: must be at least 1s (got 10ms)' },
@@ -107,11 +160,18 @@ const ROWS: Row[] = [
     env: { GATEHOUSE_SESSION_REDIS_URL: `redis://:${REDIS_PASSWORD}@redis:6379` },
     line: 'session.redis.url: not a valid redis:// or rediss:// URL: "redis://***@redis:6379" (a password with / ? # @ : or % must be percent-encoded in the URL; or set session.redis.password)',
   },
-  { what: 'an http:// Redis URL', config: { session: { redis: { url: 'http://redis:6379' } } }, line: 'session.redis.url: must start with redis:// or rediss:// (got "http:")' },
+  {
+    what: 'an http:// Redis URL',
+    config: { session: { redis: { url: 'http://redis:6379' } } },
+    line: 'session.redis.url: must start with redis:// or rediss:// (got "http:")',
+  },
   { what: 'a Redis URL without a host', config: { session: { redis: { url: 'redis:///0' } } }, line: 'session.redis.url: has no host: "redis:///0"' },
   {
     what: 'an unreadable Redis CA file',
-    config: { session: { store: 'redis', redis: { url: 'rediss://127.0.0.1:1', tls: { ca_file: '/nonexistent/ca.pem' } } }, identity: { assertion: { keys: [P256_PEM] } } },
+    config: {
+      session: { store: 'redis', redis: { url: 'rediss://127.0.0.1:1', tls: { ca_file: '/nonexistent/ca.pem' } } },
+      identity: { assertion: { keys: [P256_PEM] } },
+    },
     line: 'session.redis.tls.ca_file: cannot read /nonexistent/ca.pem (ENOENT)',
   },
   {
@@ -125,9 +185,21 @@ const ROWS: Row[] = [
     config: { local_login: { enabled: true, paths: ['/login?next=/'] } },
     line: 'local_login.paths.0: "/login?next=/" must be a plain path: no ?, # or * (a prefix ends in /)',
   },
-  { what: 'a host name to listen on', config: { listen: { host: 'app.example.com' } }, line: 'listen.host: must be an IP address to listen on, like 0.0.0.0, 127.0.0.1 or :: (got "app.example.com")' },
-  { what: 'the ops port equal to the proxy port', config: { listen: { port: 18080 }, ops: { port: 18080 } }, line: 'ops.port: is listen.port too (18080): the ops listener needs a port of its own' },
-  { what: 'a cookie name with a space', config: { session: { cookie_name: 'my session' } }, line: "session.cookie_name: must be a valid cookie name (letters, digits and !#$%&'*+.^_`|~-)" },
+  {
+    what: 'a host name to listen on',
+    config: { listen: { host: 'app.example.com' } },
+    line: 'listen.host: must be an IP address to listen on, like 0.0.0.0, 127.0.0.1 or :: (got "app.example.com")',
+  },
+  {
+    what: 'the ops port equal to the proxy port',
+    config: { listen: { port: 18080 }, ops: { port: 18080 } },
+    line: 'ops.port: is listen.port too (18080): the ops listener needs a port of its own',
+  },
+  {
+    what: 'a cookie name with a space',
+    config: { session: { cookie_name: 'my session' } },
+    line: "session.cookie_name: must be a valid cookie name (letters, digits and !#$%&'*+.^_`|~-)",
+  },
   { what: 'a short session secret', config: { session: { secrets: ['short'] } }, line: 'session.secrets.0: must be at least 32 characters' },
   { what: 'a misspelt key', config: { sso: { issuer_url: 'https://idp.example.com' } }, line: 'sso.issuer_url: unknown key' },
   {
@@ -140,7 +212,11 @@ const ROWS: Row[] = [
     config: { mode: 'auto', sso: { client_id: undefined } },
     line: 'sso.client_id: required in cloud mode (mode auto is cloud: sso.issuer is set, sso.client_secret is set)',
   },
-  { what: 'a variable that is not a number', env: { GATEHOUSE_LISTEN_PORT: 'eighty' }, line: 'listen.port: GATEHOUSE_LISTEN_PORT="eighty" is not a valid number' },
+  {
+    what: 'a variable that is not a number',
+    env: { GATEHOUSE_LISTEN_PORT: 'eighty' },
+    line: 'listen.port: GATEHOUSE_LISTEN_PORT="eighty" is not a valid number',
+  },
 ];
 
 /** Runs the built CLI; a command still running after 10 s (it did not refuse the config) is killed. */

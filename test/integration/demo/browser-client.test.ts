@@ -23,7 +23,11 @@ async function startScriptedServer(seen: Seen[]): Promise<{ origin: string; clos
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -87,7 +91,9 @@ describe('BrowserClient', () => {
     const client = new BrowserClient();
     seen.length = 0;
     const set = (...cookies: string[]) => cookies.map((c) => `set=${encodeURIComponent(c)}`).join('&');
-    await client.navigate(`${a.origin}/app/start?${set('root=1; Path=/', 'scoped=2; Path=/app', '__Host-ok=3; Secure; Path=/', '__Host-bad=4; Path=/app; Secure')}`);
+    await client.navigate(
+      `${a.origin}/app/start?${set('root=1; Path=/', 'scoped=2; Path=/app', '__Host-ok=3; Secure; Path=/', '__Host-bad=4; Path=/app; Secure')}`,
+    );
     expect(client.cookie(a.origin, 'root')).toBe('1');
     expect(client.cookie(`${a.origin}/app/x`, 'scoped')).toBe('2');
     expect(client.cookie(`${a.origin}/application`, 'scoped')).toBeUndefined();

@@ -110,7 +110,11 @@ describe('demo app', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(res.body)).toEqual({
-      user: 'alice', email: 'alice@example.test', name: 'Alice Example', roles: ['admin', 'user'], localUser: null,
+      user: 'alice',
+      email: 'alice@example.test',
+      name: 'Alice Example',
+      roles: ['admin', 'user'],
+      localUser: null,
     });
   });
 

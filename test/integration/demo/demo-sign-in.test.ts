@@ -69,7 +69,7 @@ describe('demo stack (config/demo.yaml)', () => {
   it('bob (no role) gets the no-access page naming the access contact', async () => {
     const landed = await signIn(new BrowserClient(), 'bob');
     expect(landed.status).toBe(403);
-    expect(landed.body).toContain("<h1>You don&#39;t have access to this app</h1>");
+    expect(landed.body).toContain('<h1>You don&#39;t have access to this app</h1>');
     expect(landed.body).toContain('the demo admin (alice)');
     expect(parseLinks(landed.body, landed.url).map((link) => link.href)).toEqual([`${url}/.auth/logout`]);
   });
@@ -95,7 +95,11 @@ describe('npm start (the built demo entry, dist/demo/main.js)', () => {
     const configPath = join(dir, 'demo.yaml');
     writeFileSync(configPath, stringify(tree));
 
-    const child = spawn(process.execPath, [DEMO_MAIN_JS, '--config', configPath], { cwd: REPO_ROOT, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [DEMO_MAIN_JS, '--config', configPath], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -115,7 +119,10 @@ describe('npm start (the built demo entry, dist/demo/main.js)', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
-    const lines = stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as LogLine);
+    const lines = stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as LogLine);
     expect(lines.some((line) => line.msg.startsWith('demo ready: open'))).toBe(true);
     expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
   });

@@ -34,7 +34,11 @@ async function startReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     logoutTokens,
-    close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -91,13 +95,15 @@ describe('development provider', () => {
     postLogoutUri = `${receiver.url}/signed-out`;
     provider = await startDevProvider({
       port: 0,
-      clients: [{
-        client_id: 'demo-app',
-        client_secret: 'demo-secret',
-        redirect_uris: [redirectUri],
-        post_logout_redirect_uris: [postLogoutUri],
-        backchannel_logout_uri: `${receiver.url}/backchannel-logout`,
-      }],
+      clients: [
+        {
+          client_id: 'demo-app',
+          client_secret: 'demo-secret',
+          redirect_uris: [redirectUri],
+          post_logout_redirect_uris: [postLogoutUri],
+          backchannel_logout_uri: `${receiver.url}/backchannel-logout`,
+        },
+      ],
     });
     config = await oidc.discovery(new URL(provider.issuer), 'demo-app', 'demo-secret', undefined, {
       execute: [oidc.allowInsecureRequests],
@@ -148,7 +154,12 @@ describe('development provider', () => {
     expect(tokens.refresh_token).toEqual(expect.any(String));
     const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, 'alice');
     expect(userinfo).toEqual({
-      sub: 'alice', email: 'alice@example.test', email_verified: true, name: 'Alice Example', preferred_username: 'alice', roles: ['admin'],
+      sub: 'alice',
+      email: 'alice@example.test',
+      email_verified: true,
+      name: 'Alice Example',
+      preferred_username: 'alice',
+      roles: ['admin'],
     });
   });
 

@@ -22,10 +22,7 @@ describe('host trap', () => {
   let wrongHost: string;
 
   beforeAll(async () => {
-    [direct, proxied] = await Promise.all([
-      startCloudStack(),
-      startCloudStack({ config: { public_url: PROXIED_PUBLIC_URL, trust_proxy: ['127.0.0.1/32'] } }),
-    ]);
+    [direct, proxied] = await Promise.all([startCloudStack(), startCloudStack({ config: { public_url: PROXIED_PUBLIC_URL, trust_proxy: ['127.0.0.1/32'] } })]);
     wrongHost = `localhost:${new URL(direct.url).port}`;
   });
   afterAll(async () => {
@@ -80,7 +77,7 @@ describe('host trap', () => {
     expect(post.status).toBe(401);
   });
 
-  it('on public_url\'s host nothing changes: navigations go to the sign-on page', async () => {
+  it("on public_url's host nothing changes: navigations go to the sign-on page", async () => {
     const res = await sendRequest(`${direct.url}/projects/42`, { headers: NAVIGATION });
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe('/.auth/login?rd=%2Fprojects%2F42');
@@ -107,7 +104,7 @@ describe('host trap', () => {
     expect(direct.upstream.requests.length).toBe(before + 1);
   });
 
-  it('behind a trusted proxy, X-Forwarded-Host equal to public_url\'s host is the public host: the sign-in goes on', async () => {
+  it("behind a trusted proxy, X-Forwarded-Host equal to public_url's host is the public host: the sign-in goes on", async () => {
     const headers = { ...NAVIGATION, host: `127.0.0.1:${new URL(proxied.url).port}`, 'x-forwarded-host': 'app.example.test', 'x-forwarded-proto': 'https' };
     const gate = await sendRequest(`${proxied.url}/projects/42`, { headers });
     expect(gate.status).toBe(302);
@@ -123,13 +120,17 @@ describe('host trap', () => {
     expect(listed.headers.location).toBe('/.auth/login?rd=%2Fprojects%2F42');
   });
 
-  it('behind a trusted proxy, another X-Forwarded-Host is trapped; an untrusted peer\'s X-Forwarded-Host is not believed', async () => {
+  it("behind a trusted proxy, another X-Forwarded-Host is trapped; an untrusted peer's X-Forwarded-Host is not believed", async () => {
     const port = new URL(proxied.url).port;
-    const other = await sendRequest(`${proxied.url}/projects/42`, { headers: { ...NAVIGATION, host: `127.0.0.1:${port}`, 'x-forwarded-host': 'old-name.example.test' } });
+    const other = await sendRequest(`${proxied.url}/projects/42`, {
+      headers: { ...NAVIGATION, host: `127.0.0.1:${port}`, 'x-forwarded-host': 'old-name.example.test' },
+    });
     expect(other.status).toBe(302);
     expect(other.headers.location).toBe(`${PROXIED_PUBLIC_URL}/projects/42`);
     // direct has no trust_proxy: its X-Forwarded-Host is ignored, the Host header decides
-    const spoofed = await sendRequest(`${direct.url}/projects/7`, { headers: { ...NAVIGATION, host: wrongHost, 'x-forwarded-host': new URL(direct.url).host } });
+    const spoofed = await sendRequest(`${direct.url}/projects/7`, {
+      headers: { ...NAVIGATION, host: wrongHost, 'x-forwarded-host': new URL(direct.url).host },
+    });
     expect(spoofed.status).toBe(302);
     expect(spoofed.headers.location).toBe(`${direct.url}/projects/7`);
   });

@@ -55,7 +55,9 @@ describe('assertion with the defaults', () => {
     const token = await assertionOf(stack, client);
     const jwks = createRemoteJWKSet(new URL(`${stack.url}/.auth/jwks.json`));
     await expect(jwtVerify(token, jwks, { issuer: stack.url, audience: 'http://other-app.test' })).rejects.toBeInstanceOf(errors.JWTClaimValidationFailed);
-    await expect(jwtVerify(token, jwks, { issuer: 'http://someone-else.test', audience: stack.upstream.url })).rejects.toBeInstanceOf(errors.JWTClaimValidationFailed);
+    await expect(jwtVerify(token, jwks, { issuer: 'http://someone-else.test', audience: stack.upstream.url })).rejects.toBeInstanceOf(
+      errors.JWTClaimValidationFailed,
+    );
   });
 
   it('is not re-signed per request: 10 requests carry the same token', async () => {
@@ -125,7 +127,10 @@ describe('assertion with configured keys, audience and a short ttl', () => {
     expect(await assertionOf(stack, client)).toBe(first);
     let current = first;
     await waitFor(async () => (current = await assertionOf(stack, client)) !== first, { timeoutMs: 5000 });
-    const { payload } = await jwtVerify(current, createRemoteJWKSet(new URL(`${stack.url}/.auth/jwks.json`)), { issuer: stack.url, audience: 'urn:example:app' });
+    const { payload } = await jwtVerify(current, createRemoteJWKSet(new URL(`${stack.url}/.auth/jwks.json`)), {
+      issuer: stack.url,
+      audience: 'urn:example:app',
+    });
     expect(payload.iat).toBe(Math.floor((signedAt + 2000) / 1000));
     expect(payload.exp ?? 0).toBeGreaterThan(firstExp);
     expect(payload.sub).toBe('alice');

@@ -36,7 +36,8 @@ describe('docs/app-developers.md example: reading the headers and verifying the 
       const verify = verifiedUser ?? (() => Promise.reject(new Error('verifier not configured')));
       verify(req.headers).then(
         (verified) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ fromHeaders: fromHeaders ?? null, verified })),
-        (error: Error) => res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ fromHeaders: fromHeaders ?? null, error: error.message })),
+        (error: Error) =>
+          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ fromHeaders: fromHeaders ?? null, error: error.message })),
       );
     });
     stack = await startCloudStack({ upstream: app, config: { public_paths: ['/public/'], roles: { map: { user: ['reader', 'team,lead'] } } } });

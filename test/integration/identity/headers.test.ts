@@ -5,7 +5,14 @@ import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { headerNames, headerValues, type RecordedRequest } from '../../helpers/upstream.js';
 
-const IDENTITY_DEFAULTS = ['x-forwarded-user', 'x-forwarded-email', 'x-forwarded-preferred-username', 'x-forwarded-name', 'x-forwarded-roles', 'x-gatehouse-assertion'];
+const IDENTITY_DEFAULTS = [
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-forwarded-name',
+  'x-forwarded-roles',
+  'x-gatehouse-assertion',
+];
 
 function lastRequest(stack: CloudStack): RecordedRequest {
   const seen = stack.upstream.requests.at(-1);

@@ -76,7 +76,13 @@ describe('roles.pass_unmapped and roles.required', () => {
 
     const me = await client.api(`${stack.url}/.auth/me`);
     expect(me.status).toBe(200);
-    expect(JSON.parse(me.body)).toMatchObject({ sub: 'bob', roles: [], access: 'denied', message: "You don't have access to this app", access_contact: 'the IT service desk' });
+    expect(JSON.parse(me.body)).toMatchObject({
+      sub: 'bob',
+      roles: [],
+      access: 'denied',
+      message: "You don't have access to this app",
+      access_contact: 'the IT service desk',
+    });
     expect(stack.upstream.requests).toHaveLength(before);
     await client.close();
   });
@@ -114,7 +120,7 @@ describe('roles from roles.url', () => {
     await rolesServer?.close();
   });
 
-  it('a JSON array: called with the user\'s access token (valid at the provider), roles reach the app, the token never does', async () => {
+  it("a JSON array: called with the user's access token (valid at the provider), roles reach the app, the token never does", async () => {
     rolesServer.answer = { status: 200, body: '["a","b"]' };
     const before = rolesServer.authorizations.length;
     const client = await signedIn(stack, 'alice');
@@ -189,10 +195,13 @@ describe('roles from roles.url are read again at every refresh (4 s tokens)', ()
 
     rolesServer.answer = { status: 200, body: '["editor"]' };
     vi.setSystemTime(Date.now() + 2100);
-    await waitFor(async () => {
-      await client.api(`${stack.url}/api/roles`);
-      return rolesHeaderSeen(stack)[0] === 'editor';
-    }, { timeoutMs: 3000, intervalMs: 100 });
+    await waitFor(
+      async () => {
+        await client.api(`${stack.url}/api/roles`);
+        return rolesHeaderSeen(stack)[0] === 'editor';
+      },
+      { timeoutMs: 3000, intervalMs: 100 },
+    );
     const atRefresh = rolesServer.authorizations.at(-1);
     expect(atRefresh).toMatch(/^Bearer [\w-]{20,}$/);
     expect(atRefresh).not.toBe(atSignIn);
@@ -200,4 +209,3 @@ describe('roles from roles.url are read again at every refresh (4 s tokens)', ()
     await client.close();
   });
 });
-

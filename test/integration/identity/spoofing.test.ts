@@ -11,38 +11,74 @@ const MARK = 'SPOOFED';
 /** Every spelling of the default identity headers a client might try, each value marked. */
 /** node:http adds no Host header when headers are given as a flat list, so every list starts with one. */
 const DEFAULT_SPOOFS = [
-  'Host', '127.0.0.1',
-  'X-Forwarded-User', `${MARK}-1`,
-  'x_forwarded_user', `${MARK}-2`,
-  'X-FORWARDED-USER', `${MARK}-3`,
-  'X_Forwarded-User', `${MARK}-4`,
-  'X-Forwarded-User', `${MARK}-dup-1`,
-  'X-Forwarded-User', `${MARK}-dup-2`,
-  'X-Forwarded-User', `${MARK}-dup-3`,
-  'X-Forwarded-Email', `${MARK}@evil.test`,
-  'X_Forwarded_Email', `${MARK}@evil.test`,
-  'X-Forwarded-Preferred-Username', `${MARK}-root`,
-  'x_forwarded_preferred_username', `${MARK}-root`,
-  'X-Forwarded-Name', `${MARK}%20Name`,
-  'X-FORWARDED-NAME', `${MARK}%20Name`,
-  'X-Forwarded-Roles', `${MARK},admin`,
-  'x_forwarded_roles', `${MARK},admin`,
-  'X-Gatehouse-Assertion', `${MARK}.eyJ.forged`,
-  'x_gatehouse_assertion', `${MARK}.eyJ.forged`,
-  'X-Gatehouse-Whatever', `${MARK}-prefix`,
-  'x_gatehouse_whatever', `${MARK}-prefix`,
+  'Host',
+  '127.0.0.1',
+  'X-Forwarded-User',
+  `${MARK}-1`,
+  'x_forwarded_user',
+  `${MARK}-2`,
+  'X-FORWARDED-USER',
+  `${MARK}-3`,
+  'X_Forwarded-User',
+  `${MARK}-4`,
+  'X-Forwarded-User',
+  `${MARK}-dup-1`,
+  'X-Forwarded-User',
+  `${MARK}-dup-2`,
+  'X-Forwarded-User',
+  `${MARK}-dup-3`,
+  'X-Forwarded-Email',
+  `${MARK}@evil.test`,
+  'X_Forwarded_Email',
+  `${MARK}@evil.test`,
+  'X-Forwarded-Preferred-Username',
+  `${MARK}-root`,
+  'x_forwarded_preferred_username',
+  `${MARK}-root`,
+  'X-Forwarded-Name',
+  `${MARK}%20Name`,
+  'X-FORWARDED-NAME',
+  `${MARK}%20Name`,
+  'X-Forwarded-Roles',
+  `${MARK},admin`,
+  'x_forwarded_roles',
+  `${MARK},admin`,
+  'X-Gatehouse-Assertion',
+  `${MARK}.eyJ.forged`,
+  'x_gatehouse_assertion',
+  `${MARK}.eyJ.forged`,
+  'X-Gatehouse-Whatever',
+  `${MARK}-prefix`,
+  'x_gatehouse_whatever',
+  `${MARK}-prefix`,
 ];
 
-const CUSTOM_NAMES = { user: 'X-Remote-User', email: 'X-Remote-Email', preferred_username: 'X-Remote-Login', name: 'X-Remote-Name', roles: 'X-Remote-Groups', assertion: 'X-Remote-Assertion' };
+const CUSTOM_NAMES = {
+  user: 'X-Remote-User',
+  email: 'X-Remote-Email',
+  preferred_username: 'X-Remote-Login',
+  name: 'X-Remote-Name',
+  roles: 'X-Remote-Groups',
+  assertion: 'X-Remote-Assertion',
+};
 const CUSTOM_SPOOFS = [
   ...DEFAULT_SPOOFS,
-  ...Object.values(CUSTOM_NAMES).flatMap((name) => [name, `${MARK}-custom`, name.toUpperCase().replaceAll('-', '_'), `${MARK}-custom-underscore`, name, `${MARK}-custom-dup`]),
+  ...Object.values(CUSTOM_NAMES).flatMap((name) => [
+    name,
+    `${MARK}-custom`,
+    name.toUpperCase().replaceAll('-', '_'),
+    `${MARK}-custom-underscore`,
+    name,
+    `${MARK}-custom-dup`,
+  ]),
 ];
 
 /** Header names the app must see only with gatehouse's values (compared lower-cased, `_` as `-`). */
 function identityLike(name: string): boolean {
   const canonical = name.toLowerCase().replaceAll('_', '-');
-  return canonical.startsWith('x-forwarded-') ? !['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'].includes(canonical) : canonical.startsWith('x-gatehouse-') || canonical.startsWith('x-remote-');
+  return canonical.startsWith('x-forwarded-')
+    ? !['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'].includes(canonical)
+    : canonical.startsWith('x-gatehouse-') || canonical.startsWith('x-remote-');
 }
 
 function expectNoSpoofedValue(seen: RecordedRequest): void {
@@ -76,7 +112,7 @@ describe('spoofed identity headers, default names (cloud mode)', () => {
     await stack?.close();
   });
 
-  it('signed-in user: the app sees exactly one value per identity header, gatehouse\'s', async () => {
+  it("signed-in user: the app sees exactly one value per identity header, gatehouse's", async () => {
     const before = stack.upstream.requests.length;
     const res = await sendRequest(`${stack.url}/app/page`, { headers: ['Accept', 'application/json', 'Cookie', cookie, ...DEFAULT_SPOOFS] });
     expect(res.status).toBe(200);
@@ -91,7 +127,12 @@ describe('spoofed identity headers, default names (cloud mode)', () => {
     expect(headerValues(raw, 'x-gatehouse-assertion')).toHaveLength(1);
     expect(headerValues(raw, 'x-gatehouse-assertion')[0]).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(headerNames(raw).filter(identityLike).sort()).toEqual([
-      'x-forwarded-email', 'x-forwarded-name', 'x-forwarded-preferred-username', 'x-forwarded-roles', 'x-forwarded-user', 'x-gatehouse-assertion',
+      'x-forwarded-email',
+      'x-forwarded-name',
+      'x-forwarded-preferred-username',
+      'x-forwarded-roles',
+      'x-forwarded-user',
+      'x-gatehouse-assertion',
     ]);
   });
 
@@ -108,14 +149,18 @@ describe('spoofed identity headers, default names (cloud mode)', () => {
 
   it('anonymous user on the local-login path: forwarded without any identity header', async () => {
     const before = stack.upstream.requests.length;
-    const res = await sendRequest(`${stack.url}/login.html`, { method: 'POST', headers: ['Content-Type', 'application/x-www-form-urlencoded', ...DEFAULT_SPOOFS], body: 'user=x&password=y' });
+    const res = await sendRequest(`${stack.url}/login.html`, {
+      method: 'POST',
+      headers: ['Content-Type', 'application/x-www-form-urlencoded', ...DEFAULT_SPOOFS],
+      body: 'user=x&password=y',
+    });
     expect(res.status).toBe(200);
     const seen = await lastRequestAfter(stack, before);
     expect(seen.body?.toString()).toBe('user=x&password=y');
     expectNoIdentity(seen);
   });
 
-  it('signed-in user on a public path: gatehouse\'s values only, one each', async () => {
+  it("signed-in user on a public path: gatehouse's values only, one each", async () => {
     const before = stack.upstream.requests.length;
     const res = await sendRequest(`${stack.url}/public/x`, { headers: ['Cookie', cookie, ...DEFAULT_SPOOFS] });
     expect(res.status).toBe(200);
@@ -172,7 +217,14 @@ describe('spoofed identity headers, configured names (cloud mode)', () => {
     expect(headerValues(raw, 'x-remote-name')).toEqual(['Alice%20Example']);
     expect(headerValues(raw, 'x-remote-groups')).toEqual(['admin']);
     expect(headerValues(raw, 'x-remote-assertion')).toHaveLength(1);
-    expect(headerNames(raw).filter(identityLike).sort()).toEqual(['x-remote-assertion', 'x-remote-email', 'x-remote-groups', 'x-remote-login', 'x-remote-name', 'x-remote-user']);
+    expect(headerNames(raw).filter(identityLike).sort()).toEqual([
+      'x-remote-assertion',
+      'x-remote-email',
+      'x-remote-groups',
+      'x-remote-login',
+      'x-remote-name',
+      'x-remote-user',
+    ]);
     await client.close();
   });
 
@@ -206,7 +258,20 @@ describe('identity.strip_prefix set to another prefix (local mode)', () => {
     const upstream = await startUpstream();
     const gatehouse = await startTestGatehouse({ mode: 'local', upstream: { url: upstream.url }, identity: { strip_prefix: 'X-Internal-' } });
     try {
-      const headers = ['Host', '127.0.0.1', 'X-Internal-Token', MARK, 'x_internal_debug', MARK, 'X-INTERNAL-ROLE', MARK, 'X-Internalish', 'kept', 'X-Forwarded-User', MARK];
+      const headers = [
+        'Host',
+        '127.0.0.1',
+        'X-Internal-Token',
+        MARK,
+        'x_internal_debug',
+        MARK,
+        'X-INTERNAL-ROLE',
+        MARK,
+        'X-Internalish',
+        'kept',
+        'X-Forwarded-User',
+        MARK,
+      ];
       const res = await sendRequest(`${gatehouse.url}/anything`, { headers });
       expect(res.status).toBe(200);
       const raw = (upstream.requests[0] as RecordedRequest).rawHeaders;

@@ -36,7 +36,9 @@ describe('access line: client address and user agent', () => {
   });
 
   it('names the peer as remote and the user agent; no sub in local mode', async () => {
-    const res = await sendRequest(`${direct.url}/page?token=x`, { headers: { 'x-request-id': 'who-1', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0' } });
+    const res = await sendRequest(`${direct.url}/page?token=x`, {
+      headers: { 'x-request-id': 'who-1', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0' },
+    });
     expect(res.status).toBe(200);
     const line = accessLine(direct, 'who-1');
     expect(line).toMatchObject({ method: 'GET', path: '/page', status: 200, remote: '127.0.0.1', ua: 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0' });

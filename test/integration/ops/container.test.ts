@@ -30,7 +30,11 @@ function runHealthcheck(env: NodeJS.ProcessEnv, cwd = REPO_ROOT, pid = NO_SUCH_P
  */
 function processWithArgs(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', MAIN_JS, 'start', ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', MAIN_JS, 'start', ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: 'ignore',
+    });
     child.once('error', reject);
     child.once('spawn', () => resolve(child));
   });
@@ -82,7 +86,7 @@ describe('docker/healthcheck.js', () => {
     }
   });
 
-  it('reads -c PATH and --config=PATH (relative to that process\'s working directory), through an init, and its GATEHOUSE_* variables', async () => {
+  it("reads -c PATH and --config=PATH (relative to that process's working directory), through an init, and its GATEHOUSE_* variables", async () => {
     const gatehouse = await startTestGatehouse({});
     const dir = imageDir(await freePort());
     const elsewhere = mkdtempSync(join(tmpdir(), 'gatehouse-healthcheck-pid1-'));
@@ -138,11 +142,16 @@ describe('Dockerfile', () => {
   });
 
   it('copies nothing that .dockerignore leaves out of the build context', () => {
-    const ignored = readFileSync(`${REPO_ROOT}/.dockerignore`, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    const ignored = readFileSync(`${REPO_ROOT}/.dockerignore`, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
     const copied = instructions.filter((line) => line.startsWith('COPY ') && !line.includes('--from=')).flatMap((line) => line.split(' ').slice(1, -1));
     expect(copied.length).toBeGreaterThan(0);
     for (const source of copied) {
-      expect(ignored.filter((pattern) => source === pattern || source.startsWith(`${pattern}/`)), source).toEqual([]);
+      expect(
+        ignored.filter((pattern) => source === pattern || source.startsWith(`${pattern}/`)),
+        source,
+      ).toEqual([]);
     }
   });
 });

@@ -53,7 +53,14 @@ describe('access log', () => {
     const lines = accessLines(gatehouse).slice(before);
     expect(lines).toHaveLength(1);
     const line = lines[0] as LogLine;
-    expect(line).toMatchObject({ level: 'info', reqId: 'log-1', method: 'GET', path: '/account/settings', status: 200, bytes: Buffer.byteLength(response.raw, 'latin1') });
+    expect(line).toMatchObject({
+      level: 'info',
+      reqId: 'log-1',
+      method: 'GET',
+      path: '/account/settings',
+      status: 200,
+      bytes: Buffer.byteLength(response.raw, 'latin1'),
+    });
     expect(String(line?.time)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(Math.abs(Date.parse(String(line?.time)) - Date.now())).toBeLessThan(60_000);
     expect(typeof line.ms).toBe('number');

@@ -40,7 +40,11 @@ describe('metrics on /metrics after real events', () => {
     // a returning-user hint without a provider session: prompt=none comes back login_required, then interactive
     const stranger = new BrowserClient();
     stranger.jar.store(new URL(stack.url), 'gatehouse_returning=1; Path=/');
-    await stranger.follow(`${stack.url}/.auth/start?rd=%2F`, {}, { stopAt: (next) => next.searchParams.get('prompt') === null && next.pathname.endsWith('/auth') });
+    await stranger.follow(
+      `${stack.url}/.auth/start?rd=%2F`,
+      {},
+      { stopAt: (next) => next.searchParams.get('prompt') === null && next.pathname.endsWith('/auth') },
+    );
 
     vi.setSystemTime(Date.now() + 1100);
     await alice.navigate(`${stack.url}/after-refresh-interval`);

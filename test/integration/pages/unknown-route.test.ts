@@ -69,7 +69,7 @@ describe('unknown /.auth routes', () => {
     expect(me.headers['content-type']).toBe('application/json');
   });
 
-  it('local mode: a browser gets the 404 page, other clients the sso_inactive JSON, /login still goes to the app\'s login', async () => {
+  it("local mode: a browser gets the 404 page, other clients the sso_inactive JSON, /login still goes to the app's login", async () => {
     const page = await sendRequest(`${local.url}/.auth/me`, { headers: { ...NAVIGATION, 'x-request-id': 'nf-2' } });
     expect(page.status).toBe(404);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');

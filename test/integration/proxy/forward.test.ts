@@ -58,7 +58,9 @@ describe('forwarding to the app', () => {
   ];
   for (const [target, forwarded] of TARGETS) {
     it(`forwards the request-target ${target} as ${forwarded} (its canonical form), method and body unchanged`, async () => {
-      const seen = await lastSeen(() => rawRequest(gatehouse.url, head([`PUT ${target} HTTP/1.1`, 'Host: app.test', 'Connection: close', 'Content-Length: 3']), 'abc'));
+      const seen = await lastSeen(() =>
+        rawRequest(gatehouse.url, head([`PUT ${target} HTTP/1.1`, 'Host: app.test', 'Connection: close', 'Content-Length: 3']), 'abc'),
+      );
       expect(seen.method).toBe('PUT');
       expect(seen.url).toBe(forwarded);
       expect(seen.body?.toString()).toBe('abc');
@@ -67,7 +69,10 @@ describe('forwarding to the app', () => {
 
   it('refuses an encoded slash with 400 and does not forward it', async () => {
     const before = upstream.requests.length;
-    const response = await rawRequest(gatehouse.url, head(['GET /a%2Fb HTTP/1.1', 'Host: app.test', 'Connection: close', 'Accept: application/json', 'X-Request-Id: slash-1']));
+    const response = await rawRequest(
+      gatehouse.url,
+      head(['GET /a%2Fb HTTP/1.1', 'Host: app.test', 'Connection: close', 'Accept: application/json', 'X-Request-Id: slash-1']),
+    );
     expect(response.status).toBe(400);
     expect(JSON.parse(response.body)).toEqual({ error: 'bad_request', status: 400, request_id: 'slash-1' });
     expect(upstream.requests).toHaveLength(before);
@@ -93,7 +98,15 @@ describe('forwarding to the app', () => {
         ]),
       ),
     );
-    expect(headerNames(seen.rawHeaders).sort()).toEqual(['connection', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-other', 'x-request-id']);
+    expect(headerNames(seen.rawHeaders).sort()).toEqual([
+      'connection',
+      'host',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-other',
+      'x-request-id',
+    ]);
     expect(headerValues(seen.rawHeaders, 'host')).toEqual(['app.test:8443']);
     expect(headerValues(seen.rawHeaders, 'connection')).toEqual(['keep-alive']);
     expect(headerValues(seen.rawHeaders, 'x-other')).toEqual(['kept']);
@@ -132,7 +145,13 @@ describe('forwarding to the app', () => {
   it('sets X-Forwarded-* from the peer and drops the ones an untrusted client sent', async () => {
     const seen = await lastSeen(() =>
       sendRequest(gatehouse.url + '/xff', {
-        headers: { host: 'app.test', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', forwarded: 'for=203.0.113.9' },
+        headers: {
+          host: 'app.test',
+          'x-forwarded-for': '203.0.113.9',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'evil.example',
+          forwarded: 'for=203.0.113.9',
+        },
       }),
     );
     expect(headerValues(seen.rawHeaders, 'x-forwarded-for')).toEqual(['127.0.0.1']);

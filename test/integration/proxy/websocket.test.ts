@@ -65,7 +65,7 @@ describe('WebSocket upgrade through gatehouse', () => {
       perMessageDeflate: true,
       headers: {
         'X-Forwarded-User': 'mallory',
-        'x_forwarded_email': 'mallory@example.com',
+        x_forwarded_email: 'mallory@example.com',
         'X-Gatehouse-Assertion': 'forged',
         'X-Request-Id': 'ws-1',
         'X-App-Header': 'kept',

@@ -53,7 +53,14 @@ describe('back-channel logout', () => {
   }
 
   function logoutToken(claims: JWTPayload, options: { key?: CryptoKey; omit?: string[] } = {}): Promise<string> {
-    const payload: JWTPayload = { iss: stack.provider.issuer, aud: CLIENT_ID, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('hex'), events: LOGOUT_EVENT, ...claims };
+    const payload: JWTPayload = {
+      iss: stack.provider.issuer,
+      aud: CLIENT_ID,
+      iat: Math.floor(Date.now() / 1000),
+      jti: randomBytes(12).toString('hex'),
+      events: LOGOUT_EVENT,
+      ...claims,
+    };
     for (const name of options.omit ?? []) delete payload[name];
     return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'logout+jwt' }).sign(options.key ?? providerKey);
   }
@@ -108,20 +115,41 @@ describe('back-channel logout', () => {
     expect(JSON.parse(first.body)).toEqual({ ended: 0 });
 
     const cases: Array<{ name: string; body: string; contentType?: string; description: RegExp }> = [
-      { name: 'bad signature', body: form(await logoutToken({ sid }, { key: otherKey })), description: /^logout token is not signed by a provider key with an allowed algorithm$/ },
+      {
+        name: 'bad signature',
+        body: form(await logoutToken({ sid }, { key: otherKey })),
+        description: /^logout token is not signed by a provider key with an allowed algorithm$/,
+      },
       { name: 'wrong iss', body: form(await logoutToken({ sid, iss: 'http://127.0.0.1:1' })), description: /"iss" claim/ },
       { name: 'wrong aud', body: form(await logoutToken({ sid, aud: 'another-client' })), description: /"aud" claim/ },
       { name: 'missing events', body: form(await logoutToken({ sid }, { omit: ['events'] })), description: /"events" claim/ },
-      { name: 'events without the logout event', body: form(await logoutToken({ sid, events: { other: {} } })), description: /^events claim lacks the back-channel logout event$/ },
+      {
+        name: 'events without the logout event',
+        body: form(await logoutToken({ sid, events: { other: {} } })),
+        description: /^events claim lacks the back-channel logout event$/,
+      },
       { name: 'with a nonce', body: form(await logoutToken({ sid, nonce: 'n-1' })), description: /^logout token must not contain a nonce$/ },
       { name: 'missing jti', body: form(await logoutToken({ sid }, { omit: ['jti'] })), description: /"jti" claim/ },
       { name: 'missing iat', body: form(await logoutToken({ sid }, { omit: ['iat'] })), description: /"iat" claim/ },
       { name: 'replayed jti', body: form(replayed), description: /^logout token replayed \(jti already used\)$/ },
       { name: 'neither sid nor sub', body: form(await logoutToken({})), description: /^logout token has neither sid nor sub$/ },
       { name: 'not a JWT', body: form('not-a-jwt'), description: /./ },
-      { name: 'two logout_token parameters', body: `${form(await logoutToken({ sid }))}&${form(await logoutToken({ sid }))}`, description: /^exactly one logout_token is required$/ },
-      { name: 'wrong content type', body: JSON.stringify({ logout_token: await logoutToken({ sid }) }), contentType: 'application/json', description: /^request body must be application\/x-www-form-urlencoded, at most 64 KiB$/ },
-      { name: 'oversized body', body: `${form(await logoutToken({ sid }))}&pad=${'x'.repeat(70 * 1024)}`, description: /^request body must be application\/x-www-form-urlencoded, at most 64 KiB$/ },
+      {
+        name: 'two logout_token parameters',
+        body: `${form(await logoutToken({ sid }))}&${form(await logoutToken({ sid }))}`,
+        description: /^exactly one logout_token is required$/,
+      },
+      {
+        name: 'wrong content type',
+        body: JSON.stringify({ logout_token: await logoutToken({ sid }) }),
+        contentType: 'application/json',
+        description: /^request body must be application\/x-www-form-urlencoded, at most 64 KiB$/,
+      },
+      {
+        name: 'oversized body',
+        body: `${form(await logoutToken({ sid }))}&pad=${'x'.repeat(70 * 1024)}`,
+        description: /^request body must be application\/x-www-form-urlencoded, at most 64 KiB$/,
+      },
     ];
     for (const bad of cases) {
       const res = await post(bad.body, bad.contentType);
@@ -136,7 +164,14 @@ describe('back-channel logout', () => {
 
   it("a forged logout token: the provider gets gatehouse's own description, jose's message is only logged", async () => {
     const session = await signedInWithSid('carol');
-    const claims = (): JWTPayload => ({ iss: stack.provider.issuer, aud: CLIENT_ID, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('hex'), events: LOGOUT_EVENT, sid: session.sid });
+    const claims = (): JWTPayload => ({
+      iss: stack.provider.issuer,
+      aud: CLIENT_ID,
+      iat: Math.floor(Date.now() / 1000),
+      jti: randomBytes(12).toString('hex'),
+      events: LOGOUT_EVENT,
+      sid: session.sid,
+    });
     const encoded = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
     const forged: Array<[string, string]> = [
       ['signed by another key', await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: KID }).sign(otherKey)],

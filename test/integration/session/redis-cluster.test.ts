@@ -7,12 +7,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, redisCli, startCluster, type TestCluster } from '../../helpers/redis-server.js';
-import { checkAcrossReplicas, checkRefreshOnce, expectServedThrough, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
+import {
+  checkAcrossReplicas,
+  checkRefreshOnce,
+  expectServedThrough,
+  loadThrough,
+  startTwoReplicas,
+  type TwoReplicas,
+} from '../../helpers/redis-topology-replicas.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const TOKEN_TTL_S = 3;
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
-const TITLE = haveRedis ? 'two replicas on Redis Cluster (three primaries)' : 'two replicas on Redis Cluster: SKIPPED, redis-server or redis-cli is not installed';
+const TITLE = haveRedis
+  ? 'two replicas on Redis Cluster (three primaries)'
+  : 'two replicas on Redis Cluster: SKIPPED, redis-server or redis-cli is not installed';
 
 describe.skipIf(!haveRedis)(TITLE, () => {
   let dir = '';
@@ -46,7 +55,10 @@ describe.skipIf(!haveRedis)(TITLE, () => {
 
   it('2,000 slots resharded to another node under load: no session is lost, no 5xx once the move is over', async () => {
     const sessions = [];
-    const keysOn = (node: number) => redisCli(['-p', String(cluster.nodes[node]?.port), '--scan', '--pattern', 'gatehouse:s:*']).split('\n').filter(Boolean);
+    const keysOn = (node: number) =>
+      redisCli(['-p', String(cluster.nodes[node]?.port), '--scan', '--pattern', 'gatehouse:s:*'])
+        .split('\n')
+        .filter(Boolean);
     const slotOf = (key: string) => Number(redisCli(['-p', String(cluster.nodes[0]?.port), 'cluster', 'keyslot', key]).trim());
     // sessions until some live in the slots that move (redis-cli moves the source's lowest slots: 0..1999)
     const moving = () => keysOn(0).filter((key) => slotOf(key) < 2000);
@@ -71,7 +83,10 @@ describe.skipIf(!haveRedis)(TITLE, () => {
   it.skip('a node restarted under load: no session is lost, no 5xx once the cluster is whole again', async () => {
     const sessions = [];
     // sessions until the node to restart holds some (the session keys spread over the slots)
-    const onNode = () => redisCli(['-p', String(cluster.nodes[1]?.port), '--scan', '--pattern', 'gatehouse:s:*']).split('\n').filter(Boolean).length;
+    const onNode = () =>
+      redisCli(['-p', String(cluster.nodes[1]?.port), '--scan', '--pattern', 'gatehouse:s:*'])
+        .split('\n')
+        .filter(Boolean).length;
     while (sessions.length < 4 || onNode() < 2) sessions.push({ user: 'alice', ...(await replicas.signIn('alice')) });
     const restart = (async () => {
       await cluster.restart(1);

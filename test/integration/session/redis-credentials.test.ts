@@ -92,7 +92,9 @@ async function expectRoundTrip(store: ReadySessionStore): Promise<void> {
 }
 
 describe.skipIf(!HAVE_REDIS)(
-  HAVE_REDIS ? 'Redis password and ACL user with any bytes (own redis-server)' : 'Redis password and ACL user: SKIPPED, redis-server is not installed (apt-get install redis-server)',
+  HAVE_REDIS
+    ? 'Redis password and ACL user with any bytes (own redis-server)'
+    : 'Redis password and ACL user: SKIPPED, redis-server is not installed (apt-get install redis-server)',
   () => {
     let server: RedisServer;
     beforeAll(async () => {
@@ -102,13 +104,17 @@ describe.skipIf(!HAVE_REDIS)(
     const url = () => `redis://127.0.0.1:${server.port}`;
 
     it('session.redis.password from GATEHOUSE_SESSION_REDIS_PASSWORD_FILE, taken byte for byte', async () => {
-      const config = load(`session: { store: redis, redis: { url: "${url()}" } }\n`, { GATEHOUSE_SESSION_REDIS_PASSWORD_FILE: writeSecret('default-password', DEFAULT_PASSWORD) });
+      const config = load(`session: { store: redis, redis: { url: "${url()}" } }\n`, {
+        GATEHOUSE_SESSION_REDIS_PASSWORD_FILE: writeSecret('default-password', DEFAULT_PASSWORD),
+      });
       expect(config.session.redis.password).toBe(DEFAULT_PASSWORD);
       await expectRoundTrip(await open(config));
     });
 
     it('session.redis.username and password from ${ENV} (an ACL user)', async () => {
-      const config = load(`session:\n  store: redis\n  redis: { url: "${url()}", username: gatehouse, password: "\${REDIS_PASSWORD}" }\n`, { REDIS_PASSWORD: ACL_PASSWORD });
+      const config = load(`session:\n  store: redis\n  redis: { url: "${url()}", username: gatehouse, password: "\${REDIS_PASSWORD}" }\n`, {
+        REDIS_PASSWORD: ACL_PASSWORD,
+      });
       expect(config.session.redis.password).toBe(ACL_PASSWORD);
       await expectRoundTrip(await open(config));
     });
@@ -120,7 +126,9 @@ describe.skipIf(!HAVE_REDIS)(
 
     it('a wrong password: not ready, the log says why and never shows a password', async () => {
       const capture = capturingLogger();
-      const config = load(`session: { store: redis, redis: { url: "${url()}", username: gatehouse, password: "\${REDIS_PASSWORD}" } }\n`, { REDIS_PASSWORD: DEFAULT_PASSWORD });
+      const config = load(`session: { store: redis, redis: { url: "${url()}", username: gatehouse, password: "\${REDIS_PASSWORD}" } }\n`, {
+        REDIS_PASSWORD: DEFAULT_PASSWORD,
+      });
       const store = await open(config, capture.logger);
       expect(store.ready).toBe(false);
       await expect(store.get('missing')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
@@ -156,8 +164,12 @@ describe('session.redis credentials and TLS keys: config errors', () => {
   });
 
   it('tls files with a redis:// URL, and a client certificate without its key', () => {
-    expect(problems('session: { redis: { url: "redis://127.0.0.1:6379", tls: { ca_file: /ca.pem } } }\n')).toEqual(['session.redis.tls: needs a rediss:// url']);
-    expect(problems('session: { redis: { url: "rediss://127.0.0.1:6379", tls: { cert_file: /c.pem } } }\n')).toEqual(['session.redis.tls.key_file: cert_file and key_file go together']);
+    expect(problems('session: { redis: { url: "redis://127.0.0.1:6379", tls: { ca_file: /ca.pem } } }\n')).toEqual([
+      'session.redis.tls: needs a rediss:// url',
+    ]);
+    expect(problems('session: { redis: { url: "rediss://127.0.0.1:6379", tls: { cert_file: /c.pem } } }\n')).toEqual([
+      'session.redis.tls.key_file: cert_file and key_file go together',
+    ]);
   });
 
   it('GATEHOUSE_SESSION_REDIS_PASSWORD and its _FILE at once', () => {
@@ -195,18 +207,27 @@ describe.skipIf(!TLS_READY)(
     });
 
     it('trusts the server through ca_file (with the password beside the URL)', async () => {
-      const config = load(`session: { store: redis, redis: { url: "rediss://127.0.0.1:${serverOnly.port}", password: "\${P}", tls: { ca_file: "${certs.caFile}" } } }\n`, { P: DEFAULT_PASSWORD });
+      const config = load(
+        `session: { store: redis, redis: { url: "rediss://127.0.0.1:${serverOnly.port}", password: "\${P}", tls: { ca_file: "${certs.caFile}" } } }\n`,
+        { P: DEFAULT_PASSWORD },
+      );
       await expectRoundTrip(await open(config));
     });
 
     it('also by host name (localhost: the certificate name is checked)', async () => {
-      const config = load(`session: { store: redis, redis: { url: "rediss://localhost:${serverOnly.port}", password: "\${P}", tls: { ca_file: "${certs.caFile}" } } }\n`, { P: DEFAULT_PASSWORD });
+      const config = load(
+        `session: { store: redis, redis: { url: "rediss://localhost:${serverOnly.port}", password: "\${P}", tls: { ca_file: "${certs.caFile}" } } }\n`,
+        { P: DEFAULT_PASSWORD },
+      );
       await expectRoundTrip(await open(config));
     });
 
     it('refuses a server its CA file did not sign, and says so', async () => {
       const capture = capturingLogger();
-      const config = load(`session: { store: redis, redis: { url: "rediss://127.0.0.1:${serverOnly.port}", password: "\${P}", tls: { ca_file: "${certs.otherCaFile}" } } }\n`, { P: DEFAULT_PASSWORD });
+      const config = load(
+        `session: { store: redis, redis: { url: "rediss://127.0.0.1:${serverOnly.port}", password: "\${P}", tls: { ca_file: "${certs.otherCaFile}" } } }\n`,
+        { P: DEFAULT_PASSWORD },
+      );
       const store = await open(config, capture.logger);
       expect(store.ready).toBe(false);
       // the server's chain ends in the test CA, which the other CA file does not hold
@@ -222,7 +243,9 @@ describe.skipIf(!TLS_READY)(
 
     it('presents cert_file / key_file to a server that requires a client certificate', async () => {
       const base = `url: "rediss://127.0.0.1:${mutual.port}", tls: { ca_file: "${certs.caFile}"`;
-      const withClientCert = load(`session: { store: redis, redis: { ${base}, cert_file: "${certs.clientCertFile}", key_file: "${certs.clientKeyFile}" } } }\n`);
+      const withClientCert = load(
+        `session: { store: redis, redis: { ${base}, cert_file: "${certs.clientCertFile}", key_file: "${certs.clientKeyFile}" } } }\n`,
+      );
       await expectRoundTrip(await open(withClientCert));
       const without = await open(load(`session: { store: redis, redis: { ${base} } } }\n`));
       expect(without.ready).toBe(false);

@@ -42,11 +42,19 @@ describe.skipIf(!redisUp)(TITLE, () => {
     // before the stack starts: gatehouse and the provider take their clock (Date.now) when they are built
     vi.useFakeTimers({ toFake: ['Date'] });
     await raw.connect();
-    stack = await startCloudStack({ providerTtl: { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S }, config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } } });
+    stack = await startCloudStack({
+      providerTtl: { accessToken: TOKEN_TTL_S, idToken: TOKEN_TTL_S },
+      config: { session, identity: { assertion: { keys: [ASSERTION_KEY] } } },
+    });
     b = await startTestGatehouse({
       ...stack.tree,
       listen: { host: '127.0.0.1', port: await freePort() },
-      sso: { issuer: stack.provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
+      sso: {
+        issuer: stack.provider.issuer,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'],
+      },
     });
     await waitUntilReady(b);
     replicas = [stack.gatehouse, b];

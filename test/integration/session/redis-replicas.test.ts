@@ -28,7 +28,12 @@ async function replica(stack: CloudStack, session: Record<string, unknown>): Pro
     listen: { host: '127.0.0.1', port: await freePort() },
     public_url: stack.url,
     upstream: { url: stack.upstream.url },
-    sso: { issuer: stack.provider.issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'] },
+    sso: {
+      issuer: stack.provider.issuer,
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      scopes: ['openid', 'profile', 'email', 'roles', 'offline_access'],
+    },
     session: { secrets: [SESSION_SECRET], store: 'redis', redis: { prefix: PREFIX }, ...session },
     identity: { assertion: { keys: [ASSERTION_KEY] } },
   });
@@ -51,7 +56,9 @@ async function signInVia(url: string, client: BrowserClient, user: string) {
   return client.navigate(`${url}${callback.pathname}${callback.search}`);
 }
 
-const REAL_REDIS = redisUp ? 'Redis store end to end (real Redis at 127.0.0.1:6379)' : 'Redis store end to end: SKIPPED, no Redis answers PING at 127.0.0.1:6379';
+const REAL_REDIS = redisUp
+  ? 'Redis store end to end (real Redis at 127.0.0.1:6379)'
+  : 'Redis store end to end: SKIPPED, no Redis answers PING at 127.0.0.1:6379';
 
 describe.skipIf(!redisUp)(REAL_REDIS, () => {
   const raw = createClient({ url: REDIS_URL });
@@ -111,7 +118,11 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
       .setJti(randomBytes(12).toString('hex'))
       .sign(providerKey);
     const post = (url: string) =>
-      fetch(`${url}/.auth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+      fetch(`${url}/.auth/backchannel-logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }),
+      });
     const onA = await post(stack.url);
     expect(onA.status).toBe(200);
     expect(await onA.json()).toEqual({ ended: 0 });

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, SENTINEL_NAME, startSentinelSet, type SentinelSet } from '../../helpers/redis-server.js';
-import { checkAcrossReplicas, checkRefreshOnce, expectServedThrough, loadThrough, startTwoReplicas, type TwoReplicas } from '../../helpers/redis-topology-replicas.js';
+import {
+  checkAcrossReplicas,
+  checkRefreshOnce,
+  expectServedThrough,
+  loadThrough,
+  startTwoReplicas,
+  type TwoReplicas,
+} from '../../helpers/redis-topology-replicas.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const TOKEN_TTL_S = 3;

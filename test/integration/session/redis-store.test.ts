@@ -161,7 +161,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     expect(await raw.pTTL(`${PREFIX}s:${session.key}`)).toBeLessThanOrEqual(10_000);
   });
 
-  it('evicts a deleted session from every instance\'s cache within one second', async () => {
+  it("evicts a deleted session from every instance's cache within one second", async () => {
     const a = await openStore();
     const b = await openStore();
     const session = record(Date.now());
@@ -194,7 +194,7 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
     expect(await b.deleteBySub(`${PREFIX}nobody`)).toBe(0);
   });
 
-  it('a set on one instance replaces the other instance\'s cached copy', async () => {
+  it("a set on one instance replaces the other instance's cached copy", async () => {
     const a = await openStore();
     const b = await openStore();
     const session = record(Date.now());
@@ -299,7 +299,13 @@ describe('RedisStore with nothing listening (127.0.0.1:1)', () => {
     const miss = await store.get('k').catch((error: unknown) => error);
     expect(miss).toBeInstanceOf(GatehouseError);
     expect((miss as GatehouseError).code).toBe('GH_STORE_UNAVAILABLE');
-    for (const call of [() => store.set(record(Date.now())), () => store.delete('k'), () => store.deleteBySid('s'), () => store.deleteBySub('u'), () => store.withLock('k', () => Promise.resolve(1))]) {
+    for (const call of [
+      () => store.set(record(Date.now())),
+      () => store.delete('k'),
+      () => store.deleteBySid('s'),
+      () => store.deleteBySub('u'),
+      () => store.withLock('k', () => Promise.resolve(1)),
+    ]) {
       await expect(call()).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
     }
     store.touch(record(Date.now()), Date.now());
@@ -309,4 +315,3 @@ describe('RedisStore with nothing listening (127.0.0.1:1)', () => {
     expect(store.ready).toBe(false);
   });
 });
-

@@ -14,7 +14,16 @@ import type { RedisTarget } from '../../../src/session/redis-connection.js';
 import { RedisStore } from '../../../src/session/redis-store.js';
 import { Sealer } from '../../../src/session/sealer.js';
 import type { SessionRecord } from '../../../src/session/types.js';
-import { hasCommand, makeTestCertificates, SENTINEL_NAME, startCluster, startSentinelSet, type SentinelSet, type TestCertificates, type TestCluster } from '../../helpers/redis-server.js';
+import {
+  hasCommand,
+  makeTestCertificates,
+  SENTINEL_NAME,
+  startCluster,
+  startSentinelSet,
+  type SentinelSet,
+  type TestCertificates,
+  type TestCluster,
+} from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const haveRedis = hasCommand('redis-server', ['--version']) && hasCommand('redis-cli', ['--version']);
@@ -40,7 +49,7 @@ function record(now: number, extra: Partial<SessionRecord> = {}): SessionRecord 
 
 /** The behaviour both topologies must show, given two connected stores on the same Redis. */
 function sharedBehaviour(stores: () => [RedisStore, RedisStore]) {
-  it('a session set on one instance is read on the other; a delete evicts it from the other\'s cache', async () => {
+  it("a session set on one instance is read on the other; a delete evicts it from the other's cache", async () => {
     const [a, b] = stores();
     const session = record(Date.now());
     await a.set(session);
@@ -99,69 +108,80 @@ function openStores(target: RedisTarget): [RedisStore, RedisStore] {
   return [open(), open()];
 }
 
-describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel (primary, replica, three sentinels)' : 'Redis store on Sentinel: SKIPPED, redis-server or redis-cli missing', () => {
-  let dir = '';
-  let set: SentinelSet;
-  let pair: [RedisStore, RedisStore];
+describe.skipIf(!haveRedis)(
+  haveRedis ? 'Redis store on Sentinel (primary, replica, three sentinels)' : 'Redis store on Sentinel: SKIPPED, redis-server or redis-cli missing',
+  () => {
+    let dir = '';
+    let set: SentinelSet;
+    let pair: [RedisStore, RedisStore];
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-'));
-    set = await startSentinelSet(dir);
-    const config = configSchema.parse({ session: { store: 'redis', redis: { sentinel: { name: SENTINEL_NAME, nodes: set.nodes } } } });
-    pair = openStores(redisTarget(config.session.redis));
-    await Promise.all(pair.map((store) => store.connect()));
-    expect(pair.map((store) => store.ready)).toEqual([true, true]);
-  }, 40_000);
-  afterAll(async () => {
-    await Promise.all((pair ?? []).map((store) => store.close()));
-    await set?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-'));
+      set = await startSentinelSet(dir);
+      const config = configSchema.parse({ session: { store: 'redis', redis: { sentinel: { name: SENTINEL_NAME, nodes: set.nodes } } } });
+      pair = openStores(redisTarget(config.session.redis));
+      await Promise.all(pair.map((store) => store.connect()));
+      expect(pair.map((store) => store.ready)).toEqual([true, true]);
+    }, 40_000);
+    afterAll(async () => {
+      await Promise.all((pair ?? []).map((store) => store.close()));
+      await set?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  sharedBehaviour(() => pair);
-});
+    sharedBehaviour(() => pair);
+  },
+);
 
-describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Sentinel with passwords (data nodes and sentinels)' : 'Redis store on Sentinel with passwords: SKIPPED, redis-server or redis-cli missing', () => {
-  let dir = '';
-  const PASSWORD = 'data+node/pass=word';
-  const SENTINEL_PASSWORD = 'sentinel:pass@word';
-  let set: SentinelSet;
-  const opened: RedisStore[] = [];
+describe.skipIf(!haveRedis)(
+  haveRedis
+    ? 'Redis store on Sentinel with passwords (data nodes and sentinels)'
+    : 'Redis store on Sentinel with passwords: SKIPPED, redis-server or redis-cli missing',
+  () => {
+    let dir = '';
+    const PASSWORD = 'data+node/pass=word';
+    const SENTINEL_PASSWORD = 'sentinel:pass@word';
+    let set: SentinelSet;
+    const opened: RedisStore[] = [];
 
-  const storeWith = async (redis: Record<string, unknown>): Promise<RedisStore> => {
-    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
-    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
-    opened.push(store);
-    return store;
-  };
+    const storeWith = async (redis: Record<string, unknown>): Promise<RedisStore> => {
+      const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
+      const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+      opened.push(store);
+      return store;
+    };
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-auth-'));
-    set = await startSentinelSet(dir, { password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
-  }, 40_000);
-  afterAll(async () => {
-    await Promise.all(opened.map((store) => store.close()));
-    await set?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-auth-'));
+      set = await startSentinelSet(dir, { password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
+    }, 40_000);
+    afterAll(async () => {
+      await Promise.all(opened.map((store) => store.close()));
+      await set?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  it('session.redis.password reaches the data nodes and session.redis.sentinel.password the sentinels', async () => {
-    const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: SENTINEL_PASSWORD } });
-    expect(store.ready).toBe(true);
-    const session = record(Date.now());
-    await store.set(session);
-    expect((await store.reload(session.key))?.claims.sub).toBe(session.claims.sub);
-  });
+    it('session.redis.password reaches the data nodes and session.redis.sentinel.password the sentinels', async () => {
+      const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: SENTINEL_PASSWORD } });
+      expect(store.ready).toBe(true);
+      const session = record(Date.now());
+      await store.set(session);
+      expect((await store.reload(session.key))?.claims.sub).toBe(session.claims.sub);
+    });
 
-  it('without the sentinels\' password the store is not ready and refuses reads with GH_STORE_UNAVAILABLE', async () => {
-    const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: 'wrong' } });
-    expect(store.ready).toBe(false);
-    await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
-  });
-});
+    it("without the sentinels' password the store is not ready and refuses reads with GH_STORE_UNAVAILABLE", async () => {
+      const store = await storeWith({ password: PASSWORD, sentinel: { name: SENTINEL_NAME, nodes: set.nodes, password: 'wrong' } });
+      expect(store.ready).toBe(false);
+      await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
+    });
+  },
+);
 
 const haveOpenssl = hasCommand('openssl', ['version']);
-const TLS_TITLE = haveRedis && haveOpenssl ? 'Redis store on a TLS Cluster (rediss:// nodes)' : 'Redis store on a TLS Cluster: SKIPPED, redis-server, redis-cli or openssl missing';
+const TLS_TITLE =
+  haveRedis && haveOpenssl
+    ? 'Redis store on a TLS Cluster (rediss:// nodes)'
+    : 'Redis store on a TLS Cluster: SKIPPED, redis-server, redis-cli or openssl missing';
 
 describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
   let dir = '';
@@ -170,7 +190,9 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
   const opened: RedisStore[] = [];
 
   const storeWith = async (caFile: string): Promise<RedisStore> => {
-    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) }, tls: { ca_file: caFile } } } });
+    const config = configSchema.parse({
+      session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) }, tls: { ca_file: caFile } } },
+    });
     const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
     opened.push(store);
     return store;
@@ -195,14 +217,17 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
     for (const session of sessions) expect((await store.reload(session.key))?.claims.sub).toBe(session.claims.sub);
   });
 
-  it('a CA that did not sign the nodes\' certificates: not ready, reads refused with GH_STORE_UNAVAILABLE', async () => {
+  it("a CA that did not sign the nodes' certificates: not ready, reads refused with GH_STORE_UNAVAILABLE", async () => {
     const store = await storeWith(certs.otherCaFile);
     expect(store.ready).toBe(false);
     await expect(store.get('anything')).rejects.toMatchObject({ code: 'GH_STORE_UNAVAILABLE' });
   });
 });
 
-const SENTINEL_TLS_TITLE = haveRedis && haveOpenssl ? 'Redis store on Sentinel with TLS data nodes' : 'Redis store on Sentinel with TLS data nodes: SKIPPED, redis-server, redis-cli or openssl missing';
+const SENTINEL_TLS_TITLE =
+  haveRedis && haveOpenssl
+    ? 'Redis store on Sentinel with TLS data nodes'
+    : 'Redis store on Sentinel with TLS data nodes: SKIPPED, redis-server, redis-cli or openssl missing';
 
 describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
   let dir = '';
@@ -243,62 +268,65 @@ describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
   });
 });
 
-describe.skipIf(!haveRedis)(haveRedis ? 'Redis store on Cluster (three primaries)' : 'Redis store on Cluster: SKIPPED, redis-server or redis-cli missing', () => {
-  let dir = '';
-  let cluster: TestCluster;
-  let pair: [RedisStore, RedisStore];
-  const extra: RedisStore[] = [];
+describe.skipIf(!haveRedis)(
+  haveRedis ? 'Redis store on Cluster (three primaries)' : 'Redis store on Cluster: SKIPPED, redis-server or redis-cli missing',
+  () => {
+    let dir = '';
+    let cluster: TestCluster;
+    let pair: [RedisStore, RedisStore];
+    const extra: RedisStore[] = [];
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
-    cluster = await startCluster(dir);
-    const config = configSchema.parse({ session: { store: 'redis', redis: { cluster: { nodes: cluster.urls } } } });
-    pair = openStores(redisTarget(config.session.redis));
-    await Promise.all(pair.map((store) => store.connect()));
-    expect(pair.map((store) => store.ready)).toEqual([true, true]);
-  }, 40_000);
-  afterEach(async () => {
-    await Promise.all(extra.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    await Promise.all((pair ?? []).map((store) => store.close()));
-    await cluster?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'gh-cluster-'));
+      cluster = await startCluster(dir);
+      const config = configSchema.parse({ session: { store: 'redis', redis: { cluster: { nodes: cluster.urls } } } });
+      pair = openStores(redisTarget(config.session.redis));
+      await Promise.all(pair.map((store) => store.connect()));
+      expect(pair.map((store) => store.ready)).toEqual([true, true]);
+    }, 40_000);
+    afterEach(async () => {
+      await Promise.all(extra.splice(0).map((store) => store.close()));
+    });
+    afterAll(async () => {
+      await Promise.all((pair ?? []).map((store) => store.close()));
+      await cluster?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  sharedBehaviour(() => pair);
+    sharedBehaviour(() => pair);
 
-  it('keeps a session and its lock in one hash slot ({hash tag}); sessions spread over the nodes', async () => {
-    const raw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
-    await raw.connect();
-    try {
-      const now = Date.now();
-      const sessions = Array.from({ length: 12 }, () => record(now));
-      for (const session of sessions) await pair[0].set(session);
-      const slots = new Set<number>();
-      for (const session of sessions) {
-        const sessionKey = `${PREFIX}s:{${session.key}}`;
-        expect(await raw.exists(sessionKey)).toBe(1);
-        const slot = await raw.clusterKeySlot(sessionKey);
-        expect(await raw.clusterKeySlot(`${PREFIX}lock:{${session.key}}`)).toBe(slot);
-        slots.add(slot);
+    it('keeps a session and its lock in one hash slot ({hash tag}); sessions spread over the nodes', async () => {
+      const raw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
+      await raw.connect();
+      try {
+        const now = Date.now();
+        const sessions = Array.from({ length: 12 }, () => record(now));
+        for (const session of sessions) await pair[0].set(session);
+        const slots = new Set<number>();
+        for (const session of sessions) {
+          const sessionKey = `${PREFIX}s:{${session.key}}`;
+          expect(await raw.exists(sessionKey)).toBe(1);
+          const slot = await raw.clusterKeySlot(sessionKey);
+          expect(await raw.clusterKeySlot(`${PREFIX}lock:{${session.key}}`)).toBe(slot);
+          slots.add(slot);
+        }
+        expect(slots.size).toBe(12);
+        const perNode = await Promise.all(raw.masters.map(async (master) => (await raw.nodeClient(master)).dbSize()));
+        expect(perNode).toHaveLength(3);
+        for (const keys of perNode) expect(keys).toBeGreaterThan(0);
+      } finally {
+        raw.destroy();
       }
-      expect(slots.size).toBe(12);
-      const perNode = await Promise.all(raw.masters.map(async (master) => (await raw.nodeClient(master)).dbSize()));
-      expect(perNode).toHaveLength(3);
-      for (const keys of perNode) expect(keys).toBeGreaterThan(0);
-    } finally {
-      raw.destroy();
-    }
-  });
+    });
 
-  it('createSessionStore builds a ready cluster store from config', async () => {
-    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) } } } });
-    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
-    extra.push(store);
-    expect(store.ready).toBe(true);
-    const session = record(Date.now());
-    await store.set(session);
-    expect((await pair[1].get(session.key))?.claims.sub).toBe(session.claims.sub);
-  });
-});
+    it('createSessionStore builds a ready cluster store from config', async () => {
+      const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) } } } });
+      const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+      extra.push(store);
+      expect(store.ready).toBe(true);
+      const session = record(Date.now());
+      await store.set(session);
+      expect((await pair[1].get(session.key))?.claims.sub).toBe(session.claims.sub);
+    });
+  },
+);

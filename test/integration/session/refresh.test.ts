@@ -62,10 +62,13 @@ describe('refresh with a live provider', () => {
       expect(rolesSeen(stack)).toEqual(['user']);
       stack.provider.setRoles('carol', ['admin']);
       advance(REFRESH_DUE_MS);
-      await waitFor(async () => {
-        const res = await apiWith(`${stack.url}/api/r`, cookie);
-        return res.status === 200 && rolesSeen(stack)[0] === 'admin';
-      }, { timeoutMs: 3000, intervalMs: 100 });
+      await waitFor(
+        async () => {
+          const res = await apiWith(`${stack.url}/api/r`, cookie);
+          return res.status === 200 && rolesSeen(stack)[0] === 'admin';
+        },
+        { timeoutMs: 3000, intervalMs: 100 },
+      );
       const me = JSON.parse((await apiWith(`${stack.url}/.auth/me`, cookie)).body) as { roles: string[]; access: string };
       expect(me).toMatchObject({ roles: ['admin'], access: 'granted' });
 
@@ -151,7 +154,12 @@ describe('refresh when the provider refuses or is down', () => {
 describe('provider signing-key rotation while users are signed in', () => {
   let stack: CloudStack;
   let rotated: DevProvider | undefined;
-  const signingJwk = async (kid: string) => ({ ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)), kid, alg: 'RS256', use: 'sig' });
+  const signingJwk = async (kid: string) => ({
+    ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)),
+    kid,
+    alg: 'RS256',
+    use: 'sig',
+  });
 
   beforeAll(async () => {
     stack = await startCloudStack({ providerTtl, providerJwks: { keys: [await signingJwk('key-before')] }, config: sessionConfig });
@@ -181,4 +189,3 @@ describe('provider signing-key rotation while users are signed in', () => {
     expect(headerValues(stack.upstream.requests.at(-1)?.rawHeaders ?? [], 'x-forwarded-user')).toEqual(['alice']);
   });
 });
-

@@ -8,7 +8,6 @@ import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { apiWith, metricValue, navigateWith, SESSION_COOKIE, signedInCookie } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 
-
 describe('session cookie at gatehouse', () => {
   let stack: CloudStack;
   let cookie: string;
@@ -20,7 +19,7 @@ describe('session cookie at gatehouse', () => {
     await stack?.close();
   });
 
-  it('a valid cookie reaches the app with identity; the session cookie is removed, the app\'s own cookies pass', async () => {
+  it("a valid cookie reaches the app with identity; the session cookie is removed, the app's own cookies pass", async () => {
     const res = await apiWith(`${stack.url}/api/own-cookies`, `app_pref=dark; ${SESSION_COOKIE}=${cookie}; app_cart=3`);
     expect(res.status).toBe(200);
     expect(res.body).toBe('ok');
@@ -174,4 +173,3 @@ describe('memory store: idle_timeout and ttl end sessions (the test moves the cl
     expect(await status(cookie)).toBe(401);
   });
 });
-

@@ -23,7 +23,12 @@ const X25519_PEM = generateKeyPairSync('x25519').privateKey.export({ type: 'pkcs
 const jwk = (key: typeof P256, extra: Record<string, unknown> = {}): string => JSON.stringify({ ...key.export({ format: 'jwk' }), ...extra });
 const PUBLIC_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
-const BASE = ['mode: cloud', 'public_url: https://app.example.com', 'sso: { issuer: https://idp.example.com, client_id: app, client_auth: private_key_jwt }', `session: { secrets: ["${'s'.repeat(32)}"] }`].join('\n');
+const BASE = [
+  'mode: cloud',
+  'public_url: https://app.example.com',
+  'sso: { issuer: https://idp.example.com, client_id: app, client_auth: private_key_jwt }',
+  `session: { secrets: ["${'s'.repeat(32)}"] }`,
+].join('\n');
 
 function load(env: NodeJS.ProcessEnv, text = BASE): Config {
   return loadConfig({ path: yaml.write(text), env }).config;
@@ -45,12 +50,22 @@ describe('sso.client_key', () => {
   });
 
   it('accepts RSA (PKCS8, PKCS1), EC P-256/P-384 and Ed25519 keys, PEM or JWK, from the variable or from a file', () => {
-    for (const key of [RSA_PEM, RSA_PKCS1_PEM, jwk(P256, { kid: 'k1' }), jwk(P384), ED25519.export({ type: 'pkcs8', format: 'pem' }).toString(), jwk(RSA, { alg: 'PS256' })]) {
+    for (const key of [
+      RSA_PEM,
+      RSA_PKCS1_PEM,
+      jwk(P256, { kid: 'k1' }),
+      jwk(P384),
+      ED25519.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      jwk(RSA, { alg: 'PS256' }),
+    ]) {
       expect(load({ GATEHOUSE_SSO_CLIENT_KEY: key }).sso.client_key).toBe(key);
     }
     const file = yaml.write(RSA_PEM);
     expect(load({ GATEHOUSE_SSO_CLIENT_KEY_FILE: file }).sso.client_key.trim()).toBe(RSA_PEM.trim());
-    const viaReference = load({ MY_CLIENT_KEY: RSA_PEM }, BASE.replace('client_auth: private_key_jwt', 'client_auth: private_key_jwt, client_key: "${MY_CLIENT_KEY}"'));
+    const viaReference = load(
+      { MY_CLIENT_KEY: RSA_PEM },
+      BASE.replace('client_auth: private_key_jwt', 'client_auth: private_key_jwt, client_key: "${MY_CLIENT_KEY}"'),
+    );
     expect(viaReference.sso.client_key).toBe(RSA_PEM);
   });
 

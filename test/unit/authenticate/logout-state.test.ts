@@ -8,7 +8,12 @@ const SECRET = 'logout-state-unit-secret-0123456789abcdef';
 const TTL_MS = 600_000;
 
 function states(options: { secure?: boolean; now?: () => number; secret?: string } = {}): LogoutStates {
-  return new LogoutStates(new Sealer([options.secret ?? SECRET]), { path: '/.auth/signed-out', secure: options.secure ?? false, ttlMs: TTL_MS, now: options.now });
+  return new LogoutStates(new Sealer([options.secret ?? SECRET]), {
+    path: '/.auth/signed-out',
+    secure: options.secure ?? false,
+    ttlMs: TTL_MS,
+    now: options.now,
+  });
 }
 
 /** The cookie jar a browser would hold after `setCookie`. */
@@ -24,7 +29,9 @@ describe('LogoutStates', () => {
     expect(second.state).not.toBe(first.state);
     expect(first.setCookie).toMatch(/^gatehouse_signout=v1\.[\w-]+\.[\w-]+; Max-Age=600; Path=\/\.auth\/signed-out; HttpOnly; SameSite=Lax$/);
     expect(first.setCookie).not.toContain(first.state);
-    expect(states({ secure: true }).begin().setCookie).toMatch(/^__Secure-gatehouse_signout=v1\.[\w-]+\.[\w-]+; Max-Age=600; Path=\/\.auth\/signed-out; HttpOnly; Secure; SameSite=Lax$/);
+    expect(states({ secure: true }).begin().setCookie).toMatch(
+      /^__Secure-gatehouse_signout=v1\.[\w-]+\.[\w-]+; Max-Age=600; Path=\/\.auth\/signed-out; HttpOnly; Secure; SameSite=Lax$/,
+    );
   });
 
   it('the matching state passes and the cookie is cleared; every other arrival says why', () => {

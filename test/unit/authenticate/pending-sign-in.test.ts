@@ -125,7 +125,12 @@ describe('PendingSignIns', () => {
       expect(setCookies).toHaveLength(i < 3 ? 1 : 2);
       apply(jar, setCookies);
     }
-    expect(Object.keys(jar).sort()).toEqual(states.slice(1).map((state) => `gatehouse_signin_${state.slice(0, 12)}`).sort());
+    expect(Object.keys(jar).sort()).toEqual(
+      states
+        .slice(1)
+        .map((state) => `gatehouse_signin_${state.slice(0, 12)}`)
+        .sort(),
+    );
     expect(pending.take(states[0] as string, jar)).toEqual({});
     for (const state of states.slice(1)) expect(pending.take(state, jar).pending?.state).toBe(state);
   });

@@ -3,8 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { safeReturnPath } from '../../../src/authenticate/return-url.js';
 
-const hasBackslashOrControl = (s: string): boolean =>
-  [...s].some((ch) => ch === '\\' || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+const hasBackslashOrControl = (s: string): boolean => [...s].some((ch) => ch === '\\' || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
 
 const APP = 'https://app.example.com';
 
@@ -110,8 +109,34 @@ describe('safeReturnPath', () => {
     const tricky = fc
       .array(
         fc.constantFrom(
-          '/', '/', '\\', '%2f', '%2F', '%5c', '%09', '%0a', '%00', '\t', '\n', '.', '..', ':', '@', 'evil.example',
-          'javascript:', 'https:', 'http:', '%', '?', '#', 'a', ' ', '\u3002', '%E3%80%82', 'é', '%2e',
+          '/',
+          '/',
+          '\\',
+          '%2f',
+          '%2F',
+          '%5c',
+          '%09',
+          '%0a',
+          '%00',
+          '\t',
+          '\n',
+          '.',
+          '..',
+          ':',
+          '@',
+          'evil.example',
+          'javascript:',
+          'https:',
+          'http:',
+          '%',
+          '?',
+          '#',
+          'a',
+          ' ',
+          '\u3002',
+          '%E3%80%82',
+          'é',
+          '%2e',
         ),
         { maxLength: 10 },
       )
@@ -127,9 +152,7 @@ describe('safeReturnPath', () => {
     });
 
     const unreserved = fc.constantFrom(...'abcXYZ019-._~');
-    const segment = fc
-      .string({ unit: unreserved, minLength: 1, maxLength: 8 })
-      .filter((s) => s !== '.' && s !== '..');
+    const segment = fc.string({ unit: unreserved, minLength: 1, maxLength: 8 }).filter((s) => s !== '.' && s !== '..');
     const safePath = fc
       .tuple(
         fc.array(segment, { maxLength: 5 }),

@@ -74,7 +74,10 @@ describe('decide', () => {
     access: {
       rules: [
         { path: '/admin/', allow: { roles: ['admin'] } },
-        { path: '/reports/', allow: { email_domains: ['Example.com'], emails: ['Auditor@partner.example'], claims: { groups: ['finance'], 'org.unit': ['42'] } } },
+        {
+          path: '/reports/',
+          allow: { email_domains: ['Example.com'], emails: ['Auditor@partner.example'], claims: { groups: ['finance'], 'org.unit': ['42'] } },
+        },
       ],
     },
   });
@@ -115,10 +118,16 @@ describe('decide', () => {
     expect(decide(deny, user({ roles: ['admin'] }))).toEqual({ granted: false, code: 'forbidden', requirement: deny });
   });
 
-  it('names what is missing, without listing other people\'s email addresses', () => {
+  it("names what is missing, without listing other people's email addresses", () => {
     expect(describeRequirement(admin)).toBe('the role admin');
-    expect(describeRequirement(reports)).toBe('groups finance, or org.unit 42, or a verified email address at example.com, or an email address on the allowed list');
-    expect(requirementJson(reports)).toEqual({ claims: { groups: ['finance'], 'org.unit': ['42'] }, email_domains: ['example.com'], emails: 'an allowed list (not shown)' });
+    expect(describeRequirement(reports)).toBe(
+      'groups finance, or org.unit 42, or a verified email address at example.com, or an email address on the allowed list',
+    );
+    expect(requirementJson(reports)).toEqual({
+      claims: { groups: ['finance'], 'org.unit': ['42'] },
+      email_domains: ['example.com'],
+      emails: 'an allowed list (not shown)',
+    });
   });
 });
 
@@ -129,7 +138,16 @@ describe('config', () => {
   });
 
   it('refuses a rule that names nobody, a bad path, a bad method', () => {
-    const result = configSchema.safeParse({ mode: 'local', access: { rules: [{ path: '/a/', allow: {} }, { path: 'nope', allow: 'anonymous' }, { path: '/b', methods: ['G T'], allow: 'anonymous' }] } });
+    const result = configSchema.safeParse({
+      mode: 'local',
+      access: {
+        rules: [
+          { path: '/a/', allow: {} },
+          { path: 'nope', allow: 'anonymous' },
+          { path: '/b', methods: ['G T'], allow: 'anonymous' },
+        ],
+      },
+    });
     expect(result.success).toBe(false);
     const messages = result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     expect(messages).toEqual([
@@ -141,9 +159,14 @@ describe('config', () => {
 
   it('bearer.enabled needs audiences in cloud mode', () => {
     const result = configSchema.safeParse({
-      mode: 'cloud', public_url: 'https://app.example', sso: { issuer: 'https://id.example', client_id: 'c', client_secret: 's' },
-      session: { secrets: ['x'.repeat(32)] }, bearer: { enabled: true },
+      mode: 'cloud',
+      public_url: 'https://app.example',
+      sso: { issuer: 'https://id.example', client_id: 'c', client_secret: 's' },
+      session: { secrets: ['x'.repeat(32)] },
+      bearer: { enabled: true },
     });
-    expect(result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual(['bearer.audiences: required when bearer.enabled: the aud values of access tokens meant for this app']);
+    expect(result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([
+      'bearer.audiences: required when bearer.enabled: the aud values of access tokens meant for this app',
+    ]);
   });
 });

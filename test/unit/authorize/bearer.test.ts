@@ -21,7 +21,10 @@ class CountingVerifier implements TokenVerifier {
 function setup(options: { cacheTtl?: string; expiresAt?: number; roles?: Record<string, unknown> } = {}) {
   let now = T0;
   const config = configSchema.parse({ mode: 'local', bearer: { cache_ttl: options.cacheTtl ?? '60s' }, roles: options.roles ?? {} });
-  const verifier = new CountingVerifier((token) => ({ claims: { sub: `user-of-${token}`, roles: ['reader'], email: 'a@b.example' }, expiresAt: options.expiresAt ?? T0 + 3600_000 }));
+  const verifier = new CountingVerifier((token) => ({
+    claims: { sub: `user-of-${token}`, roles: ['reader'], email: 'a@b.example' },
+    expiresAt: options.expiresAt ?? T0 + 3600_000,
+  }));
   const tokens = new BearerTokens(config, { verifier, now: () => now });
   return { tokens, verifier, advance: (ms: number) => (now += ms) };
 }
@@ -75,7 +78,7 @@ describe('BearerTokens', () => {
     expect(lines[0]).not.toContain('secret-token-value');
   });
 
-  it('roles come from the token through roles.map like a session\'s', async () => {
+  it("roles come from the token through roles.map like a session's", async () => {
     const { tokens } = setup({ roles: { map: { reader: ['viewer', 'auditor'] } } });
     const principal = await tokens.authenticate('tok-3');
     expect(principal.subject.roles).toEqual(['viewer', 'auditor']);

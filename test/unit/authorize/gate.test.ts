@@ -124,7 +124,10 @@ describe('Gate.admit', () => {
     const cookies = { [cookieName]: await signIn('alice', ['admin']) };
     const admission = gate.admit(request('/dashboard', { headers: HTML, cookies }).ctx);
     expect(isPromise(admission)).toBe(false);
-    expect(admission).toMatchObject({ kind: 'forward', identity: ['X-Forwarded-User', 'alice', 'X-Forwarded-Email', 'alice@example.test', 'X-Forwarded-Roles', 'admin'] });
+    expect(admission).toMatchObject({
+      kind: 'forward',
+      identity: ['X-Forwarded-User', 'alice', 'X-Forwarded-Email', 'alice@example.test', 'X-Forwarded-Roles', 'admin'],
+    });
     expect(gate.admit(request('/admin/users', { headers: JSON_API, cookies }).ctx)).toMatchObject({ kind: 'forward' });
   });
 
@@ -146,7 +149,10 @@ describe('Gate.admit', () => {
     expect(await page.answer()).toMatchObject({ status: 302, headers: { location: '/.auth/login?rd=%2Fdashboard%3Ftab%3D1' } });
     const api = request('/dashboard', { headers: JSON_API });
     expect(gate.admit(api.ctx)).toEqual(ANSWERED);
-    expect(await api.answer()).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Session realm="gatehouse", login_url="/.auth/login", Bearer realm="gatehouse"' } });
+    expect(await api.answer()).toMatchObject({
+      status: 401,
+      headers: { 'www-authenticate': 'Session realm="gatehouse", login_url="/.auth/login", Bearer realm="gatehouse"' },
+    });
   });
 
   it('a session past session.ttl on the clock is no session: the navigation goes to sign on (no sleep)', async () => {
@@ -160,7 +166,7 @@ describe('Gate.admit', () => {
     expect(await expired.answer()).toMatchObject({ status: 302 });
   });
 
-  it('local_login paths, the app\'s own session cookie and (with cors_preflight pass) a CORS preflight pass without SSO and without identity', async () => {
+  it("local_login paths, the app's own session cookie and (with cors_preflight pass) a CORS preflight pass without SSO and without identity", async () => {
     const { gate } = setup({ local_login: { enabled: true, paths: ['/app-login'], session_cookie: 'app_session' }, cors_preflight: 'pass' });
     expect(gate.admit(request('/app-login', { headers: HTML }).ctx)).toEqual(forward([]));
     expect(gate.admit(request('/dashboard', { headers: HTML, cookies: { app_session: 'x' } }).ctx)).toEqual(forward([]));
@@ -201,7 +207,8 @@ describe('Gate.admit with a bearer token', () => {
 });
 
 describe('Gate.admitUpgrade', () => {
-  const upgrade = (path: string, cookies: Record<string, string> = {}) => request(path, { headers: { upgrade: 'websocket', connection: 'Upgrade' }, cookies }).ctx;
+  const upgrade = (path: string, cookies: Record<string, string> = {}) =>
+    request(path, { headers: { upgrade: 'websocket', connection: 'Upgrade' }, cookies }).ctx;
 
   it('forwards with identity, refuses 401 without a session and 403 when a rule refuses; never answers the socket itself', async () => {
     const { gate, signIn, cookieName } = setup();
@@ -212,7 +219,10 @@ describe('Gate.admitUpgrade', () => {
       [upgrade('/admin/live', viewer), { kind: 'refuse', status: 403 }],
     ];
     for (const [ctx, expected] of expectations) expect(gate.admitUpgrade(ctx)).toEqual(expected);
-    expect(gate.admitUpgrade(upgrade('/live', viewer))).toMatchObject({ kind: 'forward', identity: ['X-Forwarded-User', 'bob', 'X-Forwarded-Email', 'bob@example.test', 'X-Forwarded-Roles', 'viewer'] });
+    expect(gate.admitUpgrade(upgrade('/live', viewer))).toMatchObject({
+      kind: 'forward',
+      identity: ['X-Forwarded-User', 'bob', 'X-Forwarded-Email', 'bob@example.test', 'X-Forwarded-Roles', 'viewer'],
+    });
   });
 });
 

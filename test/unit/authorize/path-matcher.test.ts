@@ -86,7 +86,7 @@ describe('compilePathMatcher', () => {
     expect(error.message).toBe(`path pattern ${JSON.stringify(pattern)} ${problem}`);
   });
 
-  describe('on canonical request paths (peers\' advisories)', () => {
+  describe("on canonical request paths (peers' advisories)", () => {
     const matches = compilePathMatcher(['/public/', '/healthz']);
     const decide = (target: string): boolean | string => {
       const path = canonicalTarget(target, 'gate.example');

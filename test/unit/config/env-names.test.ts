@@ -67,7 +67,9 @@ function gatehouseConfigs(path: string, text: string): Tree[] {
 }
 
 function isConfig(tree: unknown): tree is Tree {
-  return !!tree && typeof tree === 'object' && !Array.isArray(tree) && Object.keys(tree).length > 0 && Object.keys(tree).every((key) => TOP_LEVEL_KEYS.has(key));
+  return (
+    !!tree && typeof tree === 'object' && !Array.isArray(tree) && Object.keys(tree).length > 0 && Object.keys(tree).every((key) => TOP_LEVEL_KEYS.has(key))
+  );
 }
 
 /** [key path, variable] for every value that is exactly ${GATEHOUSE_...}. */
@@ -84,7 +86,18 @@ function wholeValueReferences(node: unknown, path: string[] = []): Array<[string
 describe('environment variable names in the docs and config/ examples', () => {
   it('reads the docs and every example, Kubernetes manifests included', () => {
     const names = FILES.map((path) => relative(REPO_ROOT, path));
-    expect(names).toEqual(expect.arrayContaining(['README.md', 'docs/configuration.md', 'docs/operators/redis-and-replicas.md', 'docs/providers/keycloak.md', 'config/cloud.example.yaml', 'config/gatehouse.yaml', 'config/kubernetes/sidecar.yaml', 'config/kubernetes/sidecar-redis.yaml']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'docs/configuration.md',
+        'docs/operators/redis-and-replicas.md',
+        'docs/providers/keycloak.md',
+        'config/cloud.example.yaml',
+        'config/gatehouse.yaml',
+        'config/kubernetes/sidecar.yaml',
+        'config/kubernetes/sidecar-redis.yaml',
+      ]),
+    );
   });
 
   for (const path of FILES) {

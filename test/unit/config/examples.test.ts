@@ -66,7 +66,16 @@ describe('config/cloud.example.yaml', () => {
   });
 
   it('shows the default of every key, except the ones a deployment must set', () => {
-    const mustSet = new Set(['mode', 'public_url', 'sso.issuer', 'sso.client_id', 'sso.client_secret', 'sso.scopes', 'session.secrets', 'identity.assertion.keys']);
+    const mustSet = new Set([
+      'mode',
+      'public_url',
+      'sso.issuer',
+      'sso.client_id',
+      'sso.client_secret',
+      'sso.scopes',
+      'session.secrets',
+      'identity.assertion.keys',
+    ]);
     const defaults = validateConfig({ mode: 'local' });
     const example = loadConfig({
       path: join(CONFIG_DIR, 'cloud.example.yaml'),
@@ -137,7 +146,12 @@ describe('config/kubernetes', () => {
         const data = secret.stringData as Record<string, string>;
         // the mounted volume as the kubelet lays it out, under a temporary root: /etc/gatehouse/... -> <root>/etc/gatehouse/...
         const root = mkdtempSync(join(tmp, 'pod-'));
-        const values: Record<string, string> = { 'assertion-keys': `${ASSERTION_KEY}\n`, 'session-secrets': `${SESSION_SECRET}\n`, 'client-secret': 'client-secret', 'redis-password': 'p/+=@:w0rd' };
+        const values: Record<string, string> = {
+          'assertion-keys': `${ASSERTION_KEY}\n`,
+          'session-secrets': `${SESSION_SECRET}\n`,
+          'client-secret': 'client-secret',
+          'redis-password': 'p/+=@:w0rd',
+        };
         const configMap = ofKind(docs, 'ConfigMap')[0] as Tree;
         expect(gatehouse.args).toEqual(['start', '--config', '/etc/gatehouse/gatehouse.yaml']);
         mkdirSync(join(root, 'etc/gatehouse/secrets'), { recursive: true });

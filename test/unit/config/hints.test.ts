@@ -4,7 +4,12 @@ import { cloudConfigHints } from '../../../src/config/hints.js';
 import { validateConfig } from '../../../src/config/load.js';
 
 function cloud(publicUrl: string, scopes: string[]): ReturnType<typeof validateConfig> {
-  return validateConfig({ mode: 'cloud', public_url: publicUrl, sso: { issuer: 'https://idp.example', client_id: 'app', client_secret: 's', scopes }, session: { secrets: ['x'.repeat(32)] } });
+  return validateConfig({
+    mode: 'cloud',
+    public_url: publicUrl,
+    sso: { issuer: 'https://idp.example', client_id: 'app', client_secret: 's', scopes },
+    session: { secrets: ['x'.repeat(32)] },
+  });
 }
 
 describe('cloudConfigHints', () => {

@@ -27,7 +27,25 @@ interface SchemaNode {
 
 const SCHEMA = configJsonSchema() as SchemaNode & Record<string, unknown>;
 const CONFIG_DIR = fileURLToPath(new URL('../../../config/', import.meta.url));
-const HANDLED = new Set(['$schema', 'title', 'description', 'default', 'type', 'enum', 'properties', 'additionalProperties', 'propertyNames', 'items', 'anyOf', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'format', 'required']);
+const HANDLED = new Set([
+  '$schema',
+  'title',
+  'description',
+  'default',
+  'type',
+  'enum',
+  'properties',
+  'additionalProperties',
+  'propertyNames',
+  'items',
+  'anyOf',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'format',
+  'required',
+]);
 
 function keywords(node: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(node)) node.forEach((item) => keywords(item, out));
@@ -94,7 +112,9 @@ function nodeAt(path: readonly string[]): SchemaNode | undefined {
 /** The gatehouse configs shipped in config/: plain files, and the gatehouse.yaml of Kubernetes ConfigMaps anywhere below. */
 function shippedConfigs(): Array<[string, unknown]> {
   const configs: Array<[string, unknown]> = [];
-  const files = readdirSync(CONFIG_DIR, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.yaml')).sort();
+  const files = readdirSync(CONFIG_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.yaml'))
+    .sort();
   for (const name of files) {
     for (const doc of parseAllDocuments(readFileSync(`${CONFIG_DIR}${name}`, 'utf8'))) {
       const tree = doc.toJS() as Record<string, unknown> | null;
@@ -141,7 +161,9 @@ describe('config JSON Schema', () => {
 
   it('accepts every config gatehouse ships (config/*.yaml and the Kubernetes ConfigMaps)', () => {
     const configs = shippedConfigs();
-    expect(configs.map(([name]) => name)).toEqual(expect.arrayContaining(['gatehouse.yaml', 'demo.yaml', 'local.yaml', 'cloud.example.yaml', 'kubernetes/sidecar.yaml']));
+    expect(configs.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['gatehouse.yaml', 'demo.yaml', 'local.yaml', 'cloud.example.yaml', 'kubernetes/sidecar.yaml']),
+    );
     for (const [name, tree] of configs) expect(problems(tree, SCHEMA, ''), name).toEqual([]);
   });
 

@@ -153,7 +153,11 @@ function typeCheck(manifests: readonly Manifest[]): Map<string, string[]> {
 function podTemplates(docs: readonly Manifest[]): Array<{ label: string; labels: Tree; pod: Tree }> {
   return docs
     .filter((m) => ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(String(m.object.kind)))
-    .map((m) => ({ label: m.label, labels: (at(m.object, ['spec', 'template', 'metadata', 'labels']) ?? {}) as Tree, pod: at(m.object, ['spec', 'template', 'spec']) as Tree }));
+    .map((m) => ({
+      label: m.label,
+      labels: (at(m.object, ['spec', 'template', 'metadata', 'labels']) ?? {}) as Tree,
+      pod: at(m.object, ['spec', 'template', 'spec']) as Tree,
+    }));
 }
 
 function containersOf(pod: Tree, which: 'containers' | 'initContainers'): Tree[] {
@@ -205,7 +209,9 @@ function ingressPathProblems(docs: readonly Manifest[]): string[] {
     for (const rule of (at(ingress.object, ['spec', 'rules']) ?? []) as Tree[]) {
       for (const path of (at(rule, ['http', 'paths']) ?? []) as Tree[]) {
         if ((path.pathType === 'Prefix' || path.pathType === 'Exact') && !NGINX_STRICT_PATH.test(String(path.path))) {
-          problems.push(`${ingress.label}: path ${JSON.stringify(path.path)} with pathType ${String(path.pathType)} is refused by ingress-nginx's strict path validation`);
+          problems.push(
+            `${ingress.label}: path ${JSON.stringify(path.path)} with pathType ${String(path.pathType)} is refused by ingress-nginx's strict path validation`,
+          );
         }
       }
     }
@@ -248,7 +254,9 @@ function mountedSource(docs: readonly Manifest[], pod: Tree, container: Tree, fi
       const items = source.items as Tree[] | undefined;
       const item =
         items === undefined
-          ? keysOf(docs, kind, source.name).includes(inside) ? { key: inside } : undefined
+          ? keysOf(docs, kind, source.name).includes(inside)
+            ? { key: inside }
+            : undefined
           : items.find((i) => posix.normalize(String(i.path)) === inside);
       if (item) return `${kind}:${String(source.name)}/${String(item.key)}`;
     }
@@ -258,7 +266,9 @@ function mountedSource(docs: readonly Manifest[], pod: Tree, container: Tree, fi
 
 describe('Kubernetes manifests under config/', () => {
   it('finds the manifests, the HTTPRoute example among them', () => {
-    expect(MANIFESTS).toEqual(expect.arrayContaining(['config/kubernetes/sidecar.yaml', 'config/kubernetes/sidecar-redis.yaml', 'config/kubernetes/gateway-httproute.yaml']));
+    expect(MANIFESTS).toEqual(
+      expect.arrayContaining(['config/kubernetes/sidecar.yaml', 'config/kubernetes/sidecar-redis.yaml', 'config/kubernetes/gateway-httproute.yaml']),
+    );
     expect(ALL.filter((m) => m.object.kind === 'HTTPRoute').length).toBeGreaterThan(0);
   });
 
@@ -320,7 +330,7 @@ describe('Kubernetes manifests under config/', () => {
     }
   });
 
-  it("the Gateway API schema validation refuses an Ingress pathType in an HTTPRoute", () => {
+  it('the Gateway API schema validation refuses an Ingress pathType in an HTTPRoute', () => {
     const copy = structuredClone(route.object);
     (at(copy, ['spec', 'rules', 0, 'matches', 0, 'path']) as Tree).type = 'Prefix';
     expect(() => TYPES['gateway.networking.k8s.io/v1/HTTPRoute']?.validate?.(copy)).toThrow(/type/);
@@ -334,7 +344,7 @@ describe('Kubernetes manifests: what the API types cannot check', () => {
     expect([...byFile.values()].flatMap(targetPortProblems)).toEqual([]);
   });
 
-  it("a name declared on the native sidecar only, as the examples had it, fails (resolves only from 1.32)", () => {
+  it('a name declared on the native sidecar only, as the examples had it, fails (resolves only from 1.32)', () => {
     const docs = byFile.get('config/kubernetes/sidecar.yaml') ?? [];
     const old = docs.map((m) => (m.object.kind === 'Service' ? { ...m, object: structuredClone(m.object) } : m));
     const service = old.find((m) => m.object.kind === 'Service') as Manifest;
@@ -378,7 +388,9 @@ describe('Kubernetes manifests: what the API types cannot check', () => {
       expect(secretKeys.filter((key) => !read.has(key) && !redisReads.includes(key))).toEqual([]);
       // the config file itself comes from the ConfigMap, where --config says
       const configArg = (container.args as string[])[(container.args as string[]).indexOf('--config') + 1] as string;
-      expect(mountedSource(docs, pod, container, configArg)).toBe(`configMap:${String(at(docs.find((m) => m.object.kind === 'ConfigMap')?.object, ['metadata', 'name']))}/gatehouse.yaml`);
+      expect(mountedSource(docs, pod, container, configArg)).toBe(
+        `configMap:${String(at(docs.find((m) => m.object.kind === 'ConfigMap')?.object, ['metadata', 'name']))}/gatehouse.yaml`,
+      );
     });
 
     it(`${file}: the app stops after a preStop delay, and the grace period covers it and gatehouse's drain`, () => {
@@ -406,7 +418,9 @@ describe('Kubernetes manifests: what the API types cannot check', () => {
     const dotted = structuredClone(ALL.find((m) => m.object.kind === 'Ingress' && at(m.object, ['metadata', 'name']) === 'app-gatehouse-routes') as Manifest);
     expect(at(dotted.object, ['spec', 'rules', 0, 'http', 'paths', 0, 'path'])).toBe('/.auth/');
     (at(dotted.object, ['spec', 'rules', 0, 'http', 'paths', 0]) as Tree).pathType = 'Prefix';
-    expect(ingressPathProblems([dotted])).toEqual([`${dotted.label}: path "/.auth/" with pathType Prefix is refused by ingress-nginx's strict path validation`]);
+    expect(ingressPathProblems([dotted])).toEqual([
+      `${dotted.label}: path "/.auth/" with pathType Prefix is refused by ingress-nginx's strict path validation`,
+    ]);
   });
 
   it('the HTTPRoute sends every path of the host to the sidecar Service port', () => {

@@ -12,7 +12,6 @@ const yaml = temporaryYamlFiles('gatehouse-config-');
 const writeYaml = yaml.write;
 afterAll(yaml.remove);
 
-
 function load(text: string, env: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ path: writeYaml(text), env }).config;
 }
@@ -194,7 +193,10 @@ describe('loadConfig: secrets from files (GATEHOUSE_<KEY>_FILE)', () => {
   });
 
   it('reads a list file holding a JSON array or one JWK', () => {
-    expect(load('mode: local\n', { GATEHOUSE_SESSION_SECRETS_FILE: writeYaml(JSON.stringify([SECRET_A, SECRET_B])) }).session.secrets).toEqual([SECRET_A, SECRET_B]);
+    expect(load('mode: local\n', { GATEHOUSE_SESSION_SECRETS_FILE: writeYaml(JSON.stringify([SECRET_A, SECRET_B])) }).session.secrets).toEqual([
+      SECRET_A,
+      SECRET_B,
+    ]);
     expect(load('mode: local\n', { GATEHOUSE_IDENTITY_ASSERTION_KEYS_FILE: writeYaml(`${JWK}\n`) }).identity.assertion.keys).toEqual([JWK]);
   });
 
@@ -261,7 +263,11 @@ describe('durations', () => {
   it('refuses durations below the floor of their key, printed as written', () => {
     expect(problemsOf(() => ttl('500ms'))).toEqual(['session.ttl: must be at least 2s (got 500ms)']);
     expect(problemsOf(() => ttl(0))).toEqual(['session.ttl: must be at least 2s (got 0ms)']);
-    expect(problemsOf(() => validateConfig({ session: { idle_timeout: '999ms', refresh_interval: '0s' }, sso: { timeout: '100ms' }, identity: { assertion: { ttl: '1s' } } }))).toEqual([
+    expect(
+      problemsOf(() =>
+        validateConfig({ session: { idle_timeout: '999ms', refresh_interval: '0s' }, sso: { timeout: '100ms' }, identity: { assertion: { ttl: '1s' } } }),
+      ),
+    ).toEqual([
       'sso.timeout: must be at least 1s (got 100ms)',
       'session.idle_timeout: must be at least 1s (got 999ms)',
       'session.refresh_interval: must be at least 1s (got 0ms)',
@@ -309,9 +315,16 @@ describe('validateConfig: problems', () => {
 
   it('skips only the cloud checks whose keys are themselves malformed', () => {
     expect(problemsOf(() => validateConfig({ mode: 'cloud', sso: 'idp' }))).toEqual(['sso: Invalid input: expected object, received string']);
-    expect(problemsOf(() => validateConfig({ mode: 'cloud', public_url: 'https://app.example.com', sso: { issuer: 'https://idp', client_id: 'app', client_secret: 's' }, session: { secrets: [42] } }))).toEqual([
-      'session.secrets.0: Invalid input: expected string, received number',
-    ]);
+    expect(
+      problemsOf(() =>
+        validateConfig({
+          mode: 'cloud',
+          public_url: 'https://app.example.com',
+          sso: { issuer: 'https://idp', client_id: 'app', client_secret: 's' },
+          session: { secrets: [42] },
+        }),
+      ),
+    ).toEqual(['session.secrets.0: Invalid input: expected string, received number']);
   });
 
   it('checks secret length and roles.url in cloud mode', () => {

@@ -29,9 +29,18 @@ describe('printableConfig', () => {
         session: { ttl: 90, idle_timeout: '1h30m', redis: { url: 'redis://:pw@redis:6379' } },
         shutdown: { drain_timeout: '500ms' },
       }),
-    ) as { upstream: { url: string }; session: { ttl: string; idle_timeout: string; refresh_interval: string; redis: { url: string; cache_ttl: string } }; shutdown: { drain_timeout: string } };
+    ) as {
+      upstream: { url: string };
+      session: { ttl: string; idle_timeout: string; refresh_interval: string; redis: { url: string; cache_ttl: string } };
+      shutdown: { drain_timeout: string };
+    };
     expect(printed.upstream.url).toBe('http://***@127.0.0.1:3000');
-    expect(printed.session).toMatchObject({ ttl: '90s', idle_timeout: '90m', refresh_interval: '5m', redis: { url: 'redis://***@redis:6379', cache_ttl: '5s' } });
+    expect(printed.session).toMatchObject({
+      ttl: '90s',
+      idle_timeout: '90m',
+      refresh_interval: '5m',
+      redis: { url: 'redis://***@redis:6379', cache_ttl: '5s' },
+    });
     expect(printed.shutdown.drain_timeout).toBe('500ms');
   });
 });

@@ -45,8 +45,11 @@ describe('session.redis topologies', () => {
     expect(target({ cluster: { nodes: ['redis://r0:7000', 'redis://r1:7001'] } })).toEqual({ kind: 'cluster', urls: ['redis://r0:7000', 'redis://r1:7001'] });
   });
 
-  it('the sentinels\' password is a secret: masked wherever the config is printed', () => {
-    const config = validateConfig({ mode: 'local', session: { redis: { password: 'data-pw', sentinel: { name: 'm', nodes: ['s:26379'], username: 'watcher', password: 'sentinel-pw' } } } });
+  it("the sentinels' password is a secret: masked wherever the config is printed", () => {
+    const config = validateConfig({
+      mode: 'local',
+      session: { redis: { password: 'data-pw', sentinel: { name: 'm', nodes: ['s:26379'], username: 'watcher', password: 'sentinel-pw' } } },
+    });
     const masked = (maskSecrets(config) as Config).session.redis;
     expect(masked.sentinel).toEqual({ name: 'm', nodes: ['s:26379'], tls: false, username: 'watcher', password: '***' });
     expect(masked.password).toBe('***');
@@ -54,7 +57,7 @@ describe('session.redis topologies', () => {
 
   afterAll(() => yaml.remove());
 
-  it('comes from the environment too: comma-separated nodes, the sentinels\' password from a file', () => {
+  it("comes from the environment too: comma-separated nodes, the sentinels' password from a file", () => {
     const env = {
       GATEHOUSE_SESSION_REDIS_SENTINEL_NAME: 'mymaster',
       GATEHOUSE_SESSION_REDIS_SENTINEL_NODES: 'sentinel-0:26379, sentinel-1:26379',
@@ -85,7 +88,9 @@ describe('session.redis topologies', () => {
   });
 
   it('sentinel needs a name and host:port nodes', () => {
-    expect(problemsOf({ sentinel: { nodes: ['s:26379'] } })).toEqual(['session.redis.sentinel.name: names the primary the sentinels watch; required with sentinel.nodes']);
+    expect(problemsOf({ sentinel: { nodes: ['s:26379'] } })).toEqual([
+      'session.redis.sentinel.name: names the primary the sentinels watch; required with sentinel.nodes',
+    ]);
     expect(problemsOf({ sentinel: { name: 'm' } })).toEqual(['session.redis.sentinel.nodes: needs at least one sentinel host:port']);
     expect(problemsOf({ sentinel: { name: 'm', nodes: ['redis://s:26379', 's'] } })).toEqual([
       'session.redis.sentinel.nodes.0: must be host:port, like sentinel-0:26379 (got "redis://s:26379")',
@@ -110,7 +115,9 @@ describe('session.redis topologies', () => {
     expect(problemsOf({ sentinel: { name: 'm', nodes: ['s:26379'] }, tls: { ca_file: '/nonexistent/ca.pem' } })).toEqual([
       'session.redis.tls: needs session.redis.sentinel.tls: true',
     ]);
-    expect(problemsOf({ cluster: { nodes: ['redis://r0:7000'] }, tls: { ca_file: '/nonexistent/ca.pem' } })).toEqual(['session.redis.tls: needs rediss:// cluster nodes']);
+    expect(problemsOf({ cluster: { nodes: ['redis://r0:7000'] }, tls: { ca_file: '/nonexistent/ca.pem' } })).toEqual([
+      'session.redis.tls: needs rediss:// cluster nodes',
+    ]);
     expect(problemsOf({ url: 'redis://r:6379', tls: { ca_file: '/nonexistent/ca.pem' } })).toEqual(['session.redis.tls: needs a rediss:// url']);
   });
 });

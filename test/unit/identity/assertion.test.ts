@@ -47,7 +47,9 @@ describe('loadAssertionKeys', () => {
     const [a, b, c] = [p256(), p256(), p256()];
     const keys = await loadAssertionKeys([a.pkcs8, b.jwk, `\n${c.sec1}\n`]);
     expect(keys.generated).toBe(false);
-    const expectedKids = await Promise.all([a, b, c].map((k) => calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: k.publicJwk['x'] as string, y: k.publicJwk['y'] as string })));
+    const expectedKids = await Promise.all(
+      [a, b, c].map((k) => calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: k.publicJwk['x'] as string, y: k.publicJwk['y'] as string })),
+    );
     expect(keys.publicJwks.keys.map((k) => k.kid)).toEqual(expectedKids);
     expect(keys.current.kid).toBe(expectedKids[0]);
     for (const jwk of keys.publicJwks.keys) {
@@ -63,16 +65,35 @@ describe('loadAssertionKeys', () => {
   });
 
   it.each([
-    ['an RSA key', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /^identity\.assertion\.keys\.1: is an rsa key; ES256 needs an EC P-256 private key$/],
-    ['a P-384 key', () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /^identity\.assertion\.keys\.1: is an EC secp384r1 key; ES256/],
-    ['an Ed25519 JWK', () => JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })), /^identity\.assertion\.keys\.1: is an ed25519 key; ES256/],
-    ['a public key', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /keys\.1: is a public key or certificate/],
+    [
+      'an RSA key',
+      () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      /^identity\.assertion\.keys\.1: is an rsa key; ES256 needs an EC P-256 private key$/,
+    ],
+    [
+      'a P-384 key',
+      () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      /^identity\.assertion\.keys\.1: is an EC secp384r1 key; ES256/,
+    ],
+    [
+      'an Ed25519 JWK',
+      () => JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
+      /^identity\.assertion\.keys\.1: is an ed25519 key; ES256/,
+    ],
+    [
+      'a public key',
+      () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      /keys\.1: is a public key or certificate/,
+    ],
     ['a public JWK', () => JSON.stringify(p256().publicJwk), /keys\.1: is a JWK without "d"/],
     ['broken JSON', () => '{"kty":', /keys\.1: starts with "\{" but is not valid JSON/],
     ['garbage', () => 'hello', /keys\.1: is neither a PEM private key nor a JWK JSON object/],
     ['a damaged PEM', () => '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----', /keys\.1: is not a readable unencrypted PEM private key/],
   ])('refuses %s, naming the key index', async (_label, make, message) => {
-    const error = await loadAssertionKeys([p256().pkcs8, make()]).then(() => undefined, (e: unknown) => e);
+    const error = await loadAssertionKeys([p256().pkcs8, make()]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(AssertionKeyError);
     expect((error as AssertionKeyError).index).toBe(1);
     expect((error as AssertionKeyError).code).toBe('GH_CONFIG_INVALID');
@@ -137,7 +158,7 @@ describe('AssertionSigner', () => {
     expect(JSON.stringify(payload)).not.toContain('store-key-secret');
   });
 
-  it('says how the user authenticated: auth bearer for an API client\'s token', async () => {
+  it("says how the user authenticated: auth bearer for an API client's token", async () => {
     const token = await signer().prepare({ key: 'bearer:h', claims: { sub: 'cli' }, roles: ['reader'], auth: 'bearer' });
     expect(decodeJwt(token)).toEqual({ iss: ISSUER, aud: AUDIENCE, sub: 'cli', roles: ['reader'], auth: 'bearer', iat: T0 / 1000, exp: T0 / 1000 + 60 });
   });

@@ -24,11 +24,16 @@ describe('buildIdentityHeaders', () => {
       NAMES,
     );
     expect(headers).toEqual([
-      'X-Forwarded-User', 'u-123',
-      'X-Forwarded-Email', 'alice@example.com',
-      'X-Forwarded-Preferred-Username', 'alice',
-      'X-Forwarded-Name', 'Alice%20Example',
-      'X-Forwarded-Roles', 'admin,viewer',
+      'X-Forwarded-User',
+      'u-123',
+      'X-Forwarded-Email',
+      'alice@example.com',
+      'X-Forwarded-Preferred-Username',
+      'alice',
+      'X-Forwarded-Name',
+      'Alice%20Example',
+      'X-Forwarded-Roles',
+      'admin,viewer',
     ]);
   });
 

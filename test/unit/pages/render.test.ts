@@ -2,14 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_STRINGS_EN, type PageStrings } from '../../../src/pages/strings.js';
-import {
-  PAGE_SECURITY_HEADERS,
-  renderErrorJson,
-  renderPage,
-  type Branding,
-  type PageModel,
-  type RenderedPage,
-} from '../../../src/pages/render.js';
+import { PAGE_SECURITY_HEADERS, renderErrorJson, renderPage, type Branding, type PageModel, type RenderedPage } from '../../../src/pages/render.js';
 
 const PLAIN: Branding = { title: '', logoUrl: '', accentColor: '' };
 const ACME: Branding = { title: 'Acme', logoUrl: '', accentColor: '' };
@@ -174,9 +167,7 @@ describe('sign-on page', () => {
     const { body } = renderPage(MODELS['sign-on'], ACME);
     expect(between(body, '<h1>', '</h1>')).toEqual(['Sign in to Acme']);
     expect(between(body, '<title>', '</title>')).toEqual(['Sign in to Acme']);
-    expect(links(body)).toEqual([
-      { variant: 'primary', href: '/.auth/start?rd=%2Fdocs', label: 'Sign in with Company account' },
-    ]);
+    expect(links(body)).toEqual([{ variant: 'primary', href: '/.auth/start?rd=%2Fdocs', label: 'Sign in with Company account' }]);
     expect(body).not.toContain('<p class="or">');
   });
 
@@ -186,7 +177,9 @@ describe('sign-on page', () => {
       { variant: 'primary', href: '/.auth/start?rd=%2Fdocs', label: 'Sign in with Company account' },
       { variant: 'secondary', href: '/login.html', label: 'Use local account' },
     ]);
-    expect(body).toContain('<div class="actions"><a class="button primary" href="/.auth/start?rd=%2Fdocs">Sign in with Company account</a><p class="or">or</p><a class="button secondary" href="/login.html">Use local account</a></div>');
+    expect(body).toContain(
+      '<div class="actions"><a class="button primary" href="/.auth/start?rd=%2Fdocs">Sign in with Company account</a><p class="or">or</p><a class="button secondary" href="/login.html">Use local account</a></div>',
+    );
   });
 
   it('names the app once: the heading carries the title, the brand line is left out', () => {
@@ -259,10 +252,7 @@ describe('no-access page', () => {
       { kind: 'no-access', user: { email: 'ada@example.com', sub: 'u-1' }, accessContact: 'it-help@example.com', signOutUrl: '/.auth/logout' },
       PLAIN,
     );
-    expect(between(body, '<p>', '</p>')).toEqual([
-      'You are signed in as ada@example.com.',
-      'Ask it-help@example.com to grant you access.',
-    ]);
+    expect(between(body, '<p>', '</p>')).toEqual(['You are signed in as ada@example.com.', 'Ask it-help@example.com to grant you access.']);
   });
 
   it('falls back to the subject when the provider gave no name or e-mail', () => {
@@ -400,7 +390,7 @@ describe('branding', () => {
     const page = renderPage(MODELS['signed-out'], branding);
     expect(page.body).toContain('<header><img src="https://cdn.example.com/brand/logo.png?v=2&amp;x=1" alt="Acme"></header>');
     expect(page.headers['content-security-policy']).toBe(expectedCsp(page, 'https://cdn.example.com data:'));
-    expect(page.headers['content-security-policy']).toContain("; img-src https://cdn.example.com data:; ");
+    expect(page.headers['content-security-policy']).toContain('; img-src https://cdn.example.com data:; ');
   });
 
   it('a logo without a title gets a generic alt text; a port stays in the origin', () => {
@@ -528,9 +518,7 @@ describe('strings', () => {
       for (const model of MODELS_WITH_EVERY_BRANCH) {
         const { body } = renderPage(model, branding, PSEUDO);
         expect(body).toContain('<html lang="x-pseudo" dir="rtl">');
-        const unmarked = visibleTexts(body).filter(
-          (text) => !(text.startsWith('⟦') && text.endsWith('⟧')) && text !== 'req-7f3a' && text !== branding.title,
-        );
+        const unmarked = visibleTexts(body).filter((text) => !(text.startsWith('⟦') && text.endsWith('⟧')) && text !== 'req-7f3a' && text !== branding.title);
         expect(unmarked).toEqual([]);
       }
     });
@@ -587,7 +575,14 @@ describe('confirm-sign-out page', () => {
     expect(plain).toContain("; form-action 'self'; frame-ancestors 'none'");
     expect(csp('https://login.example.com')).toBe(plain.replace("form-action 'self'", "form-action 'self' https://login.example.com"));
     expect(csp('http://127.0.0.1:9000')).toBe(plain.replace("form-action 'self'", "form-action 'self' http://127.0.0.1:9000"));
-    for (const hostile of ["https://a.example; script-src 'unsafe-inline'", 'https://a.example/path', 'javascript:alert(1)', "'none'", 'https://*.example', '']) {
+    for (const hostile of [
+      "https://a.example; script-src 'unsafe-inline'",
+      'https://a.example/path',
+      'javascript:alert(1)',
+      "'none'",
+      'https://*.example',
+      '',
+    ]) {
       expect(csp(hostile)).toBe(plain);
     }
     expect(renderPage(MODELS['signed-out'], PLAIN).headers['content-security-policy']).toBe(plain);

@@ -47,9 +47,21 @@ describe('packToken / unpackToken', () => {
     expect(packed.charCodeAt(0)).toBe(1);
   });
 
-  it('deflates a JWS\'s header and payload when asked (the ID token), and gives it back exactly', () => {
+  it("deflates a JWS's header and payload when asked (the ID token), and gives it back exactly", () => {
     const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const claims = { iss: 'https://id.example.test', sub: 'alice', aud: 'gatehouse', exp: 1_800_003_600, iat: 1_800_000_000, nonce: b64(32), sid: b64(16), email: 'alice@example.test', email_verified: true, name: 'Alice', preferred_username: 'alice' };
+    const claims = {
+      iss: 'https://id.example.test',
+      sub: 'alice',
+      aud: 'gatehouse',
+      exp: 1_800_003_600,
+      iat: 1_800_000_000,
+      nonce: b64(32),
+      sid: b64(16),
+      email: 'alice@example.test',
+      email_verified: true,
+      name: 'Alice',
+      preferred_username: 'alice',
+    };
     const token = `${part({ alg: 'RS256', typ: 'JWT', kid: b64(32) })}.${part(claims)}.${b64(256)}`;
     const packed = packToken(token, true);
     expect(packed.charCodeAt(0)).toBe(2);

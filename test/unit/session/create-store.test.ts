@@ -9,7 +9,17 @@ import type { SessionRecord } from '../../../src/session/types.js';
 const START = 1_700_000_000_000;
 
 function record(key: string, now: number): SessionRecord {
-  return { key, claims: { sub: key }, roles: [], idToken: 't', tokensExpireAt: now + 1000, createdAt: now, expiresAt: now + 3600_000, lastSeenAt: now, refreshAt: now };
+  return {
+    key,
+    claims: { sub: key },
+    roles: [],
+    idToken: 't',
+    tokensExpireAt: now + 1000,
+    createdAt: now,
+    expiresAt: now + 3600_000,
+    lastSeenAt: now,
+    refreshAt: now,
+  };
 }
 
 describe('createSessionStore', () => {

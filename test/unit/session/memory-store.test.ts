@@ -209,7 +209,11 @@ describe('MemoryStore', () => {
   it('releases the lock when the task fails (sync throw or rejection)', async () => {
     const clock = new Clock();
     const store = memoryStore(10, clock);
-    await expect(store.withLock('a', () => { throw new Error('sync'); })).rejects.toThrow('sync');
+    await expect(
+      store.withLock('a', () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     await expect(store.withLock('a', () => Promise.reject(new Error('async')))).rejects.toThrow('async');
     expect(await store.withLock('a', () => Promise.resolve(7))).toBe(7);
   });

@@ -101,7 +101,11 @@ describe('SessionCookie', () => {
     const rotated = cookie([NEW, OLD]);
     expect(rotated.verify(before.value)).toEqual({ key: before.key });
     const fresh = rotated.issue();
-    expect(fresh.key).toBe(createHmac('sha256', NEW).update(`session:${fresh.value.slice(0, 43)}`).digest('base64url'));
+    expect(fresh.key).toBe(
+      createHmac('sha256', NEW)
+        .update(`session:${fresh.value.slice(0, 43)}`)
+        .digest('base64url'),
+    );
     expect(cookie([NEW]).verify(fresh.value)).toEqual({ key: fresh.key });
   });
 
