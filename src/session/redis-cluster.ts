@@ -1,7 +1,13 @@
 // Redis Cluster (node-redis createCluster): commands routed by their key's slot, evictions over regular pub/sub.
+import { setTimeout as delay } from 'node:timers/promises';
 import { createCluster } from 'redis';
 import { dataNodeOptions, type RedisConnectionOptions } from './redis-connection.js';
 import { ProbedConnection } from './redis-probed-connection.js';
+
+/** How often a transaction is sent again after a redirect (node-redis's limit for single commands is 16 too). */
+const MAX_TRANSACTION_REDIRECTS = 16;
+/** A slot being migrated answers ASK until its keys have moved: the transaction is sent again after this pause. */
+const ASK_RETRY_MS = 50;
 
 function newCluster(options: RedisConnectionOptions, urls: readonly string[]) {
   const tls = urls.every((url) => /^rediss:/i.test(url));
@@ -46,10 +52,25 @@ export class ClusterConnection extends ProbedConnection {
     return this.cluster.sendCommand(key, false, [...args]);
   }
 
-  protected transactionNow(key: string, commands: readonly (readonly string[])[]): Promise<unknown[]> {
-    const multi = this.cluster.multi(key);
-    for (const args of commands) multi.addCommand(key, false, [...args]);
-    return multi.exec() as Promise<unknown[]>;
+  /**
+   * node-redis follows MOVED and ASK for single commands but not for MULTI: after a resharding its slot map is stale
+   * and every transaction on a moved slot failed with MOVED (nothing was applied: EXEC aborts). So a redirected
+   * transaction is sent again: after MOVED once a keyed read has followed the redirect (which refreshes the slot map),
+   * after ASK once the slot's migration has had a moment.
+   */
+  protected async transactionNow(key: string, commands: readonly (readonly string[])[]): Promise<unknown[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const multi = this.cluster.multi(key);
+        for (const args of commands) multi.addCommand(key, false, [...args]);
+        return (await multi.exec()) as unknown[];
+      } catch (error) {
+        const redirect = error instanceof Error ? /^(MOVED|ASK) /.exec(error.message)?.[1] : undefined;
+        if (redirect === undefined || attempt >= MAX_TRANSACTION_REDIRECTS) throw error;
+        if (redirect === 'MOVED') await this.cluster.sendCommand(key, false, ['EXISTS', key]);
+        else await delay(ASK_RETRY_MS);
+      }
+    }
   }
 
   protected async stop(): Promise<void> {

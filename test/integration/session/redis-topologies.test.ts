@@ -17,6 +17,7 @@ import type { SessionRecord } from '../../../src/session/types.js';
 import {
   hasCommand,
   makeTestCertificates,
+  redisCli,
   SENTINEL_NAME,
   startCluster,
   startSentinelSet,
@@ -318,6 +319,39 @@ describe.skipIf(!haveRedis)(
         raw.destroy();
       }
     });
+
+    it('after a resharding, a transaction on a moved slot reaches its new node (node-redis follows MOVED only for single commands)', async () => {
+      const raw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
+      await raw.connect();
+      try {
+        // redis-cli moves the source's lowest slots: node 0's 0..499 go to node 2. The session's sid and sub indexes
+        // stay outside them: a single command on a moved slot would follow MOVED and refresh the slot map first.
+        const moves = async (key: string) => (await raw.clusterKeySlot(key)) < 500;
+        const inMovingSlot = async (): Promise<SessionRecord> => {
+          for (;;) {
+            const session = record(Date.now());
+            if (
+              (await moves(`${PREFIX}s:{${session.key}}`)) &&
+              !(await moves(`${PREFIX}sub:${session.claims.sub}`)) &&
+              !(await moves(`${PREFIX}sid:${session.sid}`))
+            )
+              return session;
+          }
+        };
+        const before = await inMovingSlot();
+        await pair[0].set(before);
+        await cluster.reshard(0, 2, 500);
+        // pair[0] has sent nothing since: its slot map still names node 0 for these slots
+        const after = await inMovingSlot();
+        await pair[0].set(after);
+        expect((await pair[1].get(after.key))?.claims.sub).toBe(after.claims.sub);
+        await pair[0].delete(before.key);
+        expect(await pair[1].reload(before.key)).toBeUndefined();
+        expect(redisCli(['-p', String(cluster.nodes[2]?.port), 'exists', `${PREFIX}s:{${after.key}}`]).trim()).toBe('1');
+      } finally {
+        raw.destroy();
+      }
+    }, 60_000);
 
     it('createSessionStore builds a ready cluster store from config', async () => {
       const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) } } } });
