@@ -58,7 +58,10 @@ export async function startTwoReplicas(redis: Record<string, unknown>, options: 
     async signIn(user) {
       const client = new BrowserClient();
       await stack.signIn(client, '/', user);
-      return { client, cookie: `${SESSION_COOKIE}=${client.cookie(stack.url, SESSION_COOKIE) as string}` };
+      const session = client.cookie(stack.url, SESSION_COOKIE);
+      // a sign-in whose session could not be stored answers 503 and sets no cookie: fail here, not at a later 401
+      if (session === undefined) throw new Error(`signing in as ${user} set no session cookie`);
+      return { client, cookie: `${SESSION_COOKIE}=${session}` };
     },
     logoutToken: (sub) =>
       new SignJWT({ sub, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })
