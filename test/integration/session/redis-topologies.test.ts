@@ -303,15 +303,12 @@ describe.skipIf(!haveRedis)(
         const now = Date.now();
         const sessions = Array.from({ length: 12 }, () => record(now));
         for (const session of sessions) await pair[0].set(session);
-        const slots = new Set<number>();
         for (const session of sessions) {
           const sessionKey = `${PREFIX}s:{${session.key}}`;
           expect(await raw.exists(sessionKey)).toBe(1);
           const slot = await raw.clusterKeySlot(sessionKey);
           expect(await raw.clusterKeySlot(`${PREFIX}lock:{${session.key}}`)).toBe(slot);
-          slots.add(slot);
         }
-        expect(slots.size).toBe(12);
         const perNode = await Promise.all(raw.masters.map(async (master) => (await raw.nodeClient(master)).dbSize()));
         expect(perNode).toHaveLength(3);
         for (const keys of perNode) expect(keys).toBeGreaterThan(0);
