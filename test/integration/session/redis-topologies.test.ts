@@ -109,6 +109,22 @@ function openStores(target: RedisTarget): [RedisStore, RedisStore] {
   return [open(), open()];
 }
 
+/** Stores built from `session.redis` config the way start-up builds them; `closeAll` closes every one opened. */
+function configuredStores(): { open(redis: Record<string, unknown>): Promise<RedisStore>; closeAll(): Promise<void> } {
+  const opened: RedisStore[] = [];
+  return {
+    async open(redis) {
+      const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
+      const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
+      opened.push(store);
+      return store;
+    },
+    async closeAll() {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+    },
+  };
+}
+
 describe.skipIf(!haveRedis)(
   haveRedis ? 'Redis store on Sentinel (primary, replica, three sentinels)' : 'Redis store on Sentinel: SKIPPED, redis-server or redis-cli missing',
   () => {
@@ -143,21 +159,15 @@ describe.skipIf(!haveRedis)(
     const PASSWORD = 'data+node/pass=word';
     const SENTINEL_PASSWORD = 'sentinel:pass@word';
     let set: SentinelSet;
-    const opened: RedisStore[] = [];
-
-    const storeWith = async (redis: Record<string, unknown>): Promise<RedisStore> => {
-      const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
-      const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
-      opened.push(store);
-      return store;
-    };
+    const stores = configuredStores();
+    const storeWith = stores.open;
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-auth-'));
       set = await startSentinelSet(dir, { password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
     }, 40_000);
     afterAll(async () => {
-      await Promise.all(opened.map((store) => store.close()));
+      await stores.closeAll();
       await set?.stop();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
@@ -188,16 +198,8 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
   let dir = '';
   let cluster: TestCluster;
   let certs: TestCertificates;
-  const opened: RedisStore[] = [];
-
-  const storeWith = async (caFile: string): Promise<RedisStore> => {
-    const config = configSchema.parse({
-      session: { store: 'redis', redis: { prefix: PREFIX, cluster: { nodes: cluster.urls.slice(0, 1) }, tls: { ca_file: caFile } } },
-    });
-    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
-    opened.push(store);
-    return store;
-  };
+  const stores = configuredStores();
+  const storeWith = (caFile: string): Promise<RedisStore> => stores.open({ cluster: { nodes: cluster.urls.slice(0, 1) }, tls: { ca_file: caFile } });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cluster-tls-'));
@@ -205,7 +207,7 @@ describe.skipIf(!haveRedis || !haveOpenssl)(TLS_TITLE, () => {
     cluster = await startCluster(join(dir, 'nodes'), { tls: certs });
   }, 40_000);
   afterAll(async () => {
-    await Promise.all(opened.map((store) => store.close()));
+    await stores.closeAll();
     await cluster?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -234,14 +236,8 @@ describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
   let dir = '';
   let set: SentinelSet;
   let certs: TestCertificates;
-  const opened: RedisStore[] = [];
-
-  const storeWith = async (redis: Record<string, unknown>): Promise<RedisStore> => {
-    const config = configSchema.parse({ session: { store: 'redis', redis: { prefix: PREFIX, ...redis } } });
-    const store = (await createSessionStore(config, { sealer, logger })) as RedisStore;
-    opened.push(store);
-    return store;
-  };
+  const stores = configuredStores();
+  const storeWith = stores.open;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-sentinel-tls-'));
@@ -249,7 +245,7 @@ describe.skipIf(!haveRedis || !haveOpenssl)(SENTINEL_TLS_TITLE, () => {
     set = await startSentinelSet(dir, { tls: certs });
   }, 40_000);
   afterAll(async () => {
-    await Promise.all(opened.map((store) => store.close()));
+    await stores.closeAll();
     await set?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
