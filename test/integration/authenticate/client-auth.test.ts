@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { startDevProvider, type DevClient, type DevProvider } from '../../../demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { recordTokenRequests, type TokenExchange } from '../../helpers/token-requests.js';
 import { freePort } from '../../helpers/ports.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
 
@@ -25,13 +26,6 @@ const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const RSA_PEM = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const EC_JWK = JSON.stringify({ ...ec.privateKey.export({ format: 'jwk' }), kid: 'gatehouse-ec-1' });
 const STRANGER_PEM = stranger.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-
-interface TokenRequest {
-  authorization: string | undefined;
-  body: URLSearchParams;
-  status: number;
-  error: unknown;
-}
 
 describe('sso.client_auth against oidc-provider requiring each method', () => {
   let provider: DevProvider;
@@ -99,34 +93,13 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
     await upstream?.close();
   });
 
-  /** Every token request gatehouse (in this process) sends, with the provider's answer. */
-  function recordTokenRequests(): TokenRequest[] {
-    const seen: TokenRequest[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      const response = await realFetch(input, init);
-      if (url === tokenEndpoint) {
-        const body = (await response.clone().json()) as { error?: unknown };
-        seen.push({
-          authorization: new Headers(init?.headers).get('authorization') ?? undefined,
-          body: new URLSearchParams(init?.body as URLSearchParams | string),
-          status: response.status,
-          error: body.error,
-        });
-      }
-      return response;
-    });
-    return seen;
-  }
-
-  async function signIn(name: string): Promise<{ stack: CloudStack; client: BrowserClient; status: number; body: string; request: TokenRequest }> {
+  async function signIn(name: string): Promise<{ stack: CloudStack; client: BrowserClient; status: number; body: string; request: TokenExchange }> {
     const stack = stacks.get(name) as CloudStack;
-    const requests = recordTokenRequests();
+    const requests = recordTokenRequests(() => tokenEndpoint);
     const client = new BrowserClient();
     const { landed } = await stack.signIn(client, `/${name}?x=1`, 'alice', 'authorize');
     expect(requests).toHaveLength(1);
-    return { stack, client, status: landed.status, body: landed.body, request: requests[0] as TokenRequest };
+    return { stack, client, status: landed.status, body: landed.body, request: requests[0] as TokenExchange };
   }
 
   function expectSignedIn(stack: CloudStack, client: BrowserClient, status: number, path: string): void {
@@ -140,20 +113,20 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
     const { stack, client, status, request } = await signIn('basic');
     expectSignedIn(stack, client, status, '/basic?x=1');
     // every character but letters and digits is escaped, `-` of the client id included, and space becomes `+`
-    const credentials = Buffer.from((request.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+    const credentials = Buffer.from((request.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
     expect(credentials).toBe('rp%2Dbasic:p%40ss%3Aw0rd%2F%2B%2520%26%3D%3F%23+%7E%2D%5F%2E%21');
     const [id = '', secret = ''] = credentials.split(':').map((part) => decodeURIComponent(part.replaceAll('+', ' ')));
     expect([id, secret]).toEqual(['rp-basic', PUNCTUATED_SECRET]);
     expect(request.body.has('client_secret')).toBe(false);
-    expect([request.status, request.error]).toEqual([200, undefined]);
+    expect([request.answer.status, request.answer.error]).toEqual([200, undefined]);
   });
 
   it('client_secret_post: client_id and client_secret in the body, no Authorization header', async () => {
     const { stack, client, status, request } = await signIn('post');
     expectSignedIn(stack, client, status, '/post?x=1');
-    expect(request.authorization).toBeUndefined();
+    expect(request.headers.authorization).toBeUndefined();
     expect([request.body.get('client_id'), request.body.get('client_secret')]).toEqual(['rp-post', POST_SECRET]);
-    expect([request.status, request.error]).toEqual([200, undefined]);
+    expect([request.answer.status, request.answer.error]).toEqual([200, undefined]);
   });
 
   for (const [name, clientId, alg, kid] of [
@@ -163,7 +136,7 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
     it(`private_key_jwt (${alg}${kid ? ', JWK with kid' : ', PEM'}): a signed client assertion, no secret anywhere`, async () => {
       const { stack, client, status, request } = await signIn(name);
       expectSignedIn(stack, client, status, `/${name}?x=1`);
-      expect(request.authorization).toBeUndefined();
+      expect(request.headers.authorization).toBeUndefined();
       expect(request.body.has('client_secret')).toBe(false);
       expect(request.body.get('client_id')).toBe(clientId);
       expect(request.body.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
@@ -173,14 +146,14 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
       expect(claims).toMatchObject({ iss: clientId, sub: clientId, aud: provider.issuer });
       expect(typeof claims.jti).toBe('string');
       expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(60);
-      expect([request.status, request.error]).toEqual([200, undefined]);
+      expect([request.answer.status, request.answer.error]).toEqual([200, undefined]);
     });
   }
 
   it('none: client_id only (a public client)', async () => {
     const { stack, client, status, request } = await signIn('none');
     expectSignedIn(stack, client, status, '/none?x=1');
-    expect(request.authorization).toBeUndefined();
+    expect(request.headers.authorization).toBeUndefined();
     expect([...request.body.keys()].filter((key) => key.startsWith('client_'))).toEqual(['client_id']);
   });
 
@@ -191,7 +164,7 @@ describe('sso.client_auth against oidc-provider requiring each method', () => {
   ] as const) {
     it(`${what}: the provider refuses, 502 "Sign-in failed" naming invalid_client, no session`, async () => {
       const { stack, client, status, body, request } = await signIn(name);
-      expect([request.status, request.error]).toEqual([401, 'invalid_client']);
+      expect([request.answer.status, request.answer.error]).toEqual([401, 'invalid_client']);
       expect(status).toBe(502);
       expect(body).toContain('Sign-in failed');
       expect(client.cookie(stack.url, SESSION_COOKIE)).toBeUndefined();

@@ -10,6 +10,7 @@ import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud
 import { parseForms, signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { generateSigningKey, type MisbehavingProviderOptions, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { startMisbehavingStack, type MisbehavingStack } from '../../helpers/misbehaving-stack.js';
+import { recordTokenRequests } from '../../helpers/token-requests.js';
 import { freePort } from '../../helpers/ports.js';
 import { apiWith, metricValue, navigateWith } from '../../helpers/session-requests.js';
 import { headerNames, headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
@@ -113,35 +114,8 @@ describe('provider options', () => {
       await provider?.close();
     });
 
-    interface TokenExchange {
-      headers: Record<string, string>;
-      body: URLSearchParams;
-      /** The provider's answer: status and the `error` of its JSON body (undefined on success). */
-      answer: { status: number; error: unknown };
-    }
-
-    /** Every request gatehouse (in this process) sends to the token endpoint, as handed to fetch, with the provider's answer. */
-    function recordTokenRequests(): TokenExchange[] {
-      const seen: TokenExchange[] = [];
-      const realFetch = globalThis.fetch;
-      vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const response = await realFetch(input, init);
-        if (url === tokenEndpoint) {
-          const body = (await response.clone().json()) as { error?: unknown };
-          seen.push({
-            headers: Object.fromEntries(new Headers(init?.headers).entries()),
-            body: new URLSearchParams(init?.body as URLSearchParams | string),
-            answer: { status: response.status, error: body.error },
-          });
-        }
-        return response;
-      });
-      return seen;
-    }
-
     it('a full sign-in succeeds, the app receives the identity headers, and the token request carries client_id but no secret', async () => {
-      const tokenRequests = recordTokenRequests();
+      const tokenRequests = recordTokenRequests(() => tokenEndpoint);
       const client = new BrowserClient();
       const { landed, sawConsent } = await publicStack.signIn(client, '/public-client?x=1', 'alice', 'authorize');
       expect(sawConsent).toBe(true);
@@ -171,7 +145,7 @@ describe('provider options', () => {
     });
 
     it('the provider refuses the same public client when gatehouse sends a secret (HTTP Basic): 502 naming invalid_client, no session', async () => {
-      const tokenRequests = recordTokenRequests();
+      const tokenRequests = recordTokenRequests(() => tokenEndpoint);
       const client = new BrowserClient();
       const { landed } = await secretStack.signIn(client, '/with-secret', 'carol', 'authorize');
       expect(tokenRequests).toHaveLength(1);
