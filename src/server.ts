@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AccessControl } from './authorize/access.js';
 import type { Config } from './config/schema.js';
-import { accessLoggerOf, type Logger } from './ops/logger.js';
+import { accessLogOf, type Logger } from './ops/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { handleClientError } from './proxy/client-error.js';
 import type { Listener } from './proxy/listener.js';
@@ -44,7 +44,7 @@ export function createProxyServer({ config, access, logger, metrics }: ProxyServ
   };
   const listener: Listener = {
     logger,
-    accessLogger: accessLoggerOf(logger),
+    accessLog: accessLogOf(logger),
     metrics,
     state: buildProxyState(config, access, stateDeps),
     draining: false,

@@ -1,5 +1,8 @@
 // pino JSON logger: asynchronous destination, and redaction so no secret can reach a line even by mistake.
 import pino, { type Logger } from 'pino';
+import { accessLine, type AccessRecord, type Requester } from './access-line.js';
+import { batchedDestination } from './log-destination.js';
+import { LINE_SHAPE } from './line-shape.js';
 
 export type { Logger };
 
@@ -24,19 +27,6 @@ const REDACT = [
   'client_key',
 ];
 
-let stampedMs = 0;
-let stamp = '';
-
-/** pino's ISO time field, formatted once per millisecond: under load many lines share one. */
-function isoTimestamp(): string {
-  const now = Date.now();
-  if (now !== stampedMs) {
-    stampedMs = now;
-    stamp = `,"time":"${new Date(now).toISOString()}"`;
-  }
-  return stamp;
-}
-
 export interface LoggerOptions {
   level: string;
   /** Write synchronously (tests, CLI); the server uses an async destination so logging never blocks a request. */
@@ -44,32 +34,27 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream | pino.DestinationStream;
 }
 
-const LINE_SHAPE = {
-  base: { service: 'gatehouse' },
-  timestamp: isoTimestamp,
-  formatters: { level: (label: string) => ({ level: label }) },
-} satisfies pino.LoggerOptions;
-
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: options.sync ?? false });
+  const destination = options.destination ?? (options.sync ? pino.destination({ dest: 1, sync: true }) : batchedDestination(1));
   return pino({ ...LINE_SHAPE, level: options.level, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
 }
 
-const accessLoggers = new WeakMap<Logger, Logger>();
+export type AccessLog = (record: AccessRecord, who: Requester) => void;
+
+const accessLogs = new WeakMap<Logger, AccessLog>();
 
 /**
- * A logger for the per-request access line only: same destination and line shape as `logger`, without the
- * redaction pass, which costs on every line although an access line never carries a field it censors
- * (request id, method, path without query, status, duration, bytes, client address, user agent, and with
- * log.access_user the user's sub). Callers check `logger.isLevelEnabled`
- * so a level change on `logger` (config reload) applies.
+ * Writes the per-request access line to `logger`'s destination, in the same line shape, without the redaction pass
+ * (an access line never carries a field it censors: request id, method, path without query, status, duration,
+ * bytes, client address, user agent, and with log.access_user the user's sub). Callers check
+ * `logger.isLevelEnabled('info')`, so a level changed by a reload applies.
  */
-export function accessLoggerOf(logger: Logger): Logger {
-  let access = accessLoggers.get(logger);
+export function accessLogOf(logger: Logger): AccessLog {
+  let access = accessLogs.get(logger);
   if (access === undefined) {
     const stream = (logger as unknown as Record<symbol, pino.DestinationStream | undefined>)[pino.symbols.streamSym];
-    access = stream === undefined ? logger : pino({ ...LINE_SHAPE, level: 'info' }, stream);
-    accessLoggers.set(logger, access);
+    access = stream === undefined ? (record, who) => logger.info({ ...record, ...who }, 'request') : (record, who) => stream.write(accessLine(record, who));
+    accessLogs.set(logger, access);
   }
   return access;
 }

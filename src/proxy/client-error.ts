@@ -16,7 +16,7 @@ export function handleClientError(listener: Listener, error: NodeJS.ErrnoExcepti
   else metrics.rejectedRequests.labels(overflow ? 'header-overflow' : 'malformed').inc();
   metrics.countRequest(status, 0);
   // the request could not be parsed, so its method and path are unknown: the parser's code says why
-  logAccess(listener, listener.state, { reqId: requestId, status, refused: error.code, remote: socket.remoteAddress });
+  logAccess(listener, listener.state, { reqId: requestId, status, refused: error.code }, { remote: socket.remoteAddress });
   const reason = overflow ? 'Request Header Fields Too Large' : stalled ? 'Request Timeout' : 'Bad Request';
   const body = overflow ? 'request headers too large\n' : stalled ? 'request headers not received in time\n' : 'bad request\n';
   socket.end(

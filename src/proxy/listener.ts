@@ -4,14 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse as parseCookieHeader } from 'cookie';
-import type { Logger } from '../ops/logger.js';
+import type { AccessRecord, Requester } from '../ops/access-line.js';
+import type { AccessLog, Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { UpstreamHeaderOptions } from './headers.js';
 import type { ProxyState } from './state.js';
 
 export interface Listener {
   readonly logger: Logger;
-  readonly accessLogger: Logger;
+  readonly accessLog: AccessLog;
   readonly metrics: Metrics;
   /** Replaced whole by a reload; a request reads it once, at its start. */
   state: ProxyState;
@@ -24,7 +25,7 @@ export interface Listener {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const NO_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_REQUESTER: Readonly<Requester> = Object.freeze({});
 
 /** The client's X-Request-Id when well-formed (kept end to end), else a new UUID. */
 export function requestIdOf(req: IncomingMessage): string {
@@ -46,8 +47,8 @@ export function pathWithoutQuery(url: string | undefined): string {
 }
 
 // The level is read from `logger` so that a level changed by a reload applies to the access lines too.
-export function logAccess(listener: Listener, state: ProxyState, fields: Record<string, unknown>): void {
-  if (state.accessLog && listener.logger.isLevelEnabled('info')) listener.accessLogger.info(fields, 'request');
+export function logAccess(listener: Listener, state: ProxyState, record: AccessRecord, who: Requester): void {
+  if (state.accessLog && listener.logger.isLevelEnabled('info')) listener.accessLog(record, who);
 }
 
 /**
@@ -55,15 +56,15 @@ export function logAccess(listener: Listener, state: ProxyState, fields: Record<
  * for, reading X-Forwarded-For from the right), `peer` the socket's address when that differs, `ua` the
  * User-Agent (cut at 256 characters), `sub` the forwarded user's subject, only with log.access_user.
  */
-export function requester(state: ProxyState, req: IncomingMessage, peer: string, user: string | undefined): Record<string, string> {
-  if (!state.accessLog) return NO_FIELDS;
+export function requester(state: ProxyState, req: IncomingMessage, peer: string, user: string | undefined): Requester {
+  if (!state.accessLog) return NO_REQUESTER;
   const remote = clientAddress(peer, req.headers['x-forwarded-for'], state.trust);
-  const fields: Record<string, string> = { remote };
-  if (remote !== peer) fields.peer = peer;
+  const who: Requester = { remote };
+  if (remote !== peer) who.peer = peer;
   const ua = req.headers['user-agent'];
-  if (ua) fields.ua = ua.length > 256 ? ua.slice(0, 256) : ua;
-  if (user !== undefined) fields.sub = user;
-  return fields;
+  if (ua) who.ua = ua.length > 256 ? ua.slice(0, 256) : ua;
+  if (user !== undefined) who.sub = user;
+  return who;
 }
 
 /** The sub of an admission that forwards a signed-in user (its first identity header is the user header), for log.access_user. */

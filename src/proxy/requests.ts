@@ -35,15 +35,9 @@ export function handleRequest(listener: Listener, req: IncomingMessage, res: Ser
     const seconds = (performance.now() - started) / 1000;
     const status = res.headersSent ? res.statusCode : 499;
     metrics.countRequest(status, seconds);
-    logAccess(listener, state, {
-      reqId: requestId,
-      method: req.method,
-      path: pathWithoutQuery(req.url),
-      status,
-      ms: Math.round(seconds * 10_000) / 10,
-      bytes: socket.bytesWritten - bytesBefore,
-      ...requester(state, req, peer, user),
-    });
+    const ms = Math.round(seconds * 10_000) / 10;
+    const record = { reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, ms, bytes: socket.bytesWritten - bytesBefore };
+    logAccess(listener, state, record, requester(state, req, peer, user));
   };
   res.once('finish', done).once('close', done);
   if (listener.draining) res.setHeader('connection', 'close');

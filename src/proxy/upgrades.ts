@@ -65,14 +65,18 @@ function upgradeAnswers(
   const answered = (status: number, user?: string): void => {
     if (!end()) return;
     listener.metrics.countRequest(status, (performance.now() - started) / 1000);
-    logAccess(listener, state, {
-      reqId: requestId,
-      method: req.method,
-      path: pathWithoutQuery(req.url),
-      status,
-      upgrade: true,
-      ...requester(state, req, peer, user),
-    });
+    logAccess(
+      listener,
+      state,
+      {
+        reqId: requestId,
+        method: req.method,
+        path: pathWithoutQuery(req.url),
+        status,
+        upgrade: true,
+      },
+      requester(state, req, peer, user),
+    );
   };
   const refuse = (status: number, reason: string, user?: string): void => {
     const body = JSON.stringify({ error: publicCodeOf(status), request_id: requestId });

@@ -1,0 +1,75 @@
+// The server's log destination. Lines are encoded into a 32 KiB buffer as they come and reach SonicBoom (and its
+// write on the thread pool) a buffer at a time, when it is full or 100 ms after its first line: nginx's
+// `access_log ... buffer= flush=`. With a write per line, or per loop turn, the access log cost up to 10 µs of CPU a
+// request at 15,000 requests/s (thread-pool wake-ups, and SonicBoom re-measuring its pending string on each write).
+// The lines held are written synchronously at exit, a crash included; a SIGKILL loses at most 100 ms of them.
+import type pino from 'pino';
+import sonicBoom, { type SonicBoomOpts } from 'sonic-boom';
+
+/** SonicBoom in contentMode 'buffer' (its types declare only the string mode's `write`). */
+interface BufferSonicBoom {
+  write(chunk: Buffer): boolean;
+  flush(callback: (error?: Error) => void): void;
+  flushSync(): void;
+  on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): void;
+}
+
+// module.exports is the class itself, which the package's types call the default export's `SonicBoom`
+const BufferedSonicBoom = sonicBoom as unknown as new (options: SonicBoomOpts & { contentMode: 'buffer' }) => BufferSonicBoom;
+
+const BATCH_BYTES = 32 * 1024;
+const FLUSH_AFTER_MS = 100;
+
+export interface BatchedDestination extends pino.DestinationStream {
+  /** Hands the held lines to the writer now (pino's logger.flush). */
+  flush(callback?: (error?: Error) => void): void;
+}
+
+/**
+ * A file descriptor (standard output: 1), batched. Not pino.destination: that one ends its stream on `beforeExit`, before the lines held
+ * here could follow at `exit`.
+ */
+export function batchedDestination(fd: number): BatchedDestination {
+  const sonic = new BufferedSonicBoom({ fd, sync: false, contentMode: 'buffer' });
+  let broken = false;
+  // as pino does: a reader that went away (EPIPE) silences the log; any other write error is thrown
+  sonic.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+    broken = true;
+  });
+  let batch = Buffer.allocUnsafe(BATCH_BYTES);
+  let used = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const handOver = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (used === 0 || broken) return void (used = 0);
+    sonic.write(batch.subarray(0, used));
+    batch = Buffer.allocUnsafe(BATCH_BYTES);
+    used = 0;
+  };
+  process.once('exit', () => {
+    if (broken) return;
+    handOver();
+    try {
+      sonic.flushSync();
+    } catch {
+      // nothing to write, or stdout already closed
+    }
+  });
+  return {
+    write(line: string): void {
+      // a UTF-16 unit takes at most 3 bytes in UTF-8
+      if (line.length * 3 > BATCH_BYTES - used) {
+        handOver();
+        if (line.length * 3 > BATCH_BYTES) return void (broken || sonic.write(Buffer.from(line)));
+      }
+      used += batch.write(line, used);
+      timer ??= setTimeout(handOver, FLUSH_AFTER_MS).unref();
+    },
+    flush(callback = () => undefined): void {
+      handOver();
+      sonic.flush(callback);
+    },
+  };
+}
