@@ -1,6 +1,7 @@
 // `npm run bench:memory [-- --write]`: gatehouse's resident memory idle and after a flood of unauthenticated requests.
 // Each scenario is { name, target(upstream), path }; cloud-mode and session-count rows are more entries in SCENARIOS.
 // Env: BENCH_FLOOD (requests per flood, default 100000), BENCH_SESSIONS (session rows: count or count@heap-MiB). Written to bench/MEMORY.md with --write.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ const IDLE_MS = 1000;
 const SETTLE_MS = 2000;
 const RESULTS_FILE = fileURLToPath(new URL('MEMORY.md', import.meta.url));
 const SESSION_CHILD = fileURLToPath(new URL('lib/session-memory-child.js', import.meta.url));
+const SESSION_BYTES_CHILD = fileURLToPath(new URL('lib/session-bytes-child.js', import.meta.url));
 
 /**
  * @typedef {object} MemoryScenario
@@ -128,6 +130,11 @@ async function measureSessions({ count, heapMiB }, upstream) {
   }
 }
 
+/** The per-part table of bench/lib/session-bytes-child.js. */
+function sessionBytes() {
+  return execFileSync(process.execPath, ['--expose-gc', SESSION_BYTES_CHILD], { encoding: 'utf8' }).trimEnd();
+}
+
 async function main() {
   const upstream = await startUpstream();
   try {
@@ -158,6 +165,15 @@ async function main() {
       '|--:|---|--:|--:|---|--:|--:|--:|---|--:|--:|--:|',
     );
     for (const row of SESSION_ROWS) lines.push(await measureSessions(row, upstream));
+    lines.push(
+      '',
+      "### Where a session's bytes go",
+      '',
+      'V8 heap held per session by each part, 100,000 of a part at a time (live heap after full collections, before and after;',
+      'bench/lib/session-bytes-child.js). The parts are measured apart, so their sum differs a little from the whole.',
+      '',
+      sessionBytes(),
+    );
     const report = [
       ...machineHeader('gatehouse memory'),
       `- two floods of autocannon -c ${CONNECTIONS} -a ${FLOOD_REQUESTS}; RSS from /proc/<pid>/status ${IDLE_MS} ms after start (idle) and ${SETTLE_MS} ms after each flood.` +

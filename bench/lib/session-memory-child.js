@@ -4,7 +4,6 @@
 // makes them) in the compact form Sessions.create stores, the cookie values written to a file for the parent's load. Prints `{"url": ...}` when it listens and serves until killed.
 // Usage: node bench/lib/session-memory-child.js <sessions> <upstream url> <cookie file>
 import { writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createCloudAccess } from '../../dist/src/authorize/cloud-access.js';
@@ -15,37 +14,10 @@ import { Readiness } from '../../dist/src/ops/readiness.js';
 import { createProxyServer } from '../../dist/src/server.js';
 import { compactRecord } from '../../dist/src/session/compact-record.js';
 import { SessionCookie } from '../../dist/src/session/session-cookie.js';
+import { sessionFields } from './session-shapes.js';
 
 const [count = '0', upstreamUrl = '', cookieFile = ''] = process.argv.slice(2);
 const sessions = Number(count);
-const base64url = (bytes) => randomBytes(bytes).toString('base64url');
-/** A flat copy: template literals make cons strings (a tree of parts), which tokens and claims parsed from JSON are not. */
-const flat = (text) => Buffer.from(text, 'latin1').toString('latin1');
-
-/** A token-shaped string of the dev provider's sizes; each call allocates a distinct string. */
-function idToken(sub) {
-  const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: base64url(32) })).toString('base64url');
-  const payload = Buffer.from(
-    JSON.stringify({
-      sub,
-      email: `${sub}@example.test`,
-      email_verified: true,
-      name: `User ${sub}`,
-      preferred_username: sub,
-      roles: ['user'],
-      nonce: base64url(32),
-      at_hash: base64url(16),
-      sid: base64url(16),
-      auth_time: 1_800_000_000,
-      iat: 1_800_000_000,
-      exp: 1_800_003_600,
-      aud: 'gatehouse-bench',
-      iss: 'http://127.0.0.1:1',
-    }),
-  ).toString('base64url');
-  return flat(`${header}.${payload}.${base64url(256)}`);
-}
-
 const config = validateConfig({
   mode: 'cloud',
   listen: { host: '127.0.0.1', port: 0 },
@@ -68,25 +40,9 @@ const sessionCookie = new SessionCookie({ secrets: config.session.secrets, name:
 const now = Date.now();
 const cookies = [];
 for (let i = 0; i < sessions; i++) {
-  const sub = flat(`user-${i}`);
   const { value, key } = sessionCookie.issue();
   cookies.push(value);
-  await access.store.set(
-    compactRecord({
-      key,
-      claims: { sub, email: flat(`${sub}@example.test`), name: flat(`User ${sub}`), preferred_username: sub },
-      roles: ['user'],
-      sid: base64url(16),
-      idToken: idToken(sub),
-      accessToken: base64url(32),
-      refreshToken: base64url(32),
-      tokensExpireAt: now + 3_600_000,
-      createdAt: now,
-      expiresAt: now + 8 * 3_600_000,
-      lastSeenAt: now,
-      refreshAt: now + 3_600_000,
-    }),
-  );
+  await access.store.set(compactRecord(sessionFields(i, key, now)));
 }
 
 writeFileSync(cookieFile, cookies.join('\n'));

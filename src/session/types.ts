@@ -14,7 +14,7 @@ export interface SessionRecord {
   key: string;
   claims: IdentityClaims;
   /** App roles after mapping. */
-  roles: string[];
+  roles: readonly string[];
   /** The claims access rules read (email_verified, claim paths of rules), kept from sign-in/refresh; absent: none. */
   policyClaims?: Record<string, unknown>;
   /** Provider session id (`sid`), for back-channel logout. */

@@ -90,7 +90,23 @@ describe('CompactSessionRecord', () => {
     const plain = record({ policyClaims: { email_verified: true } });
     const compact = compactRecord(plain);
     expect(compact).toBeInstanceOf(CompactSessionRecord);
-    for (const field of Object.keys(plain) as Array<keyof SessionRecord>) expect(compact[field]).toBe(plain[field]);
+    for (const field of Object.keys(plain) as Array<keyof SessionRecord>) expect(compact[field]).toStrictEqual(plain[field]);
+  });
+
+  it('shares one frozen role list among the sessions that have it, and only when the lists are equal', () => {
+    const first = compactRecord(record({ roles: ['admin', 'user'] }));
+    const second = compactRecord(record({ roles: ['admin', 'user'] }));
+    expect(second.roles).toBe(first.roles);
+    expect(Object.isFrozen(first.roles)).toBe(true);
+    expect(compactRecord(record({ roles: ['user', 'admin'] })).roles).toEqual(['user', 'admin']);
+    // the same text joined, another list
+    const joined = compactRecord(record({ roles: ['admin\nuser'] }));
+    expect(joined.roles).toEqual(['admin\nuser']);
+    const split = compactRecord(record({ roles: ['a', 'b\nc'] }));
+    const other = compactRecord(record({ roles: ['a\nb', 'c'] }));
+    expect(split.roles).toEqual(['a', 'b\nc']);
+    expect(other.roles).toEqual(['a\nb', 'c']);
+    expect(compactRecord(record({ roles: [] })).roles).toEqual([]);
   });
 
   it('serializes (the Redis seal) to the plain record, absent tokens staying absent', () => {
