@@ -28,8 +28,9 @@ const API_CLIENT = { client_id: 'bench-api-client', client_secret: 'bench-api-cl
 export const FIFTY_RULES = Array.from({ length: 50 }, (_, i) => ({ path: `/area-${i}/`, allow: { roles: [`role-${i}`] } }));
 
 /**
- * @typedef {import('./targets.js').Target & { headers?: Record<string, string>, accessLogLines: () => number }} CloudTarget
- * headers: what a signed-in browser sends (its Cookie header), set by start()
+ * @typedef {import('./targets.js').Target & { headers?: Record<string, string>, redisNodes: string[], accessLogLines: () => number }} CloudTarget
+ * headers: what a signed-in browser sends (its Cookie header), set by start(); redisNodes: the Redis the row's
+ * sessions live on (the single node, or the cluster's primaries once started), empty with the memory store
  */
 
 /** @param {string} url */
@@ -137,6 +138,7 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
       pid: 0,
       note: spec.note,
       headers: undefined,
+      redisNodes: [],
       async start() {
         if (spec.redis && !(await redisListening())) {
           target.note = `${spec.name}: skipped, nothing listens on ${REDIS_URL}`;
@@ -150,6 +152,7 @@ export async function cloudTargets(upstream, specs, peerClients = []) {
           }
           cluster = await startRedisCluster();
         }
+        target.redisNodes = cluster?.urls ?? (spec.redis ? [REDIS_URL] : []);
         await child.start();
         target.url = child.url;
         target.pid = child.pid;
