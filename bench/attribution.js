@@ -23,9 +23,10 @@ const CONNECTIONS = 50;
  */
 const PARTS = [
   {
-    part: 'access line (pino)',
+    part: 'access line and log writes',
     adds: true,
-    matches: (name, url) => /\/(pino|sonic-boom|thread-stream)\//.test(url) || url.endsWith('/ops/logger.js') || name === 'logAccess',
+    matches: (name, url) =>
+      /\/(pino|sonic-boom|thread-stream)\//.test(url) || /\/ops\/(logger|access-line|log-destination|line-shape)\.js$/.test(url) || name === 'logAccess',
   },
   {
     part: 'metrics (prom-client, histograms)',
