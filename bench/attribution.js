@@ -1,9 +1,11 @@
-// `npm run bench:attribution`: where gatehouse-local's CPU per request goes, next to undici-min (the least a Node
-// proxy can do with undici). Both run under autocannon -c 50 on GET /fixed; CPU µs per request comes from
-// /proc/<pid>/stat of unprofiled runs (rounds alternated), and the split of gatehouse's CPU from a separate run under
-// --cpu-prof: each sample goes to the first part of gatehouse's work found on its stack (so a socket write made
-// by the access logger counts as the access line), else to the layer it runs in.
-// Env: ATTRIBUTION_SECONDS (default 8), ATTRIBUTION_ROUNDS (default 3). Prints a markdown table.
+// `npm run bench:attribution`: where the CPU per request goes, in two steps. First gatehouse-local against
+// undici-min (the least a Node proxy can do with undici), then signed in (gatehouse-cloud: memory store, signed
+// assertion on) against gatehouse-local. All run under autocannon -c 50 on GET /fixed; CPU µs per request comes
+// from /proc/<pid>/stat of unprofiled runs (rounds alternated), and the split from separate runs under --cpu-prof:
+// each sample goes to the first part of gatehouse's work found on its stack (so a socket write made by the access
+// logger counts as the access line), else to the layer it runs in.
+// Env: ATTRIBUTION_SECONDS (default 8), ATTRIBUTION_ROUNDS (default 3). Prints markdown tables.
+import { cloudTargets } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { eachSample, monotonicMicros, readProfile } from './lib/cpu-profile.js';
 import { measureThroughput } from './lib/load.js';
@@ -14,10 +16,11 @@ import { startUpstream, undiciMinimalTarget } from './lib/targets.js';
 const SECONDS = Number(process.env.ATTRIBUTION_SECONDS ?? 8);
 const ROUNDS = Number(process.env.ATTRIBUTION_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+const UNDICI_HEADER_CHECKS = new Set(['processHeader', 'isValidHeaderValue', 'isValidHTTPToken']);
 
 /**
  * Parts of the work, in the order they are looked for on a sample's stack (leaf to root, every frame against the
- * first part, then every frame against the second, …). The first six are what gatehouse adds; the rest is the
+ * first part, then every frame against the second, …). The parts marked `adds` are gatehouse's own; the rest is the
  * proxying every Node proxy does.
  * @type {{ part: string, adds: boolean, matches: (name: string, url: string) => boolean }[]}
  */
@@ -40,8 +43,17 @@ const PARTS = [
     adds: true,
     matches: (name, url) => /\/(proxy\/headers|identity\/strip)\.js$/.test(url) || name === 'filterResponseHeaders',
   },
-  { part: 'gatehouse request handling (server, gate)', adds: true, matches: (_, url) => url.includes('/dist/src/') && !url.includes('/proxy/forward.js') },
+  { part: 'session: cookie, store lookup, renewal', adds: true, matches: (_, url) => url.includes('/dist/src/session/') || url.includes('/cookie/') },
+  { part: 'identity headers and assertion', adds: true, matches: (_, url) => url.includes('/dist/src/identity/') || url.includes('/jose/') },
+  { part: 'access decision (authorize/)', adds: true, matches: (_, url) => url.includes('/dist/src/authorize/') || url.includes('/lru-cache/') },
+  {
+    part: "undici's checks of each header sent upstream",
+    adds: false,
+    matches: (name, url) => UNDICI_HEADER_CHECKS.has(name) && url.includes('/undici/'),
+  },
   { part: 'response relay and upstream client (undici)', adds: false, matches: (_, url) => url.includes('/undici/') || url.endsWith('/proxy/forward.js') },
+  // after undici: a request undici builds and writes synchronously inside gatehouse's call is undici's work
+  { part: 'gatehouse request handling (server, proxy)', adds: true, matches: (_, url) => url.includes('/dist/src/') && !url.includes('/proxy/forward.js') },
   { part: 'Node HTTP server (parser, response writer)', adds: false, matches: (_, url) => url.startsWith('node:_http') || url === 'node:http' },
   {
     part: 'sockets and streams',
@@ -52,88 +64,121 @@ const PARTS = [
 ];
 const OTHER = 'other (native, timers, event loop)';
 
-async function cpuPerRequest(target) {
-  const measured = await measureThroughput({ url: `${target.url}/fixed`, pid: target.pid, connections: CONNECTIONS, seconds: SECONDS });
-  if (measured.failures > 0) throw new Error(`${target.name}: ${measured.failures} failed requests`);
-  return { micros: measured.cpuPer1k, rps: measured.rps };
-}
-
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function main() {
-  const upstream = await startUpstream();
-  const minimal = undiciMinimalTarget(upstream);
-  const local = gatehouseTarget(upstream);
-  const dir = makeTempDir('attribution');
-  const profiled = gatehouseTarget(upstream, { name: 'gatehouse-local (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir], cwd: dir });
+/** One measured run under autocannon; `headers` sends a signed-in browser's cookie. */
+function load(target, seconds = SECONDS) {
+  return measureThroughput({ url: `${target.url}/fixed`, pid: target.pid, connections: CONNECTIONS, seconds, headers: target.headers });
+}
+
+/** Median req/s and CPU µs per request of each target over ROUNDS alternated rounds. */
+async function cpuPerRequest(targets) {
   /** @type {Map<string, { micros: number[], rps: number[] }>} */
-  const runs = new Map([
-    [minimal.name, { micros: [], rps: [] }],
-    [local.name, { micros: [], rps: [] }],
-  ]);
-  const shares = new Map();
-  let scope = '';
+  const runs = new Map(targets.map((target) => [target.name, { micros: [], rps: [] }]));
+  for (const target of targets) await load(target, 1);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const target of round % 2 === 1 ? targets : [...targets].reverse()) {
+      console.error(`attribution: round ${round}/${ROUNDS} → ${target.name}`);
+      const measured = await load(target);
+      if (measured.failures > 0) throw new Error(`${target.name}: ${measured.failures} failed requests`);
+      runs.get(target.name)?.micros.push(measured.cpuPer1k);
+      runs.get(target.name)?.rps.push(measured.rps);
+    }
+  }
+  return new Map([...runs].map(([name, run]) => [name, { micros: median(run.micros), rps: median(run.rps) }]));
+}
+
+/** The share of the profiled target's CPU per part, from `dir`'s profile within the measured seconds. */
+async function profileShares(target, dir) {
+  await target.start();
   try {
-    for (const target of [minimal, local]) {
-      await target.start();
-      await measureThroughput({ url: `${target.url}/fixed`, pid: target.pid, connections: CONNECTIONS, seconds: 1 });
-    }
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const target of [minimal, local]) {
-        console.error(`attribution: round ${round}/${ROUNDS} → ${target.name}`);
-        const { micros, rps } = await cpuPerRequest(target);
-        runs.get(target.name)?.micros.push(micros);
-        runs.get(target.name)?.rps.push(rps);
-      }
-    }
-    await local.stop();
-    await minimal.stop();
-
-    await profiled.start();
-    await measureThroughput({ url: `${profiled.url}/fixed`, pid: profiled.pid, connections: CONNECTIONS, seconds: 1 });
-    console.error(`attribution: profiling ${SECONDS} s of gatehouse-local`);
+    await load(target, 1);
+    console.error(`attribution: profiling ${SECONDS} s of ${target.name}`);
     const from = monotonicMicros();
-    await measureThroughput({ url: `${profiled.url}/fixed`, pid: profiled.pid, connections: CONNECTIONS, seconds: SECONDS });
+    await load(target);
     const window = { from, to: monotonicMicros() };
-    await profiled.stop();
-
+    await target.stop();
+    /** @type {Map<string, number>} */
+    const shares = new Map();
     let total = 0;
-    scope = eachSample(readProfile(dir), window, (leaf, micros, parentOf) => {
+    const scope = eachSample(readProfile(dir), window, (leaf, micros, parentOf) => {
       if (leaf.callFrame.functionName === '(idle)') return;
       const stack = [];
       for (let node = leaf; node; node = parentOf.get(node.id)) stack.push(node.callFrame);
-      const found = PARTS.find(({ matches }) => stack.some((frame) => matches(frame.functionName, frame.url)));
-      const part = found?.part ?? OTHER;
+      const part = PARTS.find(({ matches }) => stack.some((frame) => matches(frame.functionName, frame.url)))?.part ?? OTHER;
       shares.set(part, (shares.get(part) ?? 0) + micros);
       total += micros;
     });
     for (const [part, micros] of shares) shares.set(part, micros / total);
+    return { shares, scope };
   } finally {
-    for (const target of [minimal, local, profiled]) await target.stop().catch(() => undefined);
+    await target.stop();
+  }
+}
+
+const micros = (value) => value.toFixed(1);
+const rate = (value) => Math.round(value).toLocaleString('en-US');
+
+async function main() {
+  const upstream = await startUpstream();
+  const localDir = makeTempDir('attribution-local');
+  const cloudDir = makeTempDir('attribution-cloud');
+  const cloud = await cloudTargets(upstream, [
+    { name: 'gatehouse-cloud', note: '' },
+    { name: 'gatehouse-cloud (profiled)', note: '', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cloudDir], cwd: cloudDir },
+  ]);
+  const [signedIn, signedInProfiled] = /** @type {import('./lib/cloud-targets.js').CloudTarget[]} */ (cloud.targets);
+  const minimal = undiciMinimalTarget(upstream);
+  const local = gatehouseTarget(upstream);
+  const localProfiled = gatehouseTarget(upstream, { name: 'gatehouse-local (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', localDir], cwd: localDir });
+  const measured = [minimal, local, signedIn];
+  try {
+    await cloud.startProvider();
+    for (const target of measured) await target.start();
+    const cpu = await cpuPerRequest(measured);
+    for (const target of measured) await target.stop();
+    const localSplit = await profileShares(localProfiled, localDir);
+    const signedInSplit = await profileShares(signedInProfiled, cloudDir);
+    report(cpu, localSplit, signedInSplit, [minimal.name, local.name, signedIn.name]);
+  } finally {
+    for (const target of [...measured, localProfiled, signedInProfiled]) await target.stop().catch(() => undefined);
+    await cloud.stopProvider();
     await upstream.stop();
   }
+}
 
-  const minimalMicros = median(runs.get(minimal.name)?.micros ?? []);
-  const localMicros = median(runs.get(local.name)?.micros ?? []);
-  const row = (part, share) => `| ${part} | ${(share * 100).toFixed(1)} % | ${(share * localMicros).toFixed(1)} |`;
-  const parts = [...PARTS.map((p) => p.part), OTHER].filter((part) => shares.has(part));
-  const added = PARTS.filter((p) => p.adds).reduce((sum, p) => sum + (shares.get(p.part) ?? 0), 0);
+function report(cpu, localSplit, signedInSplit, [minimalName, localName, signedInName]) {
+  const at = (name) => /** @type {{ micros: number, rps: number }} */ (cpu.get(name));
+  const [minimal, local, signedIn] = [at(minimalName), at(localName), at(signedInName)];
+  const parts = [...PARTS.map((p) => p.part), OTHER].filter((part) => localSplit.shares.has(part) || signedInSplit.shares.has(part));
+  const localMicros = (part) => (localSplit.shares.get(part) ?? 0) * local.micros;
+  const signedInMicros = (part) => (signedInSplit.shares.get(part) ?? 0) * signedIn.micros;
+  const own = PARTS.filter((p) => p.adds);
+  const added = own.reduce((sum, p) => sum + localMicros(p.part), 0);
+  const addedSignedIn = own.reduce((sum, p) => sum + signedInMicros(p.part), 0);
   const lines = [
-    ...machineHeader('gatehouse-local against undici-min: where the CPU goes'),
+    ...machineHeader('gatehouse: where the CPU per request goes'),
     `- GET /fixed (1 KiB), autocannon -c ${CONNECTIONS}, ${SECONDS} s per run, median of ${ROUNDS} rounds alternated; CPU from /proc/<pid>/stat`,
-    `- split: one ${SECONDS} s run under --cpu-prof (${scope}); a sample counts for the first part found on its stack, in the table's order`,
+    `- split: one ${SECONDS} s run of each gatehouse under --cpu-prof (local: ${localSplit.scope}; signed in: ${signedInSplit.scope}); a sample counts for the first part found on its stack, in the table's order`,
+    '- signed in: gatehouse-cloud, memory store, signed assertion on, the session cookie of a real sign-in (alice, admin)',
     '',
     '| target | req/s | CPU µs / request |',
     '|---|--:|--:|',
-    `| undici-min | ${Math.round(median(runs.get(minimal.name)?.rps ?? [])).toLocaleString('en-US')} | ${minimalMicros.toFixed(1)} |`,
-    `| gatehouse-local | ${Math.round(median(runs.get(local.name)?.rps ?? [])).toLocaleString('en-US')} | ${localMicros.toFixed(1)} |`,
-    `| difference | | ${(localMicros - minimalMicros).toFixed(1)} |`,
+    `| undici-min | ${rate(minimal.rps)} | ${micros(minimal.micros)} |`,
+    `| gatehouse-local | ${rate(local.rps)} | ${micros(local.micros)} |`,
+    `| gatehouse-cloud (signed in) | ${rate(signedIn.rps)} | ${micros(signedIn.micros)} |`,
     '',
-    "| part of gatehouse-local's CPU | share | µs / request |",
-    '|---|--:|--:|',
-    ...parts.map((part) => row(part, shares.get(part) ?? 0)),
+    `Local mode against undici-min: ${micros(local.micros - minimal.micros)} µs per request more (${(local.rps / minimal.rps).toFixed(2)}× its req/s).`,
+    `Signed in against local mode: ${micros(signedIn.micros - local.micros)} µs per request more (${(signedIn.rps / local.rps).toFixed(2)}× its req/s).`,
     '',
-    `What gatehouse adds (the first ${PARTS.filter((p) => p.adds).length} rows): ${(added * 100).toFixed(1)} %, ${(added * localMicros).toFixed(1)} µs per request.`,
+    '| part | local: share | local: µs / request | signed in: µs / request | signed in − local |',
+    '|---|--:|--:|--:|--:|',
+    ...parts.map(
+      (part) =>
+        `| ${part} | ${((localSplit.shares.get(part) ?? 0) * 100).toFixed(1)} % | ${micros(localMicros(part))} | ${micros(signedInMicros(part))} | ${micros(signedInMicros(part) - localMicros(part))} |`,
+    ),
+    '',
+    `What gatehouse's own parts take (the rows but undici's, Node's, garbage collection and other): ${micros(added)} µs per request in local mode, ${micros(addedSignedIn)} signed in.`,
     '',
   ];
   process.stdout.write(lines.join('\n'));
