@@ -2,14 +2,14 @@
 // Each scenario is { name, target(upstream), path }; cloud-mode and session-count rows are more entries in SCENARIOS.
 // Env: BENCH_FLOOD (requests per flood, default 100000), BENCH_SESSIONS (session rows: count or count@heap-MiB). Written to bench/MEMORY.md with --write.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { flood } from './lib/load.js';
 import { makeTempDir, memoryKiB, startNodeServer, stopChild } from './lib/processes.js';
-import { machineHeader } from './lib/report.js';
+import { machineHeader, publishReport } from './lib/report.js';
 import { startUpstream } from './lib/targets.js';
 
 const FLOOD_REQUESTS = Number(process.env.BENCH_FLOOD ?? 100_000);
@@ -182,11 +182,7 @@ async function main() {
       ...lines,
       '',
     ].join('\n');
-    process.stdout.write(report);
-    if (process.argv.includes('--write')) {
-      writeFileSync(RESULTS_FILE, report);
-      console.error(`bench: wrote ${RESULTS_FILE}`);
-    }
+    publishReport(report, RESULTS_FILE);
   } finally {
     await upstream.stop();
   }

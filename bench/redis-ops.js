@@ -4,14 +4,13 @@
 // their cookies; INFO commandstats of every primary is read before and after and the difference is reported.
 // Env: REDIS_OPS_SESSIONS (default 100), REDIS_OPS_SECONDS (default 65), REDIS_OPS_RATE (requests/s in total, default 200).
 // Written to bench/REDIS-OPS.md with --write.
-import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { Pool } from 'undici';
 import { cloudTargets, SIGNED_IN_USER } from './lib/cloud-targets.js';
-import { machineHeader } from './lib/report.js';
+import { machineHeader, publishReport } from './lib/report.js';
 import { signIn } from './lib/sign-in.js';
 import { startUpstream } from './lib/targets.js';
 
@@ -185,11 +184,7 @@ async function main() {
       ...sections,
       '',
     ].join('\n');
-    process.stdout.write(report);
-    if (process.argv.includes('--write')) {
-      writeFileSync(RESULTS_FILE, report);
-      console.error(`bench: wrote ${RESULTS_FILE}`);
-    }
+    publishReport(report, RESULTS_FILE);
   } finally {
     await cloud.stopProvider();
     await upstream.stop();

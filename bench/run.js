@@ -3,7 +3,6 @@
 // BENCH_SCENARIOS (a regular expression: only the scenarios whose name matches), BENCH_COMPARE_MAIN (another
 // build's dist/src/main.js: adds its gatehouse-local and gatehouse-cloud as rows "…@compare" beside this build's,
 // so two builds are compared in one run).
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { freePort } from '../test/helpers/ports.js';
@@ -12,7 +11,7 @@ import { cloudTargets, FIFTY_RULES } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
-import { machineHeader, machineLoad, resultsTable, targetChecks } from './lib/report.js';
+import { machineHeader, machineLoad, publishReport, resultsTable, targetChecks } from './lib/report.js';
 import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } from './lib/targets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -185,7 +184,6 @@ async function runPlan(plan) {
 }
 
 async function main() {
-  const write = process.argv.includes('--write');
   const loadBefore = machineLoad();
   const upstream = await startUpstream();
   const gatehouse = gatehouseTarget(upstream);
@@ -295,11 +293,7 @@ async function main() {
       ...notes,
       '',
     ].join('\n');
-    process.stdout.write(report);
-    if (write) {
-      writeFileSync(RESULTS_FILE, report);
-      console.error(`bench: wrote ${RESULTS_FILE}`);
-    }
+    publishReport(report, RESULTS_FILE);
   } finally {
     for (const target of targets) await target.stop();
     await cloud.stopProvider();

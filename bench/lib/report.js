@@ -1,6 +1,6 @@
 // The results table: machine header, medians over rounds, one markdown table with ratios against direct.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
 
@@ -139,4 +139,17 @@ export function targetChecks(rows, scenario) {
       : `- p99 at -c 1 added over direct ≤ 0.2 ms: ${verdict(signedP99 - directP99 <= 200)}, ${fmt(signedP99)} µs vs ${fmt(directP99)} µs = ${signedP99 >= directP99 ? '+' : '−'}${fmt(Math.abs(signedP99 - directP99) / 1000, 3)} ms`,
   );
   return lines;
+}
+
+/**
+ * Prints a finished report; with `--write` on the command line also writes it to `file` (the committed table).
+ * @param {string} report
+ * @param {string} file
+ */
+export function publishReport(report, file) {
+  process.stdout.write(report);
+  if (process.argv.includes('--write')) {
+    writeFileSync(file, report);
+    console.error(`bench: wrote ${file}`);
+  }
 }
