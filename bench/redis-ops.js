@@ -23,7 +23,7 @@ const USERS = [SIGNED_IN_USER, 'carol'];
 const SIGN_IN_CONCURRENCY = 4;
 const TICK_MS = 10;
 const CONNECTIONS = 8;
-/** docs/performance.md, "Scale-out on paper": GET + PTTL once per session.redis.cache_ttl (5 s), PEXPIRE at most every 30 s. */
+/** What the Redis store is built to send: GET + PTTL once per session.redis.cache_ttl (5 s), PEXPIRE at most every 30 s (the touch batcher). */
 const CACHE_TTL_S = 5;
 const TOUCH_INTERVAL_S = 30;
 const EXPECTED_PER_SESSION_S = 2 / CACHE_TTL_S + 1 / TOUCH_INTERVAL_S;
@@ -155,7 +155,7 @@ async function measure(target, title) {
       '',
       ...lines,
       '',
-      `Measured ${fmt(perSessionSecond, 3)} commands per active session per second; docs/performance.md expects` +
+      `Measured ${fmt(perSessionSecond, 3)} commands per active session per second; the store's design expects` +
         ` 2 / ${CACHE_TTL_S} s + 1 / ${TOUCH_INTERVAL_S} s ≈ ${fmt(EXPECTED_PER_SESSION_S, 3)}` +
         ` (measured ${fmt(perSessionSecond / EXPECTED_PER_SESSION_S, 2)}× that).`,
     ];
