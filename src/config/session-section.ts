@@ -108,7 +108,9 @@ export const sessionSchema = z.strictObject({
     .int()
     .positive()
     .default(10000)
-    .describe('Recently active sessions whose identity headers, signed assertion and verified cookie stay precomputed; others recompute on their next request'),
+    .describe(
+      'Recently active sessions whose record (memory store), identity headers, signed assertion and verified cookie stay ready; others are rebuilt on their next request',
+    ),
   store: z.enum(['memory', 'redis']).default('memory').describe('memory (one replica) or redis (shared by replicas)'),
   redis: redisSchema.prefault({}),
 });

@@ -33,6 +33,16 @@ const MAX_SEGMENTS = 255;
 const sharedRoleLists = new LRUCache<string, readonly string[]>({ max: 4096 });
 const MAX_SEGMENT_BYTES = 0xffff;
 
+/** A record's fields but its tokens. */
+export type SessionFields = Omit<SessionRecord, 'idToken' | 'accessToken' | 'refreshToken'>;
+
+/** The three tokens in their packed forms (see packToken). */
+export interface PackedTokens {
+  idToken: string;
+  accessToken: string | undefined;
+  refreshToken: string | undefined;
+}
+
 /**
  * Tokens that are dot-separated canonical base64url (JWTs, and most opaque tokens) are held decoded, a quarter
  * smaller, in a one-byte string (no ArrayBuffer per token); anything else as its text. The ID token's header and
@@ -55,20 +65,20 @@ export class CompactSessionRecord implements SessionRecord {
   readonly #accessToken: string | undefined;
   readonly #refreshToken: string | undefined;
 
-  constructor(record: SessionRecord) {
-    this.key = record.key;
-    this.claims = record.claims;
-    this.roles = sharedRoles(record.roles);
-    if (record.policyClaims !== undefined) this.policyClaims = record.policyClaims;
-    if (record.sid !== undefined) this.sid = record.sid;
-    this.tokensExpireAt = record.tokensExpireAt;
-    this.createdAt = record.createdAt;
-    this.expiresAt = record.expiresAt;
-    this.lastSeenAt = record.lastSeenAt;
-    this.refreshAt = record.refreshAt;
-    this.#idToken = packToken(record.idToken, true);
-    this.#accessToken = record.accessToken === undefined ? undefined : packToken(record.accessToken);
-    this.#refreshToken = record.refreshToken === undefined ? undefined : packToken(record.refreshToken);
+  constructor(fields: SessionFields, tokens: PackedTokens) {
+    this.key = fields.key;
+    this.claims = fields.claims;
+    this.roles = sharedRoles(fields.roles);
+    if (fields.policyClaims !== undefined) this.policyClaims = fields.policyClaims;
+    if (fields.sid !== undefined) this.sid = fields.sid;
+    this.tokensExpireAt = fields.tokensExpireAt;
+    this.createdAt = fields.createdAt;
+    this.expiresAt = fields.expiresAt;
+    this.lastSeenAt = fields.lastSeenAt;
+    this.refreshAt = fields.refreshAt;
+    this.#idToken = tokens.idToken;
+    this.#accessToken = tokens.accessToken;
+    this.#refreshToken = tokens.refreshToken;
   }
 
   get idToken(): string {
@@ -81,6 +91,10 @@ export class CompactSessionRecord implements SessionRecord {
 
   get refreshToken(): string | undefined {
     return this.#refreshToken === undefined ? undefined : unpackToken(this.#refreshToken);
+  }
+
+  packedTokens(): PackedTokens {
+    return { idToken: this.#idToken, accessToken: this.#accessToken, refreshToken: this.#refreshToken };
   }
 
   /** A plain record with the tokens as text: what JSON (the Redis seal) and spreads need. */
@@ -105,8 +119,26 @@ export class CompactSessionRecord implements SessionRecord {
 }
 
 /** The record with its tokens held as bytes (see CompactSessionRecord). */
-export function compactRecord(record: SessionRecord): SessionRecord {
-  return new CompactSessionRecord(record);
+export function compactRecord(record: SessionRecord): CompactSessionRecord {
+  return new CompactSessionRecord(record, packTokens(record));
+}
+
+/** A compact record from fields and tokens already packed (a packed session being read back). */
+export function restoreRecord(fields: SessionFields, tokens: PackedTokens): CompactSessionRecord {
+  return new CompactSessionRecord(fields, tokens);
+}
+
+/** The record's tokens packed: taken as they are from a compact record, packed from a plain one. */
+export function packedTokensOf(record: SessionRecord): PackedTokens {
+  return record instanceof CompactSessionRecord ? record.packedTokens() : packTokens(record);
+}
+
+function packTokens(record: SessionRecord): PackedTokens {
+  return {
+    idToken: packToken(record.idToken, true),
+    accessToken: record.accessToken === undefined ? undefined : packToken(record.accessToken),
+    refreshToken: record.refreshToken === undefined ? undefined : packToken(record.refreshToken),
+  };
 }
 
 function sharedRoles(roles: readonly string[]): readonly string[] {

@@ -66,6 +66,7 @@ export async function createSessionStore(config: Config, deps: SessionStoreDeps)
   if (session.store === 'memory') {
     return new MemoryStore({
       maxSessions: session.max_sessions,
+      hotSessions: session.hot_sessions,
       idleTimeoutMs: session.idle_timeout,
       now: deps.now,
       onEvict: deps.onEvict,

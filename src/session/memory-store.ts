@@ -1,5 +1,7 @@
 // Sessions of one replica in process memory: LRU-bounded, absolute and idle expiry, sid/sub indexes for back-channel logout.
 import { LRUCache } from 'lru-cache';
+import { ByteSlab } from './byte-slab.js';
+import { TIME_AT, packSession, packedSubAndSid, unpackSession } from './packed-session.js';
 import { SingleFlight } from './single-flight.js';
 import type { SessionRecord, SessionStore } from './types.js';
 
@@ -11,6 +13,8 @@ const MAX_CLAIMED_IDS = 100_000;
 
 export interface MemoryStoreOptions {
   maxSessions: number;
+  /** How many recently used sessions are also held as records (session.hot_sessions); default 10,000. */
+  hotSessions?: number;
   idleTimeoutMs: number;
   /** Clock in epoch milliseconds (injected by tests). */
   now?: () => number;
@@ -19,9 +23,17 @@ export interface MemoryStoreOptions {
   sweepIntervalMs?: number;
 }
 
+/**
+ * Every session is kept packed in a slab outside the V8 heap (packed-session.ts, byte-slab.ts); the recently used
+ * ones are also kept as records, so the hot path reads no bytes and a record keeps its identity (per-record caches
+ * key on it) while it is in use. A record's lastSeenAt is written through to its packed form.
+ */
 export class MemoryStore implements SessionStore {
   readonly ready = true;
-  private readonly cache: LRUCache<string, SessionRecord>;
+  /** Store key to the session's slot in the slab. */
+  private readonly cache: LRUCache<string, number>;
+  private readonly slab = new ByteSlab();
+  private readonly records: LRUCache<string, SessionRecord>;
   private readonly bySid: KeyIndex = new Map();
   private readonly bySub: KeyIndex = new Map();
   private readonly flights = new SingleFlight();
@@ -35,11 +47,15 @@ export class MemoryStore implements SessionStore {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.now = options.now ?? Date.now;
     this.onEvict = options.onEvict;
-    this.cache = new LRUCache<string, SessionRecord>({
+    this.records = new LRUCache<string, SessionRecord>({ max: options.hotSessions ?? 10_000 });
+    this.cache = new LRUCache<string, number>({
       max: options.maxSessions,
-      dispose: (record, key, reason) => {
-        unindex(this.bySid, record.sid, key);
-        unindex(this.bySub, record.claims.sub, key);
+      dispose: (slot, key, reason) => {
+        const { sub, sid } = packedSubAndSid(this.slab.view(slot));
+        this.slab.remove(slot);
+        unindex(this.bySid, sid, key);
+        unindex(this.bySub, sub, key);
+        this.records.delete(key);
         if (reason === 'evict') this.onEvict?.('capacity');
       },
     });
@@ -57,13 +73,20 @@ export class MemoryStore implements SessionStore {
 
   /** The live record (and marks it recently used); an expired or idle one is dropped and reads as undefined. */
   peek(key: string): SessionRecord | undefined {
-    const record = this.cache.get(key);
-    if (record === undefined) return undefined;
-    const ended = this.endReason(record, this.now());
-    if (ended === undefined) return record;
-    this.cache.delete(key);
-    this.onEvict?.(ended);
-    return undefined;
+    const slot = this.cache.get(key);
+    if (slot === undefined) return undefined;
+    const ended = this.endReason(slot, this.now());
+    if (ended !== undefined) {
+      this.cache.delete(key);
+      this.onEvict?.(ended);
+      return undefined;
+    }
+    let record = this.records.get(key);
+    if (record === undefined) {
+      record = unpackSession(key, this.slab.view(slot));
+      this.records.set(key, record);
+    }
+    return record;
   }
 
   get(key: string): Promise<SessionRecord | undefined> {
@@ -75,7 +98,8 @@ export class MemoryStore implements SessionStore {
   }
 
   set(record: SessionRecord): Promise<void> {
-    this.cache.set(record.key, record);
+    this.cache.set(record.key, this.slab.add(packSession(record)));
+    this.records.set(record.key, record);
     index(this.bySid, record.sid, record.key);
     index(this.bySub, record.claims.sub, record.key);
     return Promise.resolve();
@@ -83,6 +107,8 @@ export class MemoryStore implements SessionStore {
 
   touch(record: SessionRecord, now: number): void {
     record.lastSeenAt = now;
+    const slot = this.cache.peek(record.key);
+    if (slot !== undefined) this.slab.writeDouble(slot, TIME_AT.lastSeenAt, now);
   }
 
   delete(key: string): Promise<void> {
@@ -91,11 +117,11 @@ export class MemoryStore implements SessionStore {
   }
 
   deleteBySid(sid: string): Promise<number> {
-    return Promise.resolve(this.deleteIndexed(this.bySid, sid, (record) => record.sid === sid));
+    return Promise.resolve(this.deleteIndexed(this.bySid, sid, (slot) => packedSubAndSid(this.slab.view(slot)).sid === sid));
   }
 
   deleteBySub(sub: string): Promise<number> {
-    return Promise.resolve(this.deleteIndexed(this.bySub, sub, (record) => record.claims.sub === sub));
+    return Promise.resolve(this.deleteIndexed(this.bySub, sub, (slot) => packedSubAndSid(this.slab.view(slot)).sub === sub));
   }
 
   /** In-process single flight: concurrent calls for one key share the first call's result. */
@@ -113,8 +139,8 @@ export class MemoryStore implements SessionStore {
   sweep(): void {
     const now = this.now();
     const ended: Array<[string, MemoryEvictReason]> = [];
-    for (const [key, record] of this.cache.entries()) {
-      const reason = this.endReason(record, now);
+    for (const [key, slot] of this.cache.entries()) {
+      const reason = this.endReason(slot, now);
       if (reason !== undefined) ended.push([key, reason]);
     }
     for (const [key, reason] of ended) {
@@ -126,24 +152,26 @@ export class MemoryStore implements SessionStore {
   close(): Promise<void> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.cache.clear();
+    this.records.clear();
+    this.slab.clear();
     this.claimed.clear();
     return Promise.resolve();
   }
 
-  private endReason(record: SessionRecord, now: number): MemoryEvictReason | undefined {
-    if (now >= record.expiresAt) return 'expired';
-    if (now >= record.lastSeenAt + this.idleTimeoutMs) return 'idle';
+  private endReason(slot: number, now: number): MemoryEvictReason | undefined {
+    if (now >= this.slab.readDouble(slot, TIME_AT.expiresAt)) return 'expired';
+    if (now >= this.slab.readDouble(slot, TIME_AT.lastSeenAt) + this.idleTimeoutMs) return 'idle';
     return undefined;
   }
 
-  /** Index entries are checked against the record, so a record whose sid changed in place is never ended by its old sid. */
-  private deleteIndexed(indexMap: KeyIndex, value: string, matches: (record: SessionRecord) => boolean): number {
+  /** Index entries are checked against the stored session, so a session stored again with a new sid is never ended by its old sid. */
+  private deleteIndexed(indexMap: KeyIndex, value: string, matches: (slot: number) => boolean): number {
     const keys = indexMap.get(value);
     if (keys === undefined) return 0;
     let ended = 0;
     for (const key of typeof keys === 'string' ? [keys] : [...keys]) {
-      const record = this.cache.peek(key);
-      if (record !== undefined && matches(record)) {
+      const slot = this.cache.peek(key);
+      if (slot !== undefined && matches(slot)) {
         this.cache.delete(key);
         ended++;
       }

@@ -53,6 +53,39 @@ describe('MemoryStore', () => {
     expect(store.size).toBe(1);
   });
 
+  it('reads a session that left the recent records back from its packed form: same fields, activity written through', async () => {
+    const clock = new Clock();
+    const evictions: MemoryEvictReason[] = [];
+    const store = new MemoryStore({
+      maxSessions: 10,
+      hotSessions: 1,
+      idleTimeoutMs: IDLE,
+      now: clock.now,
+      onEvict: (reason) => evictions.push(reason),
+      sweepIntervalMs: 0,
+    });
+    stores.push(store);
+    const session = record('a', clock.time, { sid: 'sid-a', policyClaims: { email_verified: true }, accessToken: 'at', refreshToken: 'rt' });
+    await store.set(session);
+    await store.set(record('b', clock.time)); // the one recent record is now b's
+    clock.advance(IDLE - 1);
+    store.touch(session, clock.time);
+    const touchedAt = clock.time;
+    clock.advance(1);
+    expect(store.peek('b')).toBeUndefined();
+    const back = store.peek('a');
+    expect(back).not.toBe(session);
+    expect(JSON.parse(JSON.stringify(back))).toEqual(JSON.parse(JSON.stringify(session)));
+    expect(back?.lastSeenAt).toBe(touchedAt);
+    expect(store.peek('a')).toBe(back); // recent again: the same record until it leaves
+    clock.advance(IDLE - 2);
+    expect(store.peek('a')).toBe(back);
+    clock.advance(1);
+    expect(store.peek('a')).toBeUndefined();
+    expect(evictions).toEqual(['idle', 'idle']);
+    expect(await store.deleteBySid('sid-a')).toBe(0);
+  });
+
   it('keeps at most maxSessions, evicting the least recently used first', async () => {
     const clock = new Clock();
     const evictions: MemoryEvictReason[] = [];
