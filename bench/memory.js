@@ -58,7 +58,7 @@ async function measureScenario(scenario, upstream) {
 }
 
 /** `count` or `count@MiB`: the second runs gatehouse with --max-old-space-size=MiB (a heap sized for the deployment). */
-const SESSION_ROWS = (process.env.BENCH_SESSIONS ?? '0,10000,100000,250000,100000@512').split(',').map((spec) => {
+const SESSION_ROWS = (process.env.BENCH_SESSIONS ?? '0,10000,100000,250000,100000@384').split(',').map((spec) => {
   const [count, heapMiB] = spec.split('@').map(Number);
   if (!Number.isInteger(count) || count < 0 || (heapMiB !== undefined && !(heapMiB > 0))) throw new Error(`BENCH_SESSIONS: bad entry ${JSON.stringify(spec)}`);
   return { count, heapMiB };
@@ -121,10 +121,10 @@ async function measureSessions({ count, heapMiB }, upstream) {
     const [first, second] = floods;
     child.kill('SIGUSR2');
     await sleep(SETTLE_MS);
-    const live = Number(readFileSync(`${cookieFile}.gc`, 'utf8')) / 1024;
+    const live = JSON.parse(readFileSync(`${cookieFile}.gc`, 'utf8'));
     const collected = memoryKiB(child.pid);
     const heap = heapMiB === undefined ? 'default' : `--max-old-space-size=${heapMiB}`;
-    return `| ${count.toLocaleString('en-US')} | ${heap} | ${mib(filled.rss)} | ${mib(afterUse.rss)} | ${statusText(used)} | ${mib(first.rss.rss - afterUse.rss)} | ${mib(second.rss.rss - first.rss.rss)} | ${mib(second.rss.rss)} | ${statusText(second.answered)} | ${mib(second.rss.peak)} | ${mib(live)} | ${mib(collected.rss)} |`;
+    return `| ${count.toLocaleString('en-US')} | ${heap} | ${mib(filled.rss)} | ${mib(afterUse.rss)} | ${statusText(used)} | ${mib(first.rss.rss - afterUse.rss)} | ${mib(second.rss.rss - first.rss.rss)} | ${mib(second.rss.rss)} | ${statusText(second.answered)} | ${mib(second.rss.peak)} | ${mib(live.heapUsed / 1024)} | ${mib(live.arrayBuffers / 1024)} | ${mib(collected.rss)} |`;
   } finally {
     await stopChild(child);
   }
@@ -149,7 +149,8 @@ async function main() {
       '',
       "Sessions shaped like the dev provider's (RS256 ID token of about 1000 characters, opaque 43-character access and refresh tokens, each string its own flat copy)",
       'in the compact form Sessions.create stores (tokens held as bytes) are put into the memory store of a real cloud-mode gatehouse',
-      '(bench/lib/session-memory-child.js, session.hot_sessions at its default); every session is then used once with its own cookie, so the',
+      '(bench/lib/session-memory-child.js, session.hot_sessions at its default), which keeps each session packed into a slab outside the V8 heap',
+      'and the most recently used ones also as records; every session is then used once with its own cookie, so the',
       "hot sessions' identity headers, signed assertion and verified-cookie entry exist too; then two floods of unauthenticated API requests (401):",
       'the first grows the V8 heap to its working size, growth during the second is what a leak would show.',
       'V8 heap: default, or the child started with --max-old-space-size (V8 then grows the heap by a smaller factor before collecting,',
@@ -159,18 +160,21 @@ async function main() {
       'on whether V8 happened to run a full collection before it was sampled.',
       'Targets: < 300 MiB at 100,000 sessions; < 16 MiB growth from the unauthenticated flood.',
       'Before the compact records (730e630, plain records with token strings, two header arrays per hot session): 100,000 sessions',
-      '340.0 MiB filled, 555.4 MiB after use.',
+      '340.0 MiB filled, 555.4 MiB after use. Before the slab (1ffbd9b, compact records on the V8 heap): 321.1 MiB filled, 516.2 MiB after use,',
+      '159.1 MiB live heap.',
       '',
-      '| sessions | V8 heap | RSS filled MiB | RSS after use MiB | use answered | flood 1 growth MiB | flood 2 growth MiB | RSS at end MiB | flood 2 answered | peak MiB | live heap after full GC MiB | RSS after full GC MiB |',
-      '|--:|---|--:|--:|---|--:|--:|--:|---|--:|--:|--:|',
+      '| sessions | V8 heap | RSS filled MiB | RSS after use MiB | use answered | flood 1 growth MiB | flood 2 growth MiB | RSS at end MiB | flood 2 answered | peak MiB | live heap after full GC MiB | ArrayBuffers (session slab) MiB | RSS after full GC MiB |',
+      '|--:|---|--:|--:|---|--:|--:|--:|---|--:|--:|--:|--:|',
     );
     for (const row of SESSION_ROWS) lines.push(await measureSessions(row, upstream));
     lines.push(
       '',
       "### Where a session's bytes go",
       '',
-      'V8 heap held per session by each part, 100,000 of a part at a time (live heap after full collections, before and after;',
-      'bench/lib/session-bytes-child.js). The parts are measured apart, so their sum differs a little from the whole.',
+      'Memory held per session by each part, 100,000 of a part at a time (live V8 heap and ArrayBuffer bytes after full collections,',
+      'before and after; bench/lib/session-bytes-child.js). The first rows are the parts of a record, as the memory store holds it for its',
+      'most recently used sessions (session.hot_sessions) and the Redis store in its cache; the last row is what the memory store holds for',
+      'every session.',
       '',
       sessionBytes(),
     );

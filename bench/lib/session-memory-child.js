@@ -46,12 +46,14 @@ for (let i = 0; i < sessions; i++) {
 }
 
 writeFileSync(cookieFile, cookies.join('\n'));
-// SIGUSR2 (the parent, at the end): a full GC, then the live heap in <cookie file>.gc, for the "after a full GC" columns.
+// SIGUSR2 (the parent, at the end): a full GC, then the live heap and the ArrayBuffer bytes (the session slab) in
+// <cookie file>.gc, for the "after a full GC" columns.
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc');
 process.on('SIGUSR2', () => {
   collect();
-  writeFileSync(`${cookieFile}.gc`, String(process.memoryUsage().heapUsed));
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  writeFileSync(`${cookieFile}.gc`, JSON.stringify({ heapUsed, arrayBuffers }));
 });
 cookies.length = 0;
 const proxy = createProxyServer({ config, access, logger, metrics });
