@@ -2,27 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CompactSessionRecord, compactRecord, packToken, unpackToken } from '../../../src/session/compact-record.js';
 import type { SessionRecord } from '../../../src/session/types.js';
-
-const b64 = (bytes: number): string => randomBytes(bytes).toString('base64url');
-const jwt = (): string => `${b64(60)}.${b64(400)}.${b64(256)}`;
-
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    key: 'k1',
-    claims: { sub: 'alice', email: 'alice@example.test' },
-    roles: ['user'],
-    sid: 'sid-1',
-    idToken: jwt(),
-    accessToken: b64(32),
-    refreshToken: b64(32),
-    tokensExpireAt: 1_800_000_003_600,
-    createdAt: 1_800_000_000_001,
-    expiresAt: 1_800_000_028_800,
-    lastSeenAt: 1_800_000_000_002,
-    refreshAt: 1_800_000_003_000,
-    ...overrides,
-  };
-}
+import { b64, jwt, sessionRecord } from '../../helpers/session-records.js';
 
 describe('packToken / unpackToken', () => {
   it.each([
@@ -67,7 +47,7 @@ describe('packToken / unpackToken', () => {
     expect(packed.charCodeAt(0)).toBe(2);
     expect(packed.length).toBeLessThan(packToken(token).length - 100);
     expect(unpackToken(packed)).toBe(token);
-    expect(compactRecord(record({ idToken: token })).idToken).toBe(token);
+    expect(compactRecord(sessionRecord({ idToken: token })).idToken).toBe(token);
   });
 
   it.each([
@@ -87,30 +67,30 @@ describe('packToken / unpackToken', () => {
 
 describe('CompactSessionRecord', () => {
   it('reads back every field of the record it was made from', () => {
-    const plain = record({ policyClaims: { email_verified: true } });
+    const plain = sessionRecord({ policyClaims: { email_verified: true } });
     const compact = compactRecord(plain);
     expect(compact).toBeInstanceOf(CompactSessionRecord);
     for (const field of Object.keys(plain) as Array<keyof SessionRecord>) expect(compact[field]).toStrictEqual(plain[field]);
   });
 
   it('shares one frozen role list among the sessions that have it, and only when the lists are equal', () => {
-    const first = compactRecord(record({ roles: ['admin', 'user'] }));
-    const second = compactRecord(record({ roles: ['admin', 'user'] }));
+    const first = compactRecord(sessionRecord({ roles: ['admin', 'user'] }));
+    const second = compactRecord(sessionRecord({ roles: ['admin', 'user'] }));
     expect(second.roles).toBe(first.roles);
     expect(Object.isFrozen(first.roles)).toBe(true);
-    expect(compactRecord(record({ roles: ['user', 'admin'] })).roles).toEqual(['user', 'admin']);
+    expect(compactRecord(sessionRecord({ roles: ['user', 'admin'] })).roles).toEqual(['user', 'admin']);
     // the same text joined, another list
-    const joined = compactRecord(record({ roles: ['admin\nuser'] }));
+    const joined = compactRecord(sessionRecord({ roles: ['admin\nuser'] }));
     expect(joined.roles).toEqual(['admin\nuser']);
-    const split = compactRecord(record({ roles: ['a', 'b\nc'] }));
-    const other = compactRecord(record({ roles: ['a\nb', 'c'] }));
+    const split = compactRecord(sessionRecord({ roles: ['a', 'b\nc'] }));
+    const other = compactRecord(sessionRecord({ roles: ['a\nb', 'c'] }));
     expect(split.roles).toEqual(['a', 'b\nc']);
     expect(other.roles).toEqual(['a\nb', 'c']);
-    expect(compactRecord(record({ roles: [] })).roles).toEqual([]);
+    expect(compactRecord(sessionRecord({ roles: [] })).roles).toEqual([]);
   });
 
   it('serializes (the Redis seal) to the plain record, absent tokens staying absent', () => {
-    const plain = record({ accessToken: undefined, refreshToken: undefined, sid: undefined });
+    const plain = sessionRecord({ accessToken: undefined, refreshToken: undefined, sid: undefined });
     delete plain.accessToken;
     delete plain.refreshToken;
     delete plain.sid;
@@ -120,7 +100,7 @@ describe('CompactSessionRecord', () => {
   });
 
   it('keeps the per-request fields plain and writable (touch)', () => {
-    const compact = compactRecord(record());
+    const compact = compactRecord(sessionRecord());
     compact.lastSeenAt = 42;
     expect(compact.lastSeenAt).toBe(42);
     expect(JSON.parse(JSON.stringify(compact)).lastSeenAt).toBe(42);

@@ -1,29 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compactRecord } from '../../../src/session/compact-record.js';
 import { TIME_AT, packSession, packedSubAndSid, unpackSession } from '../../../src/session/packed-session.js';
 import type { SessionRecord } from '../../../src/session/types.js';
+import { sessionRecord } from '../../helpers/session-records.js';
 
-const b64 = (bytes: number): string => randomBytes(bytes).toString('base64url');
-const jwt = (): string => `${b64(60)}.${b64(400)}.${b64(256)}`;
-
+/** Every field set, with text beyond ASCII and nested policy claims. */
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    key: 'k1',
+  return sessionRecord({
     claims: { sub: 'alice', email: 'alice@example.test', name: 'Zoë Ünal ✓ 🐙', preferred_username: 'zoe' },
     roles: ['user', 'admin'],
     policyClaims: { email_verified: true, org: { teams: ['a', 'b'], level: 3 } },
-    sid: 'sid-1',
-    idToken: jwt(),
-    accessToken: b64(32),
-    refreshToken: b64(32),
-    tokensExpireAt: 1_800_000_003_600,
-    createdAt: 1_800_000_000_001,
-    expiresAt: 1_800_000_028_800,
-    lastSeenAt: 1_800_000_000_002,
-    refreshAt: 1_800_000_003_000,
     ...overrides,
-  };
+  });
 }
 
 const plain = (value: SessionRecord): SessionRecord => JSON.parse(JSON.stringify(value)) as SessionRecord;
