@@ -53,9 +53,7 @@ export class ByteSlab {
     this.slotChunk[slot] = -1;
     this.freeSlots.push(slot);
     this.live[chunk] = (this.live[chunk] as number) - ENTRY_HEADER - (this.slotLength[slot] as number);
-    if (chunk === this.current) return;
-    if (this.live[chunk] === 0) this.drop(chunk);
-    else if ((this.live[chunk] as number) * 2 < (this.used[chunk] as number)) this.compact(chunk);
+    if (chunk !== this.current) this.reclaim(chunk);
   }
 
   /** Bytes held in chunks (live entries, their headers, and space not yet reclaimed). */
@@ -99,9 +97,14 @@ export class ByteSlab {
     if (!becomesCurrent) return chunk;
     this.current = chunk;
     // the chunk it replaces is now judged like any other
-    if (previous >= 0 && this.live[previous] === 0) this.drop(previous);
-    else if (previous >= 0 && (this.live[previous] as number) * 2 < (this.used[previous] as number)) this.compact(previous);
+    if (previous >= 0) this.reclaim(previous);
     return chunk;
+  }
+
+  /** Drops the chunk when empty, compacts it when under half live. */
+  private reclaim(chunk: number): void {
+    if (this.live[chunk] === 0) this.drop(chunk);
+    else if ((this.live[chunk] as number) * 2 < (this.used[chunk] as number)) this.compact(chunk);
   }
 
   /** Moves the chunk's live entries to the current chunk, then drops it. */

@@ -123,11 +123,6 @@ export function compactRecord(record: SessionRecord): CompactSessionRecord {
   return new CompactSessionRecord(record, packTokens(record));
 }
 
-/** A compact record from fields and tokens already packed (a packed session being read back). */
-export function restoreRecord(fields: SessionFields, tokens: PackedTokens): CompactSessionRecord {
-  return new CompactSessionRecord(fields, tokens);
-}
-
 /** The record's tokens packed: taken as they are from a compact record, packed from a plain one. */
 export function packedTokensOf(record: SessionRecord): PackedTokens {
   return record instanceof CompactSessionRecord ? record.packedTokens() : packTokens(record);

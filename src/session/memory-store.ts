@@ -51,7 +51,7 @@ export class MemoryStore implements SessionStore {
     this.cache = new LRUCache<string, number>({
       max: options.maxSessions,
       dispose: (slot, key, reason) => {
-        const { sub, sid } = packedSubAndSid(this.slab.view(slot));
+        const { sub, sid } = this.subAndSid(slot);
         this.slab.remove(slot);
         unindex(this.bySid, sid, key);
         unindex(this.bySub, sub, key);
@@ -117,11 +117,11 @@ export class MemoryStore implements SessionStore {
   }
 
   deleteBySid(sid: string): Promise<number> {
-    return Promise.resolve(this.deleteIndexed(this.bySid, sid, (slot) => packedSubAndSid(this.slab.view(slot)).sid === sid));
+    return Promise.resolve(this.deleteIndexed(this.bySid, sid, (slot) => this.subAndSid(slot).sid === sid));
   }
 
   deleteBySub(sub: string): Promise<number> {
-    return Promise.resolve(this.deleteIndexed(this.bySub, sub, (slot) => packedSubAndSid(this.slab.view(slot)).sub === sub));
+    return Promise.resolve(this.deleteIndexed(this.bySub, sub, (slot) => this.subAndSid(slot).sub === sub));
   }
 
   /** In-process single flight: concurrent calls for one key share the first call's result. */
@@ -156,6 +156,10 @@ export class MemoryStore implements SessionStore {
     this.slab.clear();
     this.claimed.clear();
     return Promise.resolve();
+  }
+
+  private subAndSid(slot: number): { sub: string; sid: string | undefined } {
+    return packedSubAndSid(this.slab.view(slot));
   }
 
   private endReason(slot: number, now: number): MemoryEvictReason | undefined {

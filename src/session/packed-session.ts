@@ -1,5 +1,5 @@
 // A session record packed into bytes: how the memory store keeps its sessions outside the V8 heap (see byte-slab.ts).
-import { type CompactSessionRecord, packedTokensOf, restoreRecord } from './compact-record.js';
+import { CompactSessionRecord, packedTokensOf } from './compact-record.js';
 import type { SessionRecord } from './types.js';
 
 /**
@@ -83,7 +83,7 @@ export function unpackSession(key: string, bytes: Buffer): CompactSessionRecord 
   if (name !== undefined) claims.name = name;
   if (preferredUsername !== undefined) claims.preferred_username = preferredUsername;
   const policyClaims = text(Field.PolicyClaims);
-  return restoreRecord(
+  return new CompactSessionRecord(
     {
       key,
       claims,
