@@ -44,7 +44,7 @@ const rows = [
 ];
 tokens.length = 0;
 
-// A session as the memory store keeps it: its key, LRU entry and indexes on the heap, its packed bytes in the slab.
+// A session as the memory store keeps it: packed into the slab, indexed in typed arrays (key table, order of use, sid and sub hashes).
 // One recent record (hot_sessions 1): the records of recently used sessions are the rows above.
 const before = live();
 const store = new MemoryStore({ maxSessions: COUNT, hotSessions: 1, idleTimeoutMs: 3_600_000, sweepIntervalMs: 0 });
@@ -60,7 +60,11 @@ process.stdout.write(
     '| part of a session | V8 heap bytes | bytes outside the heap |',
     '|---|--:|--:|',
     ...rows.map(([part, bytes]) => row(part, bytes)),
-    row('**a session in the memory store**: key, LRU entry, sid and sub indexes; the record packed into the slab', heapEach, outsideEach),
+    row(
+      '**a session in the memory store**: the record (its key included) packed into the slab; key table, order of use and sid/sub hashes in typed arrays',
+      heapEach,
+      outsideEach,
+    ),
     '',
   ].join('\n'),
 );

@@ -40,6 +40,28 @@ export class ByteSlab {
     return (this.chunks[this.slotChunk[slot] as number] as Buffer).subarray(offset, offset + (this.slotLength[slot] as number));
   }
 
+  readUInt32(slot: number, at: number): number {
+    return (this.chunks[this.slotChunk[slot] as number] as Buffer).readUInt32LE((this.slotOffset[slot] as number) + at);
+  }
+
+  /** The entry's bytes from `start` to `end` as UTF-8 text, read in place. */
+  readUtf8(slot: number, start: number, end: number): string {
+    const offset = this.slotOffset[slot] as number;
+    return (this.chunks[this.slotChunk[slot] as number] as Buffer).toString('utf8', offset + start, offset + end);
+  }
+
+  /** Whether the entry's bytes from `start` to `end` are `text` in UTF-8, compared in place (ASCII byte by byte). */
+  textEquals(slot: number, start: number, end: number, text: string): boolean {
+    const buffer = this.chunks[this.slotChunk[slot] as number] as Buffer;
+    const from = (this.slotOffset[slot] as number) + start;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) return buffer.toString('utf8', from, from + end - start) === text;
+      if (buffer[from + i] !== code) return false;
+    }
+    return text.length === end - start;
+  }
+
   readDouble(slot: number, at: number): number {
     return (this.chunks[this.slotChunk[slot] as number] as Buffer).readDoubleLE((this.slotOffset[slot] as number) + at);
   }
@@ -131,15 +153,17 @@ export class ByteSlab {
 
   private newSlot(): number {
     if (this.slots === this.slotChunk.length) {
-      const grow = (table: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-        const bigger = new Int32Array(table.length * 2);
-        bigger.set(table);
-        return bigger;
-      };
-      this.slotChunk = grow(this.slotChunk);
-      this.slotOffset = grow(this.slotOffset);
-      this.slotLength = grow(this.slotLength);
+      this.slotChunk = grownTable(this.slotChunk, this.slots * 2);
+      this.slotOffset = grownTable(this.slotOffset, this.slots * 2);
+      this.slotLength = grownTable(this.slotLength, this.slots * 2);
     }
     return this.slots++;
   }
+}
+
+/** A copy of `table` with room for `length` entries (a slot table that has to grow). */
+export function grownTable(table: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(length);
+  bigger.set(table);
+  return bigger;
 }

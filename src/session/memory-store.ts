@@ -1,7 +1,8 @@
-// Sessions of one replica in process memory: LRU-bounded, absolute and idle expiry, sid/sub indexes for back-channel logout.
+// Sessions of one replica in process memory: bounded by max_sessions (least recently used out first), absolute and idle expiry, found by sid/sub for back-channel logout.
 import { LRUCache } from 'lru-cache';
 import { ByteSlab } from './byte-slab.js';
-import { TIME_AT, packSession, packedSubAndSid, unpackSession } from './packed-session.js';
+import { TIME_AT, hasPackedKey, packSession, packedKey, packedSubAndSid, unpackSession } from './packed-session.js';
+import { SessionIndex } from './session-index.js';
 import { SingleFlight } from './single-flight.js';
 import type { SessionRecord, SessionStore } from './types.js';
 
@@ -24,41 +25,30 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * Every session is kept packed in a slab outside the V8 heap (packed-session.ts, byte-slab.ts); the recently used
- * ones are also kept as records, so the hot path reads no bytes and a record keeps its identity (per-record caches
- * key on it) while it is in use. A record's lastSeenAt is written through to its packed form.
+ * Every session is kept packed in a slab outside the V8 heap (packed-session.ts, byte-slab.ts) and indexed there too
+ * (session-index.ts): what the V8 heap holds grows with the recently used sessions only. Those are also kept as
+ * records, so the hot path reads no bytes and a record keeps its identity (per-record caches key on it) while it is
+ * in use. A record's lastSeenAt is written through to its packed form.
  */
 export class MemoryStore implements SessionStore {
   readonly ready = true;
-  /** Store key to the session's slot in the slab. */
-  private readonly cache: LRUCache<string, number>;
   private readonly slab = new ByteSlab();
-  private readonly records: LRUCache<string, SessionRecord>;
-  private readonly bySid: KeyIndex = new Map();
-  private readonly bySub: KeyIndex = new Map();
+  private readonly index = new SessionIndex((slot, key) => hasPackedKey(this.slab, slot, key));
+  private readonly records: LRUCache<string, HotSession>;
   private readonly flights = new SingleFlight();
   private readonly claimed = new LRUCache<string, true>({ max: MAX_CLAIMED_IDS });
+  private readonly maxSessions: number;
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
   private readonly onEvict: ((reason: MemoryEvictReason) => void) | undefined;
   private readonly sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryStoreOptions) {
+    this.maxSessions = options.maxSessions;
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.now = options.now ?? Date.now;
     this.onEvict = options.onEvict;
-    this.records = new LRUCache<string, SessionRecord>({ max: options.hotSessions ?? 10_000 });
-    this.cache = new LRUCache<string, number>({
-      max: options.maxSessions,
-      dispose: (slot, key, reason) => {
-        const { sub, sid } = this.subAndSid(slot);
-        this.slab.remove(slot);
-        unindex(this.bySid, sid, key);
-        unindex(this.bySub, sub, key);
-        this.records.delete(key);
-        if (reason === 'evict') this.onEvict?.('capacity');
-      },
-    });
+    this.records = new LRUCache<string, HotSession>({ max: options.hotSessions ?? 10_000 });
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), sweepIntervalMs);
@@ -68,24 +58,24 @@ export class MemoryStore implements SessionStore {
 
   /** Live sessions held (expired ones count until they are asked for or swept). */
   get size(): number {
-    return this.cache.size;
+    return this.index.size;
   }
 
   /** The live record (and marks it recently used); an expired or idle one is dropped and reads as undefined. */
   peek(key: string): SessionRecord | undefined {
-    const slot = this.cache.get(key);
-    if (slot === undefined) return undefined;
+    const hot = this.records.get(key);
+    const slot = hot?.slot ?? this.index.find(key);
+    if (slot < 0) return undefined;
     const ended = this.endReason(slot, this.now());
     if (ended !== undefined) {
-      this.cache.delete(key);
+      this.remove(slot, key);
       this.onEvict?.(ended);
       return undefined;
     }
-    let record = this.records.get(key);
-    if (record === undefined) {
-      record = unpackSession(key, this.slab.view(slot));
-      this.records.set(key, record);
-    }
+    this.index.use(slot);
+    if (hot !== undefined) return hot.record;
+    const record = unpackSession(this.slab.view(slot));
+    this.records.set(key, { record, slot });
     return record;
   }
 
@@ -98,30 +88,37 @@ export class MemoryStore implements SessionStore {
   }
 
   set(record: SessionRecord): Promise<void> {
-    this.cache.set(record.key, this.slab.add(packSession(record)));
-    this.records.set(record.key, record);
-    index(this.bySid, record.sid, record.key);
-    index(this.bySub, record.claims.sub, record.key);
+    const held = this.index.find(record.key);
+    if (held >= 0) this.remove(held, record.key);
+    else if (this.index.size >= this.maxSessions) {
+      const oldest = this.index.oldestSlot;
+      this.remove(oldest, packedKey(this.slab, oldest));
+      this.onEvict?.('capacity');
+    }
+    const slot = this.slab.add(packSession(record));
+    this.index.add(record.key, slot, record.sid, record.claims.sub);
+    this.records.set(record.key, { record, slot });
     return Promise.resolve();
   }
 
   touch(record: SessionRecord, now: number): void {
     record.lastSeenAt = now;
-    const slot = this.cache.peek(record.key);
-    if (slot !== undefined) this.slab.writeDouble(slot, TIME_AT.lastSeenAt, now);
+    const slot = this.records.peek(record.key)?.slot ?? this.index.find(record.key);
+    if (slot >= 0) this.slab.writeDouble(slot, TIME_AT.lastSeenAt, now);
   }
 
   delete(key: string): Promise<void> {
-    this.cache.delete(key);
+    const slot = this.index.find(key);
+    if (slot >= 0) this.remove(slot, key);
     return Promise.resolve();
   }
 
   deleteBySid(sid: string): Promise<number> {
-    return Promise.resolve(this.deleteIndexed(this.bySid, sid, (slot) => this.subAndSid(slot).sid === sid));
+    return Promise.resolve(this.removeWhere(this.index.slotsWithSid(sid), (slot) => this.subAndSid(slot).sid === sid));
   }
 
   deleteBySub(sub: string): Promise<number> {
-    return Promise.resolve(this.deleteIndexed(this.bySub, sub, (slot) => this.subAndSid(slot).sub === sub));
+    return Promise.resolve(this.removeWhere(this.index.slotsWithSub(sub), (slot) => this.subAndSid(slot).sub === sub));
   }
 
   /** In-process single flight: concurrent calls for one key share the first call's result. */
@@ -138,24 +135,27 @@ export class MemoryStore implements SessionStore {
   /** Drops every expired or idle session now. */
   sweep(): void {
     const now = this.now();
-    const ended: Array<[string, MemoryEvictReason]> = [];
-    for (const [key, slot] of this.cache.entries()) {
+    for (const slot of this.index.slots()) {
       const reason = this.endReason(slot, now);
-      if (reason !== undefined) ended.push([key, reason]);
-    }
-    for (const [key, reason] of ended) {
-      this.cache.delete(key);
+      if (reason === undefined) continue;
+      this.remove(slot, packedKey(this.slab, slot));
       this.onEvict?.(reason);
     }
   }
 
   close(): Promise<void> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
-    this.cache.clear();
+    this.index.clear();
     this.records.clear();
     this.slab.clear();
     this.claimed.clear();
     return Promise.resolve();
+  }
+
+  private remove(slot: number, key: string): void {
+    this.index.remove(slot);
+    this.slab.remove(slot);
+    this.records.delete(key);
   }
 
   private subAndSid(slot: number): { sub: string; sid: string | undefined } {
@@ -168,46 +168,20 @@ export class MemoryStore implements SessionStore {
     return undefined;
   }
 
-  /** Index entries are checked against the stored session, so a session stored again with a new sid is never ended by its old sid. */
-  private deleteIndexed(indexMap: KeyIndex, value: string, matches: (slot: number) => boolean): number {
-    const keys = indexMap.get(value);
-    if (keys === undefined) return 0;
+  /** The candidates are confirmed against the stored session: a hash can be shared, and a session stored again with a new sid is never ended by its old sid. */
+  private removeWhere(candidates: number[], matches: (slot: number) => boolean): number {
     let ended = 0;
-    for (const key of typeof keys === 'string' ? [keys] : [...keys]) {
-      const slot = this.cache.peek(key);
-      if (slot !== undefined && matches(slot)) {
-        this.cache.delete(key);
-        ended++;
-      }
+    for (const slot of candidates) {
+      if (!matches(slot)) continue;
+      this.remove(slot, packedKey(this.slab, slot));
+      ended++;
     }
-    indexMap.delete(value);
     return ended;
   }
 }
 
-/**
- * Store keys by sid or sub. Nearly every value has one session, so it is held as the bare key and only becomes a
- * Set when a second session shares it: at 100,000 sessions a Set per entry would cost tens of MiB.
- */
-type KeyIndex = Map<string, string | Set<string>>;
-
-function index(indexMap: KeyIndex, value: string | undefined, key: string): void {
-  if (value === undefined) return;
-  const keys = indexMap.get(value);
-  if (keys === undefined || keys === key) indexMap.set(value, key);
-  else if (typeof keys === 'string') indexMap.set(value, new Set([keys, key]));
-  else keys.add(key);
-}
-
-function unindex(indexMap: KeyIndex, value: string | undefined, key: string): void {
-  if (value === undefined) return;
-  const keys = indexMap.get(value);
-  if (keys === undefined) return;
-  if (typeof keys === 'string') {
-    if (keys === key) indexMap.delete(value);
-    return;
-  }
-  keys.delete(key);
-  if (keys.size === 1) indexMap.set(value, keys.values().next().value as string);
-  else if (keys.size === 0) indexMap.delete(value);
+/** A recently used session: its record, and its slot so the hot path does not look the key up again. */
+interface HotSession {
+  record: SessionRecord;
+  slot: number;
 }

@@ -1,11 +1,13 @@
 // A session record packed into bytes: how the memory store keeps its sessions outside the V8 heap (see byte-slab.ts).
+import type { ByteSlab } from './byte-slab.js';
 import { CompactSessionRecord, packedTokensOf } from './compact-record.js';
 import type { SessionRecord } from './types.js';
 
 /**
- * Layout: five float64 times at fixed offsets (the store reads and writes them in place), then each field as a
- * uint32 byte length (ABSENT: not set) and its bytes: text fields UTF-8; packed tokens latin1 (one byte per char),
- * but UTF-8 for a token held as its text (packToken's RAW form, marked by a first byte 0), which may be any Unicode.
+ * Layout: five float64 times at fixed offsets (the store reads and writes them in place), then each field (the
+ * store key first, so the store's index can confirm a key in place) as a uint32 byte length (ABSENT: not set) and
+ * its bytes: text fields UTF-8; packed tokens latin1 (one byte per char), but UTF-8 for a token held as its text
+ * (packToken's RAW form, marked by a first byte 0), which may be any Unicode.
  */
 const TIMES = ['tokensExpireAt', 'createdAt', 'expiresAt', 'lastSeenAt', 'refreshAt'] as const;
 /** Where each time is, to read or write it in place. */
@@ -14,6 +16,7 @@ const FIELDS_AT = TIMES.length * 8;
 const ABSENT = 0xffffffff;
 
 const enum Field {
+  Key,
   Sub,
   Email,
   Name,
@@ -40,6 +43,7 @@ function encodingOf(field: Field, firstByte: number): Encoding {
 export function packSession(record: SessionRecord): Buffer {
   const tokens = packedTokensOf(record);
   const values: Array<string | undefined> = [
+    record.key,
     record.claims.sub,
     record.claims.email,
     record.claims.name,
@@ -72,7 +76,7 @@ export function packSession(record: SessionRecord): Buffer {
 }
 
 /** The record a packed session holds (a compact record: its tokens stay packed until read). */
-export function unpackSession(key: string, bytes: Buffer): CompactSessionRecord {
+export function unpackSession(bytes: Buffer): CompactSessionRecord {
   const values = readFields(bytes);
   const text = (field: Field): string | undefined => values[field];
   const claims: SessionRecord['claims'] = { sub: text(Field.Sub) as string };
@@ -85,7 +89,7 @@ export function unpackSession(key: string, bytes: Buffer): CompactSessionRecord 
   const policyClaims = text(Field.PolicyClaims);
   return new CompactSessionRecord(
     {
-      key,
+      key: text(Field.Key) as string,
       claims,
       roles: JSON.parse(text(Field.Roles) as string) as string[],
       policyClaims: policyClaims === undefined ? undefined : (JSON.parse(policyClaims) as Record<string, unknown>),
@@ -104,6 +108,16 @@ export function unpackSession(key: string, bytes: Buffer): CompactSessionRecord 
 export function packedSubAndSid(bytes: Buffer): { sub: string; sid: string | undefined } {
   const values = readFields(bytes, Field.Sid);
   return { sub: values[Field.Sub] as string, sid: values[Field.Sid] };
+}
+
+/** The store key of a session packed in `slab` at `slot`, read in place (the first field, always set). */
+export function packedKey(slab: ByteSlab, slot: number): string {
+  return slab.readUtf8(slot, FIELDS_AT + 4, FIELDS_AT + 4 + slab.readUInt32(slot, FIELDS_AT));
+}
+
+/** Whether the session packed in `slab` at `slot` has the store key `key`, compared in place. */
+export function hasPackedKey(slab: ByteSlab, slot: number, key: string): boolean {
+  return slab.textEquals(slot, FIELDS_AT + 4, FIELDS_AT + 4 + slab.readUInt32(slot, FIELDS_AT), key);
 }
 
 function readFields(bytes: Buffer, last: Field = Field.RefreshToken): Array<string | undefined> {
