@@ -254,4 +254,66 @@ describe('MemoryStore', () => {
   it('is ready', () => {
     expect(memoryStore(1, new Clock()).ready).toBe(true);
   });
+
+  it('under random sign-ins, replacements, logouts, back-channel logouts and reads agrees with a plain LRU model', async () => {
+    // A small store (20 sessions, 3 hot records) so capacity eviction, slab reads and hash-table removal all run often.
+    let state = 11;
+    const next = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
+      return state % n;
+    };
+    const clock = new Clock();
+    const evictions: MemoryEvictReason[] = [];
+    const store = new MemoryStore({
+      maxSessions: 20,
+      hotSessions: 3,
+      idleTimeoutMs: IDLE,
+      now: clock.now,
+      onEvict: (reason) => evictions.push(reason),
+      sweepIntervalMs: 0,
+    });
+    stores.push(store);
+    /** Key to the sid it was stored with; Map order is the order of use (least recent first). */
+    const model = new Map<string, string>();
+    const used = (key: string): void => {
+      const sid = model.get(key) as string;
+      model.delete(key);
+      model.set(key, sid);
+    };
+    let evicted = 0;
+    for (let step = 0; step < 5_000; step++) {
+      const key = `k${next(60)}`;
+      const action = next(6);
+      if (action <= 1) {
+        const sid = `sid-${next(30)}`;
+        if (!model.has(key) && model.size === 20) {
+          model.delete(model.keys().next().value as string);
+          evicted++;
+        }
+        model.delete(key);
+        model.set(key, sid);
+        await store.set(record(key, clock.time, { sid, claims: { sub: `user-${key}`, email: `${key}@example.test` } }));
+      } else if (action === 2) {
+        model.delete(key);
+        await store.delete(key);
+      } else if (action === 3) {
+        const sid = `sid-${next(30)}`;
+        const ended = [...model].filter(([, held]) => held === sid).map(([k]) => k);
+        for (const k of ended) model.delete(k);
+        expect(await store.deleteBySid(sid)).toBe(ended.length);
+      } else {
+        const read = store.peek(key);
+        expect(read?.key).toBe(model.has(key) ? key : undefined);
+        if (read !== undefined) {
+          expect(read.sid).toBe(model.get(key));
+          expect(read.claims.email).toBe(`${key}@example.test`);
+          used(key);
+        }
+      }
+      expect(store.size).toBe(model.size);
+    }
+    for (const [key, sid] of model) expect(store.peek(key)?.sid).toBe(sid);
+    expect(evicted).toBeGreaterThan(100);
+    expect(evictions).toEqual(Array.from({ length: evicted }, () => 'capacity'));
+  });
 });
