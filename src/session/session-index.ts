@@ -18,7 +18,7 @@ const noZero = (hash: number): number => hash || 1;
  * holds slot + 1, 0 is empty; removal shifts the run back, so there are no tombstones); only the hashes are held
  * here, and `holdsKey` compares a candidate's key in the slab to confirm it. Recency is a doubly linked list through
  * two arrays. A sid or sub is found by scanning the hashes of the live slots: back-channel logout is rare, and a
- * scan of 100,000 slots takes well under a millisecond.
+ * scan of 100,000 slots takes under a millisecond.
  *
  * Why not Maps and an LRU of strings: per session they held a key string, a map entry, the LRU's entries and the sid
  * and sub strings with their map entries, about 280 bytes of V8 heap that V8 then multiplies as it grows the heap.
