@@ -92,4 +92,18 @@ describe('ByteSlab', () => {
     expect(model.slab.heldBytes).toBe(0);
     expect(model.slab.add(Buffer.from('x'))).toBe(0);
   });
+
+  it('compares text in place: equal, a byte off, longer or shorter, and beyond ASCII', () => {
+    const slab = new ByteSlab();
+    const slot = slab.add(Buffer.from('\u0000\u0000key-é✓tail', 'utf8'));
+    const end = 2 + Buffer.byteLength('key-é✓', 'utf8');
+    expect(slab.readUtf8(slot, 2, end)).toBe('key-é✓');
+    expect(slab.textEquals(slot, 2, end, 'key-é✓')).toBe(true);
+    expect(slab.textEquals(slot, 2, end, 'key-e✓')).toBe(false);
+    expect(slab.textEquals(slot, 2, end, 'key-é✓t')).toBe(false);
+    expect(slab.textEquals(slot, 2, 6, 'key-')).toBe(true);
+    expect(slab.textEquals(slot, 2, 6, 'key')).toBe(false);
+    expect(slab.textEquals(slot, 2, 6, 'key-t')).toBe(false);
+    expect(slab.textEquals(slot, 2, 6, 'kez-')).toBe(false);
+  });
 });
