@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MemoryEvictReason, MemoryStore } from '../../../src/session/memory-store.js';
 import type { SessionRecord } from '../../../src/session/types.js';
+import { seededInts } from '../../helpers/seeded-random.js';
 
 const START = 1_700_000_000_000;
 const HOUR = 3600_000;
@@ -31,8 +32,15 @@ function record(key: string, now: number, extra: Partial<SessionRecord> = {}): S
 }
 
 const stores: MemoryStore[] = [];
-function memoryStore(maxSessions: number, clock: Clock, evictions: MemoryEvictReason[] = []): MemoryStore {
-  const store = new MemoryStore({ maxSessions, idleTimeoutMs: IDLE, now: clock.now, onEvict: (reason) => evictions.push(reason), sweepIntervalMs: 0 });
+function memoryStore(maxSessions: number, clock: Clock, evictions: MemoryEvictReason[] = [], hotSessions?: number): MemoryStore {
+  const store = new MemoryStore({
+    maxSessions,
+    hotSessions,
+    idleTimeoutMs: IDLE,
+    now: clock.now,
+    onEvict: (reason) => evictions.push(reason),
+    sweepIntervalMs: 0,
+  });
   stores.push(store);
   return store;
 }
@@ -56,15 +64,7 @@ describe('MemoryStore', () => {
   it('reads a session that left the recent records back from its packed form: same fields, activity written through', async () => {
     const clock = new Clock();
     const evictions: MemoryEvictReason[] = [];
-    const store = new MemoryStore({
-      maxSessions: 10,
-      hotSessions: 1,
-      idleTimeoutMs: IDLE,
-      now: clock.now,
-      onEvict: (reason) => evictions.push(reason),
-      sweepIntervalMs: 0,
-    });
-    stores.push(store);
+    const store = memoryStore(10, clock, evictions, 1);
     const session = record('a', clock.time, { sid: 'sid-a', policyClaims: { email_verified: true }, accessToken: 'at', refreshToken: 'rt' });
     await store.set(session);
     await store.set(record('b', clock.time)); // the one recent record is now b's
@@ -257,22 +257,10 @@ describe('MemoryStore', () => {
 
   it('under random sign-ins, replacements, logouts, back-channel logouts and reads agrees with a plain LRU model', async () => {
     // A small store (20 sessions, 3 hot records) so capacity eviction, slab reads and hash-table removal all run often.
-    let state = 11;
-    const next = (n: number): number => {
-      state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
-      return state % n;
-    };
+    const next = seededInts(11);
     const clock = new Clock();
     const evictions: MemoryEvictReason[] = [];
-    const store = new MemoryStore({
-      maxSessions: 20,
-      hotSessions: 3,
-      idleTimeoutMs: IDLE,
-      now: clock.now,
-      onEvict: (reason) => evictions.push(reason),
-      sweepIntervalMs: 0,
-    });
-    stores.push(store);
+    const store = memoryStore(20, clock, evictions, 3);
     /** Key to the sid it was stored with; Map order is the order of use (least recent first). */
     const model = new Map<string, string>();
     const used = (key: string): void => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SessionIndex, hashText } from '../../../src/session/session-index.js';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededInts } from '../../helpers/seeded-random.js';
 
 /** The index beside a plain model: slot to key, and the keys in order of use (most recent last). */
 class Model {
@@ -53,20 +43,20 @@ class Model {
 
 describe('SessionIndex', () => {
   it('under random adds, removes and uses finds every key held, none removed, and keeps the order of use', () => {
-    const next = random(7);
+    const next = seededInts(7);
     const model = new Model();
     const removed: string[] = [];
     let made = 0;
     // 20,000 operations over up to a few thousand keys: the table grows several times, and runs of
     // colliding buckets are long enough for removal's backward shift to move entries across the wrap.
     for (let step = 0; step < 20_000; step++) {
-      const roll = next();
-      if (roll < 0.5 || model.order.length === 0) model.add(`key-${made++}`);
-      else if (roll < 0.8) {
-        const key = model.order[Math.floor(next() * model.order.length)] as string;
+      const roll = next(10);
+      if (roll < 5 || model.order.length === 0) model.add(`key-${made++}`);
+      else if (roll < 8) {
+        const key = model.order[next(model.order.length)] as string;
         model.remove(key);
         removed.push(key);
-      } else model.use(model.order[Math.floor(next() * model.order.length)] as string);
+      } else model.use(model.order[next(model.order.length)] as string);
       if (step % 2_000 === 0) model.expectConsistent(removed.slice(-200));
     }
     model.expectConsistent(removed);
