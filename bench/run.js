@@ -12,7 +12,7 @@ import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
 import { machineHeader, machineLoad, publishReport, resultsTable, targetChecks } from './lib/report.js';
-import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget } from './lib/targets.js';
+import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget, undiciSignedInTarget } from './lib/targets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -61,7 +61,7 @@ const SCENARIOS = [
     path: '/fixed',
     bodyBytes: 1024,
     signedIn: true,
-    targets: ['direct', 'undici-min', 'http-proxy', 'nginx', 'apache-openidc', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS],
+    targets: ['direct', 'undici-min', 'undici-min-signed-in', 'http-proxy', 'nginx', 'apache-openidc', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS],
   },
   {
     name: 'GET /fixed anonymous navigation (302)',
@@ -238,6 +238,7 @@ async function main() {
     [apacheClient(apachePort)],
   );
   const apache = apacheTarget(upstream, { port: apachePort, issuer: () => cloud.issuer });
+  const signedIn = /** @type {import('./lib/cloud-targets.js').CloudTarget} */ (cloud.targets.find((t) => t.name === 'gatehouse-cloud'));
   const candidates = [
     directTarget(upstream),
     undiciMinimalTarget(upstream),
@@ -247,6 +248,8 @@ async function main() {
     gatehouse,
     ...compareLocal,
     ...cloud.targets,
+    // after gatehouse-cloud: it carries that row's session cookie and identity headers
+    undiciSignedInTarget(upstream, signedIn),
   ];
   const targets = [];
   try {

@@ -121,10 +121,24 @@ export function targetChecks(rows, scenario) {
     if (x === undefined || y === undefined) return `- ${label}: not measured (${x === undefined ? a : b} did not run)`;
     return `- ${label}: ${verdict(x >= factor * y)}, ${fmt(x)} vs ${fmt(y)} req/s = ${fmt(x / y, 2)}× (target ≥ ${factor}×)`;
   };
+  // Where undici-min-signed-in ran: the same numbers for the least a Node proxy does with a signed-in request's bytes.
+  const FLOOR = 'undici-min-signed-in';
+  const floorRatio = (label, a, b) => {
+    const [x, y] = [of(a, 'rps'), of(b, 'rps')];
+    return x === undefined || y === undefined ? [] : [`  - ${label}: ${fmt(x)} vs ${fmt(y)} req/s = ${fmt(x / y, 2)}×`];
+  };
+  const addedP99 = (target) => {
+    const [p99, directP99] = [of(target, 'serialP99'), of('direct', 'serialP99')];
+    if (p99 === undefined || directP99 === undefined) return undefined;
+    return { p99, directP99, text: `${p99 >= directP99 ? '+' : '−'}${fmt(Math.abs(p99 - directP99) / 1000, 3)} ms` };
+  };
   const lines = [
     atLeast('signed-in (assertion on) ≥ 0.9× gatehouse-local', 'gatehouse-cloud', 'gatehouse-local', 0.9),
+    ...floorRatio(`floor: ${FLOOR} vs undici-min (the signed-in bytes alone)`, FLOOR, 'undici-min'),
+    ...floorRatio(`gatehouse's own signed-in work: gatehouse-cloud vs ${FLOOR}`, 'gatehouse-cloud', FLOOR),
     atLeast('gatehouse-local ≥ 0.9× undici-min', 'gatehouse-local', 'undici-min', 0.9),
     atLeast('signed-in ≥ 0.7× nginx', 'gatehouse-cloud', 'nginx', 0.7),
+    ...floorRatio(`floor: ${FLOOR} vs nginx`, FLOOR, 'nginx'),
   ];
   const cpu = of('gatehouse-cloud', 'cpuPer1k');
   lines.push(
@@ -132,12 +146,16 @@ export function targetChecks(rows, scenario) {
       ? '- CPU per 1,000 signed-in requests ≤ 40 ms: not measured'
       : `- CPU per 1,000 signed-in requests ≤ 40 ms: ${verdict(cpu <= 40)}, ${fmt(cpu, 1)} ms`,
   );
-  const [signedP99, directP99] = [of('gatehouse-cloud', 'serialP99'), of('direct', 'serialP99')];
+  const floorCpu = of(FLOOR, 'cpuPer1k');
+  if (floorCpu !== undefined) lines.push(`  - floor: ${FLOOR} ${fmt(floorCpu, 1)} ms`);
+  const signed = addedP99('gatehouse-cloud');
   lines.push(
-    signedP99 === undefined || directP99 === undefined
+    signed === undefined
       ? '- p99 at -c 1 added over direct ≤ 0.2 ms: not measured'
-      : `- p99 at -c 1 added over direct ≤ 0.2 ms: ${verdict(signedP99 - directP99 <= 200)}, ${fmt(signedP99)} µs vs ${fmt(directP99)} µs = ${signedP99 >= directP99 ? '+' : '−'}${fmt(Math.abs(signedP99 - directP99) / 1000, 3)} ms`,
+      : `- p99 at -c 1 added over direct ≤ 0.2 ms: ${verdict(signed.p99 - signed.directP99 <= 200)}, ${fmt(signed.p99)} µs vs ${fmt(signed.directP99)} µs = ${signed.text}`,
   );
+  const floorP99 = addedP99(FLOOR);
+  if (floorP99 !== undefined) lines.push(`  - floor: ${FLOOR} ${fmt(floorP99.p99)} µs = ${floorP99.text}`);
   return lines;
 }
 

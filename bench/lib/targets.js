@@ -1,5 +1,6 @@
 // The bench rows: each is a small object { name, start(), url, pid, stop() } so later rows (cloud mode) are one more factory.
 import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
 import { startNodeServer, stopChild } from './processes.js';
 
 /**
@@ -39,8 +40,11 @@ export function directTarget(upstream) {
   };
 }
 
-/** A proxy written as one node script taking the upstream URL. @returns {Target} */
-function nodeProxyTarget(name, file, upstream, note) {
+/**
+ * A proxy written as one node script taking the upstream URL (and `args()`, read when it starts). @returns {Target}
+ * @param {() => Promise<string[]>} [args]
+ */
+function nodeProxyTarget(name, file, upstream, note, args = async () => []) {
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
   return {
@@ -49,7 +53,7 @@ function nodeProxyTarget(name, file, upstream, note) {
     pid: 0,
     note,
     async start() {
-      const started = await startNodeServer(script(file), [upstream.url]);
+      const started = await startNodeServer(script(file), [upstream.url, ...(await args())]);
       child = started.child;
       this.url = started.url;
       this.pid = /** @type {number} */ (child.pid);
@@ -69,6 +73,46 @@ export function undiciMinimalTarget(upstream) {
     upstream,
     'undici-min: bench/minimal-proxy.js, undici 7 Pool.stream (128 connections), hop-by-hop headers dropped',
   );
+}
+
+/** gatehouse's identity headers under their default names (identity.headers), the assertion included. */
+const IDENTITY_HEADERS = [
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-forwarded-name',
+  'x-forwarded-roles',
+  'x-gatehouse-assertion',
+];
+
+/**
+ * undici-min carrying what a signed-in request carries: the client sends `signedIn`'s session cookie, the proxy drops
+ * it and appends the identity headers `signedIn` (a started gatehouse-cloud row) answers its /.auth/verify with for
+ * that session. Nothing else differs from undici-min, so it is the floor of a signed-in request.
+ * @returns {Target & { headers?: Record<string, string> }}
+ * @param {Upstream} upstream
+ * @param {Target & { headers?: Record<string, string> }} signedIn
+ */
+export function undiciSignedInTarget(upstream, signedIn) {
+  const target = nodeProxyTarget(
+    'undici-min-signed-in',
+    'minimal-proxy.js',
+    upstream,
+    "undici-min-signed-in: undici-min with the bytes of a signed-in request and no other work: the client sends gatehouse-cloud's session cookie, the proxy drops it and appends gatehouse-cloud's identity headers for that session (as its /.auth/verify answers them, the assertion included) to every request",
+    async () => {
+      const { statusCode, headers, body } = await request(`${signedIn.url}/.auth/verify`, { headers: signedIn.headers });
+      await body.dump();
+      if (statusCode !== 200) throw new Error(`${signedIn.name} answered /.auth/verify with ${statusCode}`);
+      const identity = IDENTITY_HEADERS.flatMap((name) => {
+        const value = headers[name];
+        return typeof value === 'string' ? [name, value] : [];
+      });
+      return [JSON.stringify(identity)];
+    },
+  );
+  // the scenario's signed-in requests send the cookie of gatehouse-cloud's session, known once that row started
+  Object.defineProperty(target, 'headers', { get: () => signedIn.headers, enumerable: true });
+  return target;
 }
 
 /** @returns {Target} */
