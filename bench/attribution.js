@@ -3,7 +3,8 @@
 // assertion on) against gatehouse-local. All run under autocannon -c 50 on GET /fixed; CPU µs per request comes
 // from /proc/<pid>/stat of unprofiled runs (rounds alternated), and the split from separate runs under --cpu-prof:
 // each sample goes to the first part of gatehouse's work found on its stack (so a socket write made by the access
-// logger counts as the access line), else to the layer it runs in.
+// logger counts as the access line), else to the layer it runs in. undici-min-signed-in (undici-min carrying a signed-in
+// request's cookie and identity headers) tells what of signing in is the bytes alone.
 // Env: ATTRIBUTION_SECONDS (default 8), ATTRIBUTION_ROUNDS (default 3). Prints markdown tables.
 import { cloudTargets } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
@@ -11,7 +12,7 @@ import { eachSample, monotonicMicros, readProfile } from './lib/cpu-profile.js';
 import { measureThroughput } from './lib/load.js';
 import { makeTempDir } from './lib/processes.js';
 import { machineHeader } from './lib/report.js';
-import { startUpstream, undiciMinimalTarget } from './lib/targets.js';
+import { startUpstream, undiciMinimalTarget, undiciSignedInTarget } from './lib/targets.js';
 
 const SECONDS = Number(process.env.ATTRIBUTION_SECONDS ?? 8);
 const ROUNDS = Number(process.env.ATTRIBUTION_ROUNDS ?? 3);
@@ -130,8 +131,10 @@ async function main() {
   const [signedIn, signedInProfiled] = /** @type {import('./lib/cloud-targets.js').CloudTarget[]} */ (cloud.targets);
   const minimal = undiciMinimalTarget(upstream);
   const local = gatehouseTarget(upstream);
+  const minimalSignedIn = undiciSignedInTarget(upstream, signedIn);
   const localProfiled = gatehouseTarget(upstream, { name: 'gatehouse-local (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', localDir], cwd: localDir });
-  const measured = [minimal, local, signedIn];
+  // minimalSignedIn after signedIn: it starts with that row's session
+  const measured = [minimal, local, signedIn, minimalSignedIn];
   try {
     await cloud.startProvider();
     for (const target of measured) await target.start();
@@ -139,7 +142,7 @@ async function main() {
     for (const target of measured) await target.stop();
     const localSplit = await profileShares(localProfiled, localDir);
     const signedInSplit = await profileShares(signedInProfiled, cloudDir);
-    report(cpu, localSplit, signedInSplit, [minimal.name, local.name, signedIn.name]);
+    report(cpu, localSplit, signedInSplit, [minimal.name, local.name, signedIn.name, minimalSignedIn.name]);
   } finally {
     for (const target of [...measured, localProfiled, signedInProfiled]) await target.stop().catch(() => undefined);
     await cloud.stopProvider();
@@ -147,9 +150,9 @@ async function main() {
   }
 }
 
-function report(cpu, localSplit, signedInSplit, [minimalName, localName, signedInName]) {
+function report(cpu, localSplit, signedInSplit, [minimalName, localName, signedInName, minimalSignedInName]) {
   const at = (name) => /** @type {{ micros: number, rps: number }} */ (cpu.get(name));
-  const [minimal, local, signedIn] = [at(minimalName), at(localName), at(signedInName)];
+  const [minimal, local, signedIn, minimalSignedIn] = [at(minimalName), at(localName), at(signedInName), at(minimalSignedInName)];
   const parts = [...PARTS.map((p) => p.part), OTHER].filter((part) => localSplit.shares.has(part) || signedInSplit.shares.has(part));
   const localMicros = (part) => (localSplit.shares.get(part) ?? 0) * local.micros;
   const signedInMicros = (part) => (signedInSplit.shares.get(part) ?? 0) * signedIn.micros;
@@ -167,9 +170,11 @@ function report(cpu, localSplit, signedInSplit, [minimalName, localName, signedI
     `| undici-min | ${rate(minimal.rps)} | ${micros(minimal.micros)} |`,
     `| gatehouse-local | ${rate(local.rps)} | ${micros(local.micros)} |`,
     `| gatehouse-cloud (signed in) | ${rate(signedIn.rps)} | ${micros(signedIn.micros)} |`,
+    `| undici-min-signed-in (undici-min with the signed-in cookie in and identity headers out) | ${rate(minimalSignedIn.rps)} | ${micros(minimalSignedIn.micros)} |`,
     '',
     `Local mode against undici-min: ${micros(local.micros - minimal.micros)} µs per request more (${(local.rps / minimal.rps).toFixed(2)}× its req/s).`,
     `Signed in against local mode: ${micros(signedIn.micros - local.micros)} µs per request more (${(signedIn.rps / local.rps).toFixed(2)}× its req/s).`,
+    `Of that, the bytes alone (undici-min-signed-in against undici-min): ${micros(minimalSignedIn.micros - minimal.micros)} µs per request more (${(minimalSignedIn.rps / minimal.rps).toFixed(2)}× its req/s).`,
     '',
     '| part | local: share | local: µs / request | signed in: µs / request | signed in − local |',
     '|---|--:|--:|--:|--:|',
