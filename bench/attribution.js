@@ -1,5 +1,5 @@
 // `npm run bench:attribution`: where the CPU per request goes, in two steps. First gatehouse-local against
-// undici-min (the least a Node proxy can do with undici), then signed in (gatehouse-cloud: memory store, signed
+// undici-min (the least a Node proxy can do with undici; it is profiled too, so each part has its column), then signed in (gatehouse-cloud: memory store, signed
 // assertion on) against gatehouse-local. All run under autocannon -c 50 on GET /fixed; CPU µs per request comes
 // from /proc/<pid>/stat of unprofiled runs (rounds alternated), and the split from separate runs under --cpu-prof:
 // each sample goes to the first part of gatehouse's work found on its stack (so a socket write made by the access
@@ -54,7 +54,11 @@ const PARTS = [
   },
   { part: 'response relay and upstream client (undici)', adds: false, matches: (_, url) => url.includes('/undici/') || url.endsWith('/proxy/forward.js') },
   // after undici: a request undici builds and writes synchronously inside gatehouse's call is undici's work
-  { part: 'gatehouse request handling (server, proxy)', adds: true, matches: (_, url) => url.includes('/dist/src/') && !url.includes('/proxy/forward.js') },
+  {
+    part: "request handling (gatehouse's server and proxy; undici-min's script)",
+    adds: true,
+    matches: (_, url) => (url.includes('/dist/src/') && !url.includes('/proxy/forward.js')) || url.endsWith('/bench/minimal-proxy.js'),
+  },
   { part: 'Node HTTP server (parser, response writer)', adds: false, matches: (_, url) => url.startsWith('node:_http') || url === 'node:http' },
   {
     part: 'sockets and streams',
@@ -122,6 +126,7 @@ const rate = (value) => Math.round(value).toLocaleString('en-US');
 
 async function main() {
   const upstream = await startUpstream();
+  const minimalDir = makeTempDir('attribution-minimal');
   const localDir = makeTempDir('attribution-local');
   const cloudDir = makeTempDir('attribution-cloud');
   const cloud = await cloudTargets(upstream, [
@@ -130,6 +135,7 @@ async function main() {
   ]);
   const [signedIn, signedInProfiled] = /** @type {import('./lib/cloud-targets.js').CloudTarget[]} */ (cloud.targets);
   const minimal = undiciMinimalTarget(upstream);
+  const minimalProfiled = undiciMinimalTarget(upstream, { name: 'undici-min (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', minimalDir] });
   const local = gatehouseTarget(upstream);
   const minimalSignedIn = undiciSignedInTarget(upstream, signedIn);
   const localProfiled = gatehouseTarget(upstream, { name: 'gatehouse-local (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', localDir], cwd: localDir });
@@ -140,29 +146,35 @@ async function main() {
     for (const target of measured) await target.start();
     const cpu = await cpuPerRequest(measured);
     for (const target of measured) await target.stop();
-    const localSplit = await profileShares(localProfiled, localDir);
-    const signedInSplit = await profileShares(signedInProfiled, cloudDir);
-    report(cpu, localSplit, signedInSplit, [minimal.name, local.name, signedIn.name, minimalSignedIn.name]);
+    const splits = {
+      minimal: await profileShares(minimalProfiled, minimalDir),
+      local: await profileShares(localProfiled, localDir),
+      signedIn: await profileShares(signedInProfiled, cloudDir),
+    };
+    report(cpu, splits, [minimal.name, local.name, signedIn.name, minimalSignedIn.name]);
   } finally {
-    for (const target of [...measured, localProfiled, signedInProfiled]) await target.stop().catch(() => undefined);
+    for (const target of [...measured, minimalProfiled, localProfiled, signedInProfiled]) await target.stop().catch(() => undefined);
     await cloud.stopProvider();
     await upstream.stop();
   }
 }
 
-function report(cpu, localSplit, signedInSplit, [minimalName, localName, signedInName, minimalSignedInName]) {
+function report(cpu, splits, [minimalName, localName, signedInName, minimalSignedInName]) {
   const at = (name) => /** @type {{ micros: number, rps: number }} */ (cpu.get(name));
   const [minimal, local, signedIn, minimalSignedIn] = [at(minimalName), at(localName), at(signedInName), at(minimalSignedInName)];
-  const parts = [...PARTS.map((p) => p.part), OTHER].filter((part) => localSplit.shares.has(part) || signedInSplit.shares.has(part));
-  const localMicros = (part) => (localSplit.shares.get(part) ?? 0) * local.micros;
-  const signedInMicros = (part) => (signedInSplit.shares.get(part) ?? 0) * signedIn.micros;
+  const parts = [...PARTS.map((p) => p.part), OTHER].filter((part) => Object.values(splits).some((split) => split.shares.has(part)));
+  /** CPU µs per request of `part` in a run: its share of the profile times the run's measured CPU per request. */
+  const partMicros = (split, run) => (part) => (split.shares.get(part) ?? 0) * run.micros;
+  const minimalMicros = partMicros(splits.minimal, minimal);
+  const localMicros = partMicros(splits.local, local);
+  const signedInMicros = partMicros(splits.signedIn, signedIn);
   const own = PARTS.filter((p) => p.adds);
   const added = own.reduce((sum, p) => sum + localMicros(p.part), 0);
   const addedSignedIn = own.reduce((sum, p) => sum + signedInMicros(p.part), 0);
   const lines = [
     ...machineHeader('gatehouse: where the CPU per request goes'),
     `- GET /fixed (1 KiB), autocannon -c ${CONNECTIONS}, ${SECONDS} s per run, median of ${ROUNDS} rounds alternated; CPU from /proc/<pid>/stat`,
-    `- split: one ${SECONDS} s run of each gatehouse under --cpu-prof (local: ${localSplit.scope}; signed in: ${signedInSplit.scope}); a sample counts for the first part found on its stack, in the table's order`,
+    `- split: one ${SECONDS} s run of undici-min and of each gatehouse under --cpu-prof (undici-min: ${splits.minimal.scope}; local: ${splits.local.scope}; signed in: ${splits.signedIn.scope}); a sample counts for the first part found on its stack, in the table's order; a part's µs are its share of the profile times the CPU per request measured without the profiler`,
     '- signed in: gatehouse-cloud, memory store, signed assertion on, the session cookie of a real sign-in (alice, admin)',
     '',
     '| target | req/s | CPU µs / request |',
@@ -176,11 +188,11 @@ function report(cpu, localSplit, signedInSplit, [minimalName, localName, signedI
     `Signed in against local mode: ${micros(signedIn.micros - local.micros)} µs per request more (${(signedIn.rps / local.rps).toFixed(2)}× its req/s).`,
     `Of that, the bytes alone (undici-min-signed-in against undici-min): ${micros(minimalSignedIn.micros - minimal.micros)} µs per request more (${(minimalSignedIn.rps / minimal.rps).toFixed(2)}× its req/s).`,
     '',
-    '| part | local: share | local: µs / request | signed in: µs / request | signed in − local |',
-    '|---|--:|--:|--:|--:|',
+    '| part, µs per request | undici-min | local | local − undici-min | signed in | signed in − local |',
+    '|---|--:|--:|--:|--:|--:|',
     ...parts.map(
       (part) =>
-        `| ${part} | ${((localSplit.shares.get(part) ?? 0) * 100).toFixed(1)} % | ${micros(localMicros(part))} | ${micros(signedInMicros(part))} | ${micros(signedInMicros(part) - localMicros(part))} |`,
+        `| ${part} | ${micros(minimalMicros(part))} | ${micros(localMicros(part))} | ${micros(localMicros(part) - minimalMicros(part))} | ${micros(signedInMicros(part))} | ${micros(signedInMicros(part) - localMicros(part))} |`,
     ),
     '',
     `What gatehouse's own parts take (the rows but undici's, Node's, garbage collection and other): ${micros(added)} µs per request in local mode, ${micros(addedSignedIn)} signed in.`,

@@ -60,10 +60,11 @@ export function spawnTracked(command, args, options) {
  * Spawns a node script that prints one JSON line `{"url": ...}` on stdout when it listens.
  * @param {string} script path of the script
  * @param {string[]} args
+ * @param {string[]} [nodeArgs] flags for node itself (e.g. --cpu-prof)
  * @returns {Promise<{ child: ChildProcess, url: string }>}
  */
-export function startNodeServer(script, args) {
-  const child = spawnTracked(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startNodeServer(script, args, nodeArgs = []) {
+  const child = spawnTracked(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
     const onExit = (code) => reject(new Error(`${script} exited with code ${code} before listening`));

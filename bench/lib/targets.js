@@ -43,8 +43,9 @@ export function directTarget(upstream) {
 /**
  * A proxy written as one node script taking the upstream URL (and `args()`, read when it starts). @returns {Target}
  * @param {() => Promise<string[]>} [args]
+ * @param {string[]} [nodeArgs] flags for node itself (e.g. --cpu-prof)
  */
-function nodeProxyTarget(name, file, upstream, note, args = async () => []) {
+function nodeProxyTarget(name, file, upstream, note, args = async () => [], nodeArgs = []) {
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
   return {
@@ -53,7 +54,7 @@ function nodeProxyTarget(name, file, upstream, note, args = async () => []) {
     pid: 0,
     note,
     async start() {
-      const started = await startNodeServer(script(file), [upstream.url, ...(await args())]);
+      const started = await startNodeServer(script(file), [upstream.url, ...(await args())], nodeArgs);
       child = started.child;
       this.url = started.url;
       this.pid = /** @type {number} */ (child.pid);
@@ -65,13 +66,19 @@ function nodeProxyTarget(name, file, upstream, note, args = async () => []) {
   };
 }
 
-/** @returns {Target} */
-export function undiciMinimalTarget(upstream) {
+/**
+ * @param {Upstream} upstream
+ * @param {{ name?: string, nodeArgs?: string[] }} [options] nodeArgs: flags for node itself (e.g. --cpu-prof)
+ * @returns {Target}
+ */
+export function undiciMinimalTarget(upstream, options = {}) {
   return nodeProxyTarget(
-    'undici-min',
+    options.name ?? 'undici-min',
     'minimal-proxy.js',
     upstream,
     'undici-min: bench/minimal-proxy.js, undici 7 Pool.stream (128 connections), hop-by-hop headers dropped',
+    undefined,
+    options.nodeArgs,
   );
 }
 
