@@ -15,7 +15,10 @@ cp -r "$root/dist/src" "$stage/dist/src"
 cp -r "$root/config" "$root/package.json" "$root/package-lock.json" "$stage/"
 cp "$root/docker/healthcheck.js" "$stage/docker/"
 cd "$stage"
-echo "node $(node -v)"
+# the runtime stage's own environment: node must accept the image's NODE_OPTIONS and start with it
+export NODE_ENV=production NODE_OPTIONS="$(sed -n 's/^ENV NODE_OPTIONS=//p' "$root/Dockerfile")"
+[ -n "$NODE_OPTIONS" ] || { echo "the Dockerfile sets no NODE_OPTIONS"; exit 1; }
+echo "node $(node -v), NODE_OPTIONS=$NODE_OPTIONS"
 npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null
 [ ! -d node_modules/typescript ] && [ ! -d node_modules/vitest ] || { echo "dev dependencies leaked into the runtime stage"; exit 1; }
 

@@ -64,6 +64,8 @@ export function machineHeader(title) {
     `- machine: nproc ${nproc}, ${model}, Linux ${release()}`,
     `- Node ${process.version}, undici ${packageVersion('undici')}, autocannon ${packageVersion('autocannon')}, http-proxy ${packageVersion('http-proxy')}, nginx ${nginx}`,
     `- date: ${new Date().toISOString()}`,
+    // flags for every node process of the run (the bench's children inherit them), e.g. the image's young generation
+    ...(process.env.NODE_OPTIONS ? [`- NODE_OPTIONS: ${process.env.NODE_OPTIONS}`] : []),
   ];
 }
 

@@ -134,6 +134,8 @@ describe('Dockerfile', () => {
     const runtime = instructions.slice(instructions.findIndex((line) => line.startsWith('FROM ') && line.includes(' AS runtime')));
     expect(runtime).toContain('USER node');
     expect(runtime).toContain('ENV NODE_ENV=production');
+    // the young generation the benchmarks are measured with (Node 24 alone chose 4 times as much on a large host)
+    expect(runtime).toContain('ENV NODE_OPTIONS=--max-semi-space-size=16');
     expect(runtime.some((line) => line.startsWith('RUN npm ci --omit=dev --ignore-scripts'))).toBe(true);
     expect(runtime).toContain('EXPOSE 8080 9090');
     expect(runtime.find((line) => line.startsWith('HEALTHCHECK'))).toMatch(/CMD \["node", "docker\/healthcheck\.js"\]$/);
