@@ -82,15 +82,11 @@ export function undiciMinimalTarget(upstream, options = {}) {
   );
 }
 
-/** gatehouse's identity headers under their default names (identity.headers), the assertion included. */
-const IDENTITY_HEADERS = [
-  'x-forwarded-user',
-  'x-forwarded-email',
-  'x-forwarded-preferred-username',
-  'x-forwarded-name',
-  'x-forwarded-roles',
-  'x-gatehouse-assertion',
-];
+/** gatehouse's identity headers under their default names (identity.headers, the assertion included), lower-cased as undici reads them. */
+async function defaultIdentityHeaderNames() {
+  const { configSchema } = await import('../../dist/src/config/schema.js');
+  return Object.values(configSchema.parse({}).identity.headers).map((name) => name.toLowerCase());
+}
 
 /**
  * undici-min carrying what a signed-in request carries: the client sends `signedIn`'s session cookie, the proxy drops
@@ -110,7 +106,7 @@ export function undiciSignedInTarget(upstream, signedIn) {
       const { statusCode, headers, body } = await request(`${signedIn.url}/.auth/verify`, { headers: signedIn.headers });
       await body.dump();
       if (statusCode !== 200) throw new Error(`${signedIn.name} answered /.auth/verify with ${statusCode}`);
-      const identity = IDENTITY_HEADERS.flatMap((name) => {
+      const identity = (await defaultIdentityHeaderNames()).flatMap((name) => {
         const value = headers[name];
         return typeof value === 'string' ? [name, value] : [];
       });
