@@ -1,10 +1,11 @@
 // `npm run bench:attribution`: where the CPU per request goes, in two steps. First gatehouse-local against
-// undici-min (the least a Node proxy can do with undici; it is profiled too, so each part has its column), then signed in (gatehouse-cloud: memory store, signed
-// assertion on) against gatehouse-local. All run under autocannon -c 50 on GET /fixed; CPU µs per request comes
-// from /proc/<pid>/stat of unprofiled runs (rounds alternated), and the split from separate runs under --cpu-prof:
-// each sample goes to the first part of gatehouse's work found on its stack (so a socket write made by the access
-// logger counts as the access line), else to the layer it runs in. undici-min-signed-in (undici-min carrying a signed-in
-// request's cookie and identity headers) tells what of signing in is the bytes alone.
+// undici-min (the least a Node proxy can do with undici; it is profiled too, so each part has its column), then
+// signed in (gatehouse-cloud: memory store, signed assertion on) against gatehouse-local. All run under autocannon
+// -c 50 on GET /fixed; CPU µs per request comes from /proc/<pid>/stat of unprofiled runs (rounds alternated), and the
+// split from separate runs under --cpu-prof: each sample goes to the first part of gatehouse's work found on its
+// stack (so a socket write made by the access logger counts as the access line), else to the layer it runs in.
+// undici-min-signed-in (undici-min carrying a signed-in request's cookie and identity headers) tells what of
+// signing in is the bytes alone.
 // Env: ATTRIBUTION_SECONDS (default 8), ATTRIBUTION_ROUNDS (default 3). Prints markdown tables.
 import { cloudTargets } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
