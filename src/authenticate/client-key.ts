@@ -2,7 +2,7 @@
 // PEM or a JWK, its signing algorithm settled once (the JWK's `alg`, else the usual one for the key type), checked
 // by the config schema (clientKeyProblem) and imported for openid-client's PrivateKeyJwt (loadClientKey).
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { importPKCS8, type CryptoKey } from 'jose';
+import type { CryptoKey } from 'jose';
 
 export type ClientKeyAlg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 
@@ -34,6 +34,8 @@ export async function loadClientKey(text: string): Promise<ClientKey> {
   const parsed = parse(text);
   if (typeof parsed === 'string') throw new Error(`sso.client_key: ${parsed}`);
   const { alg, kid } = parsed;
+  // jose is loaded here, not with the config schema that calls clientKeyProblem: local mode never signs.
+  const { importPKCS8 } = await import('jose');
   const key = await importPKCS8(parsed.keyObject.export({ format: 'pem', type: 'pkcs8' }).toString(), alg);
   return { key, alg, ...(kid ? { kid } : {}) };
 }
