@@ -17,6 +17,12 @@ const DEFLATED = '\u0002';
  */
 const ZLIB = { level: 9, windowBits: 10, memLevel: 1 } as const;
 /**
+ * Output buffers of 1 KiB instead of zlib's 16 KiB: an ID token deflates to about 250 bytes and inflates to about
+ * 450, and each call's output buffer is garbage until V8 collects it; 100,000 sign-ins in a row left 45 MiB of
+ * the allocator's pages in RSS with 16 KiB buffers, 13 MiB with 1 KiB (more chunks are used when a token needs them).
+ */
+const CHUNK_SIZE = 1024;
+/**
  * Common JOSE header and ID token claim text: a preset dictionary lets deflate shrink a 450-byte header and payload
  * by about 45% instead of 30%. Packed forms never leave the process, so this text may change between versions.
  */
@@ -164,7 +170,7 @@ export function packToken(token: string, deflate = false): string {
     bytes.push(decoded);
   }
   if (deflate && segments.length === 3) {
-    const deflated = deflateRawSync(Buffer.concat([bytes[0] as Buffer, bytes[1] as Buffer]), { ...ZLIB, dictionary: DICTIONARY });
+    const deflated = deflateRawSync(Buffer.concat([bytes[0] as Buffer, bytes[1] as Buffer]), { ...ZLIB, chunkSize: CHUNK_SIZE, dictionary: DICTIONARY });
     if (deflated.length < (bytes[0] as Buffer).length + (bytes[1] as Buffer).length) {
       return Buffer.concat([Buffer.from(prefix(DEFLATED, lengths), 'latin1'), bytes[2] as Buffer, deflated]).toString('latin1');
     }
@@ -189,7 +195,7 @@ export function unpackToken(packed: string): string {
     const bytes = Buffer.from(packed, 'latin1');
     const headerLength = lengthAt(0);
     const signatureEnd = start + lengthAt(2);
-    const inflated = inflateRawSync(bytes.subarray(signatureEnd), { windowBits: ZLIB.windowBits, dictionary: DICTIONARY });
+    const inflated = inflateRawSync(bytes.subarray(signatureEnd), { windowBits: ZLIB.windowBits, chunkSize: CHUNK_SIZE, dictionary: DICTIONARY });
     return `${inflated.toString('base64url', 0, headerLength)}.${inflated.toString('base64url', headerLength)}.${bytes.toString('base64url', start, signatureEnd)}`;
   }
   const bytes = Buffer.from(packed, 'latin1');

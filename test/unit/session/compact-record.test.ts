@@ -50,6 +50,17 @@ describe('packToken / unpackToken', () => {
     expect(compactRecord(sessionRecord({ idToken: token })).idToken).toBe(token);
   });
 
+  it('gives back an ID token whose header and payload take several of zlib’s 1 KiB output chunks each way', () => {
+    const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    // groups of a large directory: 8 KiB of payload that deflates to well over 1 KiB
+    const groups = Array.from({ length: 200 }, (_, i) => `group-${i}-${b64(6)}`);
+    const token = `${part({ alg: 'RS256', typ: 'JWT', kid: b64(32) })}.${part({ sub: 'alice', aud: 'gatehouse', groups })}.${b64(256)}`;
+    const packed = packToken(token, true);
+    expect(packed.charCodeAt(0)).toBe(2);
+    expect(packed.length).toBeGreaterThan(2048);
+    expect(unpackToken(packed)).toBe(token);
+  });
+
   it.each([
     ['random (incompressible) parts', jwt()],
     ['two segments', `${b64(300)}.${b64(20)}`],
