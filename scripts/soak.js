@@ -2,8 +2,12 @@
 // child process in cloud mode, the development OpenID provider and a recording app with a WebSocket echo:
 // signed-in browsing, real sign-ins through the provider's login and consent forms, logouts, unauthenticated
 // floods and WebSocket round trips. Prints the gatehouse's RSS, open file descriptors and sockets at start, at
-// each interval and at the end; fails (exit 1) when RSS has not levelled off (end more than 10 % above the
-// value after the warm-up, at minute 1 in a full run) or when any answer was not one of the expected ones.
+// each interval and at the end; fails (exit 1) when RSS has not levelled off (end more than 5 % above the highest
+// RSS of the first half) or when any answer was not one of the expected ones.
+// Why against the first half's highest RSS: how long RSS takes to settle depends on the runtime (Node 20 by minute 1,
+// Node 24, whose V8 collects its old space later, by about 100 s), and RSS saws up and down with V8's collections
+// (139 to 175 MiB within one Node 20 run), while a leak ends the run above anything it reached by half time. So it
+// flags what grows by more than that swing plus 5 % in the second half, and never a runtime still settling at minute 1.
 // Needs `npm run build` first (it runs dist/; SOAK_DIST=<dir> runs another build output).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,9 +26,9 @@ import { waitFor } from '../test/helpers/wait.js';
 const DIST = process.env.SOAK_DIST ?? fileURLToPath(new URL('../dist', import.meta.url));
 const { startDevProvider } = await import(join(DIST, 'demo/dev-provider.js'));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
-const WARM_UP_SECONDS = Math.min(60, SECONDS / 5);
+const HALF_TIME_SECONDS = SECONDS / 2;
 const SAMPLE_SECONDS = Math.min(60, Math.max(5, SECONDS / 6));
-const RSS_TOLERANCE = 0.1;
+const RSS_TOLERANCE = 0.05;
 const MAIN_JS = join(DIST, 'src/main.js');
 const USERS = ['alice', 'carol'];
 const POOL_SIZE = 30;
@@ -225,9 +229,9 @@ const sample = (label) => {
 console.log(`soak: ${SECONDS} s against ${url} (provider ${provider.issuer}, app ${appUrl}), gatehouse pid ${child.pid}`);
 sample('start');
 for (let i = 0; i < 5; i++) sessions.push(await signIn(USERS[i % USERS.length]));
-let baseline;
+let halfTime;
 const sampler = setInterval(() => sample('interval'), SAMPLE_SECONDS * 1000);
-const warmUp = setTimeout(() => (baseline = measure()), WARM_UP_SECONDS * 1000);
+const halfTimer = setTimeout(() => (halfTime = measure()), HALF_TIME_SECONDS * 1000);
 
 await Promise.all([
   ...Array.from({ length: 8 }, () => worker('browse', browse)),
@@ -237,16 +241,19 @@ await Promise.all([
 ]);
 running = false;
 clearInterval(sampler);
-clearTimeout(warmUp);
+clearTimeout(halfTimer);
 await new Promise((resolve) => setTimeout(resolve, 500));
 sample('end');
 
 const end = samples.at(-1);
-baseline ??= samples[0];
+const firstHalf = [...samples.filter((s) => s.at <= HALF_TIME_SECONDS), ...(halfTime ? [halfTime] : [])];
+const baseline = firstHalf.reduce((highest, s) => (s.rssMb > highest.rssMb ? s : highest));
 const growth = (end.rssMb - baseline.rssMb) / baseline.rssMb;
 const problems = [];
 if (growth > RSS_TOLERANCE)
-  problems.push(`RSS grew ${(growth * 100).toFixed(1)} % after the warm-up (${baseline.rssMb} → ${end.rssMb} MiB), more than ${RSS_TOLERANCE * 100} %`);
+  problems.push(
+    `RSS grew ${(growth * 100).toFixed(1)} % over the first half's highest (${baseline.rssMb} → ${end.rssMb} MiB), more than ${RSS_TOLERANCE * 100} %`,
+  );
 if (unexpected.length)
   problems.push(`unexpected answers (${[...counts].filter(([k]) => k.startsWith('UNEXPECTED')).reduce((n, [, v]) => n + v, 0)}): ${unexpected.join('; ')}`);
 if (childExited) problems.push('gatehouse exited during the soak');
@@ -254,7 +261,7 @@ const errorLines = childLog.filter((line) => /"level":"(error|fatal)"|stderr:/.t
 if (errorLines.length) problems.push(`gatehouse logged ${errorLines.length} error lines, first: ${errorLines[0]}`);
 
 console.log(
-  `RSS after warm-up (${WARM_UP_SECONDS} s) ${baseline.rssMb} MiB, at end ${end.rssMb} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %); warn lines logged: ${childLog.length}`,
+  `RSS highest in the first half (${HALF_TIME_SECONDS} s) ${baseline.rssMb} MiB, at end ${end.rssMb} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %); warn lines logged: ${childLog.length}`,
 );
 console.log(problems.length ? `SOAK FAILED\n- ${problems.join('\n- ')}` : 'SOAK PASSED');
 
