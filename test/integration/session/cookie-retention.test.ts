@@ -25,7 +25,11 @@ function heapGrowthAfterVerifying(sessions: number): number {
     const growth = process.memoryUsage().heapUsed - before;
     if (verdicts.some((verdict) => !verdict || !('key' in verdict))) throw new Error('a cookie did not verify');
     console.log(growth);`;
-  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, cwd: fileURLToPath(new URL('../../..', import.meta.url)) });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+  });
   expect(child.stderr).toBe('');
   return Number(child.stdout.trim());
 }
