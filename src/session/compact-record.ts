@@ -67,9 +67,9 @@ export class CompactSessionRecord implements SessionRecord {
   expiresAt: number;
   lastSeenAt: number;
   refreshAt: number;
-  readonly #idToken: string;
-  readonly #accessToken: string | undefined;
-  readonly #refreshToken: string | undefined;
+  #idToken: string;
+  #accessToken: string | undefined;
+  #refreshToken: string | undefined;
 
   constructor(fields: SessionFields, tokens: PackedTokens) {
     this.key = fields.key;
@@ -88,19 +88,28 @@ export class CompactSessionRecord implements SessionRecord {
   }
 
   get idToken(): string {
-    return unpackToken(this.#idToken);
+    return unpackToken(this.packedTokens().idToken);
   }
 
   get accessToken(): string | undefined {
-    return this.#accessToken === undefined ? undefined : unpackToken(this.#accessToken);
+    const packed = this.packedTokens().accessToken;
+    return packed === undefined ? undefined : unpackToken(packed);
   }
 
   get refreshToken(): string | undefined {
-    return this.#refreshToken === undefined ? undefined : unpackToken(this.#refreshToken);
+    const packed = this.packedTokens().refreshToken;
+    return packed === undefined ? undefined : unpackToken(packed);
   }
 
   packedTokens(): PackedTokens {
     return { idToken: this.#idToken, accessToken: this.#accessToken, refreshToken: this.#refreshToken };
+  }
+
+  /** For a subclass that holds its tokens elsewhere until it takes them in. */
+  protected holdTokens(tokens: PackedTokens): void {
+    this.#idToken = tokens.idToken;
+    this.#accessToken = tokens.accessToken;
+    this.#refreshToken = tokens.refreshToken;
   }
 
   /** A plain record with the tokens as text: what JSON (the Redis seal) and spreads need. */
@@ -118,8 +127,9 @@ export class CompactSessionRecord implements SessionRecord {
     };
     if (this.policyClaims !== undefined) plain.policyClaims = this.policyClaims;
     if (this.sid !== undefined) plain.sid = this.sid;
-    if (this.#accessToken !== undefined) plain.accessToken = this.accessToken;
-    if (this.#refreshToken !== undefined) plain.refreshToken = this.refreshToken;
+    const { accessToken, refreshToken } = this.packedTokens();
+    if (accessToken !== undefined) plain.accessToken = unpackToken(accessToken);
+    if (refreshToken !== undefined) plain.refreshToken = unpackToken(refreshToken);
     return plain;
   }
 }

@@ -1,7 +1,17 @@
 // Sessions of one replica in process memory: bounded by max_sessions (least recently used out first), absolute and idle expiry, found by sid/sub for back-channel logout.
 import { LRUCache } from 'lru-cache';
 import { ByteSlab } from './byte-slab.js';
-import { TIME_AT, hasPackedKey, packSession, packedKey, packedSubAndSid, unpackSession } from './packed-session.js';
+import {
+  SlabSessionRecord,
+  TIME_AT,
+  hasPackedKey,
+  packSession,
+  packedKey,
+  packedSubAndSid,
+  unpackSession,
+  unpackTokens,
+  type PackedTokenReader,
+} from './packed-session.js';
 import { SessionIndex } from './session-index.js';
 import { SingleFlight } from './single-flight.js';
 import type { SessionRecord, SessionStore } from './types.js';
@@ -28,13 +38,15 @@ export interface MemoryStoreOptions {
  * Every session is kept packed in a slab outside the V8 heap (packed-session.ts, byte-slab.ts) and indexed there too
  * (session-index.ts): what the V8 heap holds grows with the recently used sessions only. Those are also kept as
  * records, so the hot path reads no bytes and a record keeps its identity (per-record caches key on it) while it is
- * in use. A record's lastSeenAt is written through to its packed form.
+ * in use; a record read back from the slab leaves its tokens there until it leaves the recent ones or its session
+ * ends (SlabSessionRecord). A record's lastSeenAt is written through to its packed form.
  */
 export class MemoryStore implements SessionStore {
   readonly ready = true;
   private readonly slab = new ByteSlab();
   private readonly index = new SessionIndex((slot, key) => hasPackedKey(this.slab, slot, key));
   private readonly records: LRUCache<string, HotSession>;
+  private readonly tokens: PackedTokenReader = { tokensAt: (slot) => unpackTokens(this.slab.view(slot)) };
   private readonly flights = new SingleFlight();
   private readonly claimed = new LRUCache<string, true>({ max: MAX_CLAIMED_IDS });
   private readonly maxSessions: number;
@@ -48,7 +60,8 @@ export class MemoryStore implements SessionStore {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.now = options.now ?? Date.now;
     this.onEvict = options.onEvict;
-    this.records = new LRUCache<string, HotSession>({ max: options.hotSessions ?? 10_000 });
+    // Called before a slab entry goes (remove deletes the record first) and when a record leaves the recent ones.
+    this.records = new LRUCache<string, HotSession>({ max: options.hotSessions ?? 10_000, dispose: ({ record }) => keepTokens(record) });
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), sweepIntervalMs);
@@ -74,7 +87,7 @@ export class MemoryStore implements SessionStore {
     }
     this.index.use(slot);
     if (hot !== undefined) return hot.record;
-    const record = unpackSession(this.slab.view(slot));
+    const record = unpackSession(this.slab.view(slot), { reader: this.tokens, slot });
     this.records.set(key, { record, slot });
     return record;
   }
@@ -153,9 +166,9 @@ export class MemoryStore implements SessionStore {
   }
 
   private remove(slot: number, key: string): void {
+    this.records.delete(key);
     this.index.remove(slot);
     this.slab.remove(slot);
-    this.records.delete(key);
   }
 
   private subAndSid(slot: number): { sub: string; sid: string | undefined } {
@@ -178,6 +191,10 @@ export class MemoryStore implements SessionStore {
     }
     return ended;
   }
+}
+
+function keepTokens(record: SessionRecord): void {
+  if (record instanceof SlabSessionRecord) record.keepTokens();
 }
 
 /** A recently used session: its record, and its slot so the hot path does not look the key up again. */

@@ -1,6 +1,6 @@
 // A session record packed into bytes: how the memory store keeps its sessions outside the V8 heap (see byte-slab.ts).
 import type { ByteSlab } from './byte-slab.js';
-import { CompactSessionRecord, packedTokensOf } from './compact-record.js';
+import { CompactSessionRecord, packedTokensOf, type PackedTokens, type SessionFields } from './compact-record.js';
 import type { SessionRecord } from './types.js';
 
 /**
@@ -75,9 +75,12 @@ export function packSession(record: SessionRecord): Buffer {
   return bytes;
 }
 
-/** The record a packed session holds (a compact record: its tokens stay packed until read). */
-export function unpackSession(bytes: Buffer): CompactSessionRecord {
-  const values = readFields(bytes);
+/**
+ * The record a packed session holds (a compact record: its tokens stay packed until read). With `tokens`, the
+ * record leaves its tokens in the slab and reads them from there (see SlabSessionRecord).
+ */
+export function unpackSession(bytes: Buffer, tokens?: { reader: PackedTokenReader; slot: number }): CompactSessionRecord {
+  const values = readFields(bytes, tokens ? Field.PolicyClaims : Field.RefreshToken);
   const text = (field: Field): string | undefined => values[field];
   const claims: SessionRecord['claims'] = { sub: text(Field.Sub) as string };
   const email = text(Field.Email);
@@ -87,21 +90,65 @@ export function unpackSession(bytes: Buffer): CompactSessionRecord {
   if (name !== undefined) claims.name = name;
   if (preferredUsername !== undefined) claims.preferred_username = preferredUsername;
   const policyClaims = text(Field.PolicyClaims);
-  return new CompactSessionRecord(
-    {
-      key: text(Field.Key) as string,
-      claims,
-      roles: JSON.parse(text(Field.Roles) as string) as string[],
-      policyClaims: policyClaims === undefined ? undefined : (JSON.parse(policyClaims) as Record<string, unknown>),
-      sid: text(Field.Sid),
-      tokensExpireAt: bytes.readDoubleLE(TIME_AT.tokensExpireAt),
-      createdAt: bytes.readDoubleLE(TIME_AT.createdAt),
-      expiresAt: bytes.readDoubleLE(TIME_AT.expiresAt),
-      lastSeenAt: bytes.readDoubleLE(TIME_AT.lastSeenAt),
-      refreshAt: bytes.readDoubleLE(TIME_AT.refreshAt),
-    },
-    { idToken: text(Field.IdToken) as string, accessToken: text(Field.AccessToken), refreshToken: text(Field.RefreshToken) },
-  );
+  const fields: SessionFields = {
+    key: text(Field.Key) as string,
+    claims,
+    roles: JSON.parse(text(Field.Roles) as string) as string[],
+    policyClaims: policyClaims === undefined ? undefined : (JSON.parse(policyClaims) as Record<string, unknown>),
+    sid: text(Field.Sid),
+    tokensExpireAt: bytes.readDoubleLE(TIME_AT.tokensExpireAt),
+    createdAt: bytes.readDoubleLE(TIME_AT.createdAt),
+    expiresAt: bytes.readDoubleLE(TIME_AT.expiresAt),
+    lastSeenAt: bytes.readDoubleLE(TIME_AT.lastSeenAt),
+    refreshAt: bytes.readDoubleLE(TIME_AT.refreshAt),
+  };
+  if (tokens) return new SlabSessionRecord(fields, tokens.reader, tokens.slot);
+  return new CompactSessionRecord(fields, {
+    idToken: text(Field.IdToken) as string,
+    accessToken: text(Field.AccessToken),
+    refreshToken: text(Field.RefreshToken),
+  });
+}
+
+/** The packed tokens of a packed session, read without the other fields. */
+export function unpackTokens(bytes: Buffer): PackedTokens {
+  const values = readFields(bytes, Field.RefreshToken, Field.IdToken);
+  return { idToken: values[Field.IdToken] as string, accessToken: values[Field.AccessToken], refreshToken: values[Field.RefreshToken] };
+}
+
+/** Where a SlabSessionRecord reads its tokens: the packed session at `slot` (the memory store). */
+export interface PackedTokenReader {
+  tokensAt(slot: number): PackedTokens;
+}
+
+const NO_TOKENS: PackedTokens = { idToken: '', accessToken: undefined, refreshToken: undefined };
+
+/**
+ * A record of the memory store's recent ones whose tokens stay in the slab: the ID token alone is half of a record,
+ * and only logout and refresh read it. The store calls keepTokens before the record's slab entry goes and when the
+ * record leaves its recent ones, so a record still held elsewhere (a logout that ends the session, then sends its
+ * ID token as the hint) keeps its own tokens, never another session's.
+ */
+export class SlabSessionRecord extends CompactSessionRecord {
+  #reader: PackedTokenReader | undefined;
+  readonly #slot: number;
+
+  constructor(fields: SessionFields, reader: PackedTokenReader, slot: number) {
+    super(fields, NO_TOKENS);
+    this.#reader = reader;
+    this.#slot = slot;
+  }
+
+  override packedTokens(): PackedTokens {
+    return this.#reader === undefined ? super.packedTokens() : this.#reader.tokensAt(this.#slot);
+  }
+
+  /** Copies the tokens out of the slab: from now on the record holds them itself. */
+  keepTokens(): void {
+    if (this.#reader === undefined) return;
+    this.holdTokens(this.#reader.tokensAt(this.#slot));
+    this.#reader = undefined;
+  }
 }
 
 /** The subject and provider session id, what the store's indexes hold, read without unpacking the rest. */
@@ -120,14 +167,16 @@ export function hasPackedKey(slab: ByteSlab, slot: number, key: string): boolean
   return slab.textEquals(slot, FIELDS_AT + 4, FIELDS_AT + 4 + slab.readUInt32(slot, FIELDS_AT), key);
 }
 
-function readFields(bytes: Buffer, last: Field = Field.RefreshToken): Array<string | undefined> {
+/** Fields `first` to `last` (the earlier ones are skipped, not decoded), at their Field index. */
+function readFields(bytes: Buffer, last: Field = Field.RefreshToken, first: Field = Field.Key): Array<string | undefined> {
   const values: Array<string | undefined> = [];
   let offset = FIELDS_AT;
   for (let field = 0; field <= last; field++) {
     const length = bytes.readUInt32LE(offset);
     offset += 4;
-    if (length === ABSENT) {
+    if (length === ABSENT || field < first) {
       values.push(undefined);
+      if (length !== ABSENT) offset += length;
       continue;
     }
     values.push(bytes.toString(encodingOf(field, length === 0 ? 0 : (bytes[offset] as number)), offset, offset + length));

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MemoryEvictReason, MemoryStore } from '../../../src/session/memory-store.js';
+import { SlabSessionRecord } from '../../../src/session/packed-session.js';
 import type { SessionRecord } from '../../../src/session/types.js';
 import { seededInts } from '../../helpers/seeded-random.js';
 
@@ -84,6 +85,72 @@ describe('MemoryStore', () => {
     expect(store.peek('a')).toBeUndefined();
     expect(evictions).toEqual(['idle', 'idle']);
     expect(await store.deleteBySid('sid-a')).toBe(0);
+  });
+
+  describe('a record read back from the slab, whose tokens stay there while it is recent', () => {
+    const tokensOf = (key: string): Partial<SessionRecord> => ({ idToken: `id-token-${key}`, accessToken: `access-${key}`, refreshToken: `refresh-${key}` });
+    const heldTokens = (session: SessionRecord | undefined): unknown[] => [session?.idToken, session?.accessToken, session?.refreshToken];
+
+    /** A store with one recent record, holding `keys`; each read back from the slab once (the last one recent). */
+    async function readBack(clock: Clock, keys: string[]): Promise<{ store: MemoryStore; read: SessionRecord[] }> {
+      const store = memoryStore(10, clock, [], 1);
+      for (const key of [...keys, 'other']) await store.set(record(key, clock.time, tokensOf(key)));
+      const read = keys.map((key) => store.peek(key) as SessionRecord);
+      return { store, read };
+    }
+
+    it('is read from the packed form and gives its own tokens', async () => {
+      const { read } = await readBack(new Clock(), ['a']);
+      expect(read[0]).toBeInstanceOf(SlabSessionRecord);
+      expect(heldTokens(read[0])).toEqual(['id-token-a', 'access-a', 'refresh-a']);
+    });
+
+    it('keeps its tokens when its session ends and the slot goes to another session (logout reads the ID token after ending it)', async () => {
+      const clock = new Clock();
+      const { store, read } = await readBack(clock, ['a']);
+      await store.delete('a');
+      await store.set(record('c', clock.time, tokensOf('c')));
+      expect(heldTokens(read[0])).toEqual(['id-token-a', 'access-a', 'refresh-a']);
+      expect(heldTokens(store.peek('c'))).toEqual(['id-token-c', 'access-c', 'refresh-c']);
+    });
+
+    it('keeps its tokens when it leaves the recent records, its session then ending by a back-channel logout', async () => {
+      const clock = new Clock();
+      const { store, read } = await readBack(clock, ['a', 'b']); // reading b pushed a out of the one recent record
+      expect(await store.deleteBySub('user-a')).toBe(1);
+      await store.set(record('c', clock.time, tokensOf('c')));
+      expect(heldTokens(read[0])).toEqual(['id-token-a', 'access-a', 'refresh-a']);
+    });
+
+    it('keeps its own tokens when its session is stored again with new ones (a refresh), and the store gives the new', async () => {
+      const clock = new Clock();
+      const { store, read } = await readBack(clock, ['a']);
+      await store.set(record('a', clock.time, { idToken: 'id-token-a2', accessToken: 'access-a2', refreshToken: 'refresh-a2' }));
+      expect(heldTokens(read[0])).toEqual(['id-token-a', 'access-a', 'refresh-a']);
+      expect(heldTokens(store.peek('a'))).toEqual(['id-token-a2', 'access-a2', 'refresh-a2']);
+    });
+
+    it('keeps its tokens when its session expires, and when the store closes', async () => {
+      const clock = new Clock();
+      const { store, read } = await readBack(clock, ['a']);
+      clock.advance(TTL);
+      expect(store.peek('a')).toBeUndefined();
+      expect(heldTokens(read[0])).toEqual(['id-token-a', 'access-a', 'refresh-a']);
+
+      const closing = await readBack(clock, ['z']);
+      await closing.store.close();
+      expect(heldTokens(closing.read[0])).toEqual(['id-token-z', 'access-z', 'refresh-z']);
+    });
+
+    it('serializes with its tokens (the shape JSON and the Redis seal see)', async () => {
+      const { read } = await readBack(new Clock(), ['a']);
+      expect(JSON.parse(JSON.stringify(read[0])) as SessionRecord).toMatchObject({
+        key: 'a',
+        idToken: 'id-token-a',
+        accessToken: 'access-a',
+        refreshToken: 'refresh-a',
+      });
+    });
   });
 
   it('keeps at most maxSessions, evicting the least recently used first', async () => {

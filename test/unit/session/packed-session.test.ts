@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compactRecord } from '../../../src/session/compact-record.js';
-import { TIME_AT, packSession, packedSubAndSid, unpackSession } from '../../../src/session/packed-session.js';
+import { TIME_AT, packSession, packedSubAndSid, unpackSession, unpackTokens } from '../../../src/session/packed-session.js';
 import type { SessionRecord } from '../../../src/session/types.js';
 import { sessionRecord } from '../../helpers/session-records.js';
 
@@ -15,6 +15,7 @@ function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
 }
 
 const plain = (value: SessionRecord): SessionRecord => JSON.parse(JSON.stringify(value)) as SessionRecord;
+const NOTHING = { idToken: '', accessToken: undefined, refreshToken: undefined };
 
 describe('packSession / unpackSession', () => {
   it.each([
@@ -25,13 +26,17 @@ describe('packSession / unpackSession', () => {
     ],
     ['tokens kept as text, beyond latin1', record({ idToken: 'not.a.jwt+/✓', accessToken: 'tökén', refreshToken: '' })],
     ['empty strings', record({ claims: { sub: '' }, sid: '', roles: [''] })],
-  ])('gives back %s exactly, from a plain or a compact record', (_name, session) => {
+  ])('gives back %s exactly, from a plain or a compact record, with its tokens or reading them from the packed form', (_name, session) => {
     for (const source of [session, compactRecord(session)]) {
-      const back = unpackSession(packSession(source));
-      expect(plain(back)).toEqual(plain(session));
-      expect(back.idToken).toBe(session.idToken);
-      expect(back.accessToken).toBe(session.accessToken);
-      expect(back.refreshToken).toBe(session.refreshToken);
+      const packed = packSession(source);
+      const withTokens = unpackSession(packed);
+      const readingTokens = unpackSession(packed, { reader: { tokensAt: (slot) => (slot === 7 ? unpackTokens(packed) : NOTHING) }, slot: 7 });
+      for (const back of [withTokens, readingTokens]) {
+        expect(plain(back)).toEqual(plain(session));
+        expect(back.idToken).toBe(session.idToken);
+        expect(back.accessToken).toBe(session.accessToken);
+        expect(back.refreshToken).toBe(session.refreshToken);
+      }
     }
   });
 
