@@ -175,9 +175,10 @@ async function main() {
       "### Where a session's bytes go",
       '',
       'Memory held per session by each part, 100,000 of a part at a time (live V8 heap and ArrayBuffer bytes after full collections,',
-      'before and after; bench/lib/session-bytes-child.js). The first rows are the parts of a record, as the memory store holds it for its',
-      'most recently used sessions (session.hot_sessions) and the Redis store in its cache; the last row is what the memory store holds for',
-      'every session.',
+      'before and after; bench/lib/session-bytes-child.js). The first rows are the parts of a record, as the Redis store holds it in its',
+      'cache and the memory store a session just signed in or refreshed; a record the memory store reads back from its slab for its most',
+      'recently used sessions (session.hot_sessions) leaves its tokens there (the next row); the last row is what the memory store holds',
+      'for every session.',
       '',
       sessionBytes(),
     );

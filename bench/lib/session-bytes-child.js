@@ -3,6 +3,7 @@
 // markdown table. Part of `npm run bench:memory`.
 import { compactRecord, packToken } from '../../dist/src/session/compact-record.js';
 import { MemoryStore } from '../../dist/src/session/memory-store.js';
+import { packSession, unpackSession } from '../../dist/src/session/packed-session.js';
 import { SessionCookie } from '../../dist/src/session/session-cookie.js';
 import { base64url, flat, idToken, identityClaims, sessionFields } from './session-shapes.js';
 
@@ -43,6 +44,16 @@ const rows = [
   ],
 ];
 tokens.length = 0;
+
+// A recent record of the memory store read back from its packed form: everything above but the tokens, which it
+// reads from the slab when asked (logout, refresh). The packed forms are made (and kept) before measuring.
+const packed = Array.from({ length: COUNT }, (_, i) => packSession(compactRecord(sessionFields(i, cookie.issue().key, now))));
+const reader = { tokensAt: () => ({ idToken: '', accessToken: undefined, refreshToken: undefined }) };
+rows.push([
+  'a recent record of the memory store, read back from the slab: record, claims, key and sid (its tokens stay in the slab)',
+  bytesEach((i) => unpackSession(/** @type {Buffer} */ (packed[i]), { reader, slot: i })),
+]);
+packed.length = 0;
 
 // A session as the memory store keeps it: packed into the slab, indexed in typed arrays (key table, order of use, sid and sub hashes).
 // One recent record (hot_sessions 1): the records of recently used sessions are the rows above.
