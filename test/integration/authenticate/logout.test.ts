@@ -162,3 +162,32 @@ describe('logout', () => {
     });
   });
 });
+
+// The memory store's recent records read back from its slab leave their tokens there until the session ends or
+// they leave the recent ones (src/session/packed-session.ts): with one recent record, every user's next request
+// reads their session back, and logout, which ends the session before it sends the ID token, must still send theirs.
+describe('logout of a session read back from the memory store (session.hot_sessions: 1)', () => {
+  let stack: CloudStack;
+  beforeAll(async () => {
+    stack = await startCloudStack({ config: { session: { secrets: ['logout-hot-sessions-secret-0123456789'], hot_sessions: 1 } } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const hintOf = (response: BrowserResponse): string | undefined =>
+    decodeJwt(new URL(response.location ?? 'http://missing.invalid').searchParams.get('id_token_hint') ?? '').sub;
+
+  it('sends each user their own ID token, whether their record is the recent one or has left it', async () => {
+    const [alice, carol, bob] = [new BrowserClient(), new BrowserClient(), new BrowserClient()];
+    await stack.signIn(alice, '/', 'alice', 'authorize');
+    await stack.signIn(carol, '/', 'carol', 'authorize');
+    await stack.signIn(bob, '/', 'bob', 'authorize');
+    for (const client of [alice, carol, bob]) expect((await client.navigate(`${stack.url}/app`)).status).toBe(200);
+    // carol's and alice's records have left the recent one, bob's is it
+    expect(hintOf(await carol.navigate(`${stack.url}/.auth/logout`))).toBe('carol');
+    expect((await alice.navigate(`${stack.url}/app`)).status).toBe(200); // read back again: now the recent one
+    expect(hintOf(await alice.navigate(`${stack.url}/.auth/logout`))).toBe('alice');
+    expect(hintOf(await bob.navigate(`${stack.url}/.auth/logout`))).toBe('bob');
+  });
+});
