@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { flood } from './lib/load.js';
+import { memoryCgroup } from './lib/memory-cgroup.js';
 import { makeTempDir, memoryKiB, startNodeServer, stopChild } from './lib/processes.js';
 import { machineHeader, publishReport } from './lib/report.js';
 import { startUpstream } from './lib/targets.js';
@@ -57,11 +58,19 @@ async function measureScenario(scenario, upstream) {
   }
 }
 
-/** `count` or `count@MiB`: the second runs gatehouse with --max-old-space-size=MiB (a heap sized for the deployment). */
-const SESSION_ROWS = (process.env.BENCH_SESSIONS ?? '0,10000,100000,250000,100000@256').split(',').map((spec) => {
-  const [count, heapMiB] = spec.split('@').map(Number);
-  if (!Number.isInteger(count) || count < 0 || (heapMiB !== undefined && !(heapMiB > 0))) throw new Error(`BENCH_SESSIONS: bad entry ${JSON.stringify(spec)}`);
-  return { count, heapMiB };
+/**
+ * `count`, `count@MiB` (gatehouse with --max-old-space-size=MiB, a heap sized for the deployment) or `count@cgroupMiB`
+ * (gatehouse in a memory cgroup limited to MiB, as in a container with that memory limit).
+ */
+const SESSION_ROWS = (process.env.BENCH_SESSIONS ?? '0,10000,100000,250000,100000@256,100000@cgroup512').split(',').map((spec) => {
+  const [countText = '', variant] = spec.split('@');
+  const count = Number(countText);
+  const cgroupMiB = variant?.startsWith('cgroup') ? Number(variant.slice('cgroup'.length)) : undefined;
+  const heapMiB = variant !== undefined && cgroupMiB === undefined ? Number(variant) : undefined;
+  if (!Number.isInteger(count) || count < 0 || [heapMiB, cgroupMiB].some((mib) => mib !== undefined && !(mib > 0))) {
+    throw new Error(`BENCH_SESSIONS: bad entry ${JSON.stringify(spec)}`);
+  }
+  return { count, heapMiB, cgroupMiB };
 });
 
 /** Every session used once (identity headers, assertion and verified-cookie cache built), each with its own cookie. */
@@ -87,22 +96,25 @@ const statusText = (answered) =>
       .join(', ') || '—'
   }; errors: ${answered.errors}`;
 
-/** Starts the session child, with --max-old-space-size when `heapMiB` is set (NODE_OPTIONS is read at spawn). */
-function startSessionChild(count, heapMiB, upstream, cookieFile) {
+/** Starts the session child, with --max-old-space-size when `heapMiB` is set (NODE_OPTIONS is read at spawn), in `cgroup` when given. */
+function startSessionChild(count, heapMiB, upstream, cookieFile, cgroup) {
   const saved = process.env.NODE_OPTIONS;
   if (heapMiB !== undefined) process.env.NODE_OPTIONS = `${saved ?? ''} --max-old-space-size=${heapMiB}`.trim();
   try {
-    return startNodeServer(SESSION_CHILD, [String(count), upstream.url, cookieFile]);
+    return startNodeServer(SESSION_CHILD, [String(count), upstream.url, cookieFile], [], cgroup?.launcher);
   } finally {
     if (saved === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = saved;
   }
 }
 
-async function measureSessions({ count, heapMiB }, upstream) {
+async function measureSessions({ count, heapMiB, cgroupMiB }, upstream) {
+  const heap = cgroupMiB !== undefined ? `in a ${cgroupMiB} MiB memory cgroup` : heapMiB === undefined ? 'default' : `--max-old-space-size=${heapMiB}`;
+  const cgroup = cgroupMiB === undefined ? undefined : memoryCgroup(cgroupMiB);
+  if (cgroup && 'unavailable' in cgroup) return `| ${count.toLocaleString('en-US')} | ${heap} | skipped: ${cgroup.unavailable} |`;
   const dir = makeTempDir('sessions');
   const cookieFile = join(dir, 'cookies');
-  const { child, url } = await startSessionChild(count, heapMiB, upstream, cookieFile);
+  const { child, url } = await startSessionChild(count, heapMiB, upstream, cookieFile, cgroup);
   try {
     await sleep(IDLE_MS);
     const filled = memoryKiB(child.pid);
@@ -123,10 +135,10 @@ async function measureSessions({ count, heapMiB }, upstream) {
     await sleep(SETTLE_MS);
     const live = JSON.parse(readFileSync(`${cookieFile}.gc`, 'utf8'));
     const collected = memoryKiB(child.pid);
-    const heap = heapMiB === undefined ? 'default' : `--max-old-space-size=${heapMiB}`;
     return `| ${count.toLocaleString('en-US')} | ${heap} | ${mib(filled.rss)} | ${mib(afterUse.rss)} | ${statusText(used)} | ${mib(first.rss.rss - afterUse.rss)} | ${mib(second.rss.rss - first.rss.rss)} | ${mib(second.rss.rss)} | ${statusText(second.answered)} | ${mib(second.rss.peak)} | ${mib(live.heapUsed / 1024)} | ${mib(live.arrayBuffers / 1024)} | ${mib(collected.rss)} |`;
   } finally {
     await stopChild(child);
+    cgroup?.remove();
   }
 }
 

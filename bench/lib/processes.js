@@ -61,10 +61,12 @@ export function spawnTracked(command, args, options) {
  * @param {string} script path of the script
  * @param {string[]} args
  * @param {string[]} [nodeArgs] flags for node itself (e.g. --cpu-prof)
+ * @param {string[]} [launcher] a command that execs node (same pid), e.g. into a cgroup (bench/lib/memory-cgroup.js)
  * @returns {Promise<{ child: ChildProcess, url: string }>}
  */
-export function startNodeServer(script, args, nodeArgs = []) {
-  const child = spawnTracked(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startNodeServer(script, args, nodeArgs = [], launcher = []) {
+  const [command = process.execPath, ...prefix] = [...launcher, process.execPath];
+  const child = spawnTracked(command, [...prefix, ...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
     const onExit = (code) => reject(new Error(`${script} exited with code ${code} before listening`));
