@@ -18,7 +18,7 @@ const DEFLATED = '\u0002';
 const ZLIB = { level: 9, windowBits: 10, memLevel: 1 } as const;
 /**
  * Output buffers of 1 KiB instead of zlib's 16 KiB: an ID token deflates to about 250 bytes and inflates to about
- * 450, and each call's output buffer is garbage until V8 collects it; 100,000 sign-ins in a row left 45 MiB of
+ * 450, and each call's output buffer is garbage until V8 collects it; 100,000 deflates in a row left 45 MiB of
  * the allocator's pages in RSS with 16 KiB buffers, 13 MiB with 1 KiB (more chunks are used when a token needs them).
  */
 const CHUNK_SIZE = 1024;
