@@ -2,7 +2,7 @@
 // the three demo users, oidc-provider's dev login and consent pages, refresh tokens, RP-initiated and
 // back-channel logout, on plain http bound to a loopback address only.
 
-import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { errors as oidcErrors, type ClientMetadata, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
@@ -249,9 +249,16 @@ function clientMetadata(client: DevClient): ClientMetadata {
   return metadata;
 }
 
+// The key leaves the generation as PEM and is exported as a JWK from a key object of its own: exporting the generated
+// key object itself deadlocked a test worker on Node 20.20 (gdb: ExportJWKRsaKey holds the key's mutex, allocates, the
+// GC runs the finished KeyGenJob's destructor, which waits for that same mutex).
 function generateSigningKey(): JsonWebKey {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('base64url'), alg: 'RS256', use: 'sig' };
+  const pem = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
+  return { ...createPrivateKey(pem).export({ format: 'jwk' }), kid: randomBytes(8).toString('base64url'), alg: 'RS256', use: 'sig' };
 }
 
 function withoutDevOnlyNotices<T>(build: () => T): T {
