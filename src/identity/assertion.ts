@@ -1,7 +1,7 @@
 // The signed identity assertion (ES256 JWT for the app): its keys, and one token per session reused until
 // it nears expiry, so nothing is signed per request.
-import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { ConfigError } from '../errors.js';
 import type { IdentityClaims } from '../session/types.js';
@@ -55,10 +55,18 @@ const ALG = 'ES256';
 /** Keys from config (PKCS8/SEC1 PEM or JWK JSON, newest first); none configured: one generated ES256 key. */
 export async function loadAssertionKeys(configured: readonly string[]): Promise<AssertionKeys> {
   if (configured.length === 0) {
-    const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
+    // Out of the generation as PEM, into key objects of their own: exporting a generated key object as a JWK can
+    // deadlock Node 20 (a GC during the export runs the key-generation job's destructor, which waits for the mutex
+    // the export holds; seen with the dev provider's RSA key).
+    const pem = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const { kty, crv, x, y } = createPublicKey(pem.publicKey).export({ format: 'jwk' });
+    const publicJwk: JWK = { kty, crv, x, y };
     const kid = await calculateJwkThumbprint(publicJwk);
-    return { current: { kid, key: privateKey }, publicJwks: { keys: [publishedJwk(publicJwk, kid)] }, generated: true };
+    return { current: { kid, key: await importPKCS8(pem.privateKey, ALG) }, publicJwks: { keys: [publishedJwk(publicJwk, kid)] }, generated: true };
   }
   const loaded: Array<{ kid: string; key: CryptoKey; publicJwk: JWK }> = [];
   for (const [index, text] of configured.entries()) loaded.push(await loadConfiguredKey(index, text));
