@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * A new cgroup limited to `limitMiB` under this process's own, or the reason there is none. `launcher` prefixes the
  * child's command: a shell that moves itself into the cgroup, then execs node (same pid, limit seen at start).
  * @param {number} limitMiB
- * @returns {{ launcher: string[], peakMiB: () => number | undefined, remove: () => void } | { unavailable: string }}
+ * @returns {{ launcher: string[], remove: () => void } | { unavailable: string }}
  */
 export function memoryCgroup(limitMiB) {
   const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
@@ -28,16 +28,8 @@ export function memoryCgroup(limitMiB) {
     }
     return { unavailable: `cannot create a limited cgroup under ${parent} (${/** @type {NodeJS.ErrnoException} */ (error).code ?? 'error'})` };
   }
-  const peakFile = join(dir, v1 !== undefined ? 'memory.max_usage_in_bytes' : 'memory.peak');
   return {
     launcher: ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', join(dir, 'cgroup.procs')],
-    peakMiB: () => {
-      try {
-        return Number(readFileSync(peakFile, 'utf8')) / 1024 / 1024;
-      } catch {
-        return undefined;
-      }
-    },
     // once its process has exited
     remove: () => rmdirSync(dir),
   };
