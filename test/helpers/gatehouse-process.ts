@@ -13,8 +13,10 @@ import { validateConfig } from '../../src/config/load.js';
 import { startGatehouse, type Gatehouse } from '../../src/gatehouse.js';
 import { createLogger } from '../../src/ops/logger.js';
 
-export const MAIN_JS = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** A module of the build (`npm test` builds first), for child processes that run gatehouse's code as shipped. */
+export const distModule = (path: string): string => join(REPO_ROOT, 'dist/src', path);
+export const MAIN_JS = distModule('main.js');
 
 export type LogLine = Record<string, unknown> & { msg: string };
 

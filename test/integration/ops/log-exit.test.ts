@@ -1,10 +1,10 @@
 // The server's logger holds lines for up to 100 ms (src/ops/log-destination.ts): whatever way the process ends
 // short of SIGKILL, every line written before reaches standard output.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { distModule } from '../../helpers/gatehouse-process.js';
 
-const LOGGER = fileURLToPath(new URL('../../../dist/src/ops/logger.js', import.meta.url));
+const LOGGER = distModule('ops/logger.js');
 
 function run(ending: string): { lines: string[]; status: number | null } {
   const script = `

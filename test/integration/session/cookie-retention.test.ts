@@ -1,10 +1,10 @@
 // A session cookie value parsed from the Cookie header is a slice of the header string: remembering the slice as a
 // verified cookie would keep the whole header, every other cookie of the site, alive for each hot session.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { distModule, REPO_ROOT } from '../../helpers/gatehouse-process.js';
 
-const dist = (path: string): string => JSON.stringify(fileURLToPath(new URL(`../../../dist/src/${path}`, import.meta.url)));
+const dist = (path: string): string => JSON.stringify(distModule(path));
 
 /** Live heap growth (bytes, after full collections) once `sessions` cookies sent among 4 KB of other cookies verified. */
 function heapGrowthAfterVerifying(sessions: number): number {
@@ -28,7 +28,7 @@ function heapGrowthAfterVerifying(sessions: number): number {
   const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
     encoding: 'utf8',
     timeout: 30_000,
-    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+    cwd: REPO_ROOT,
   });
   expect(child.stderr).toBe('');
   return Number(child.stdout.trim());

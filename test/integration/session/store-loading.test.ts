@@ -1,9 +1,9 @@
 // The Redis client costs a process 6 to 12 MiB of RSS and 3 MiB of heap at start: a replica on the memory store never loads it.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { distModule } from '../../helpers/gatehouse-process.js';
 
-const dist = (path: string): string => JSON.stringify(fileURLToPath(new URL(`../../../dist/src/${path}`, import.meta.url)));
+const dist = (path: string): string => JSON.stringify(distModule(path));
 
 /** Which stores were built, and whether the `redis` package was loaded after each: printed by a fresh process. */
 function loadedAfter(stores: string[]): string[] {
