@@ -15,8 +15,15 @@ const DEV_PROVIDER = fileURLToPath(new URL('../../dist/demo/dev-provider.js', im
 const CLIENT_SECRET = 'bench-client-secret-0123456789';
 const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghij';
 const REDIS_URL = 'redis://127.0.0.1:6379';
-/** Configured, as production runs (required with the Redis store): every target signs with the same ES256 key. */
-const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+/**
+ * Configured, as production runs (required with the Redis store): every target signs with the same ES256 key. PEM out
+ * of the generation, not exported from the generated key object: that can deadlock Node 20 (see demo/dev-provider.ts).
+ */
+const ASSERTION_KEY = generateKeyPairSync('ec', {
+  namedCurve: 'P-256',
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+}).privateKey;
 /** The signed-in user: alice has the admin role, so the roles header is not empty. */
 export const SIGNED_IN_USER = 'alice';
 /** The API the bearer row's tokens are for (a resource indicator at the dev provider: JWT access tokens, RFC 9068). */

@@ -1,9 +1,9 @@
 // A cloud-mode stack for tests: the dev provider (oidc-provider), a recording upstream and gatehouse, all on
 // 127.0.0.1 ports, plus a full browser-like sign-in through the provider's real login and consent forms.
-import { generateKeyPairSync } from 'node:crypto';
 import { startDevProvider, type DevProvider, type DevProviderOptions } from '../../demo/dev-provider.js';
 import { BrowserClient, type BrowserResponse } from './browser-client.js';
 import { parseLinks, signInAtProvider, type ConsentChoice } from './dev-provider-flow.js';
+import { generatedKeys } from './keys.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
@@ -13,7 +13,7 @@ export const CLIENT_ID = 'gatehouse-test';
 export const CLIENT_SECRET = 'test-client-secret-0123456789';
 export const SESSION_SECRET = 'test-session-secret-0123456789-abcdefghij';
 /** An ES256 assertion key for replicas that must sign alike (required with the Redis store). */
-export const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+export const ASSERTION_KEY = generatedKeys('ec', { namedCurve: 'P-256' }).privatePem;
 
 export interface CloudStack {
   provider: DevProvider;

@@ -3,12 +3,12 @@
 // runs as www-data in the foreground behind an nginx on a loopback port, and users come from a REST directory served
 // by this process, so a test can change a user's roles at the provider. stop() ends both processes by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generatedKeys } from './keys.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -72,7 +72,7 @@ export async function startLemonLdap(options: LemonLdapOptions): Promise<LemonLd
   const issuer = `http://localhost:${port}`;
   const clientSecret = 'gatehouse-e2e-secret';
   const socket = join(dir, 'llng-fastcgi.sock');
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privatePem, publicPem } = generatedKeys('rsa', { modulusLength: 2048 });
   const values: Record<string, string> = {
     DIR: dir,
     ISSUER: issuer,
@@ -80,8 +80,8 @@ export async function startLemonLdap(options: LemonLdapOptions): Promise<LemonLd
     CLIENT_SECRET: clientSecret,
     REDIRECT_URI: options.redirectUri,
     POST_LOGOUT_REDIRECT_URI: options.postLogoutRedirectUri,
-    PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    PRIVATE_KEY: privatePem,
+    PUBLIC_KEY: publicPem,
     PORT: String(port),
     SOCKET: socket,
     LOG_LEVEL: process.env.LLNG_LOG_LEVEL ?? 'warn',

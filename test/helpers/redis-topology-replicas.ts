@@ -1,12 +1,13 @@
 // Two gatehouse replicas sharing sessions through a Redis topology of the test's own (Sentinel or Cluster): sign-in,
 // logout and back-channel logout across the replicas, and signed-in load through a disruption of Redis (a failover,
 // a node restart) with every outcome recorded against the moment the disruption was over.
-import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { exportJWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
 import { BrowserClient } from './browser-client.js';
 import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from './cloud-stack.js';
 import { startTestGatehouse, type TestGatehouse } from './gatehouse-process.js';
+import { generatedKeys } from './keys.js';
 import { freePort } from './ports.js';
 import { apiWith, metricValue, SESSION_COOKIE, sleep } from './session-requests.js';
 import { headerValues } from './upstream.js';
@@ -30,8 +31,8 @@ export interface TwoReplicas {
  * provider's access and ID tokens live that long, and renewal is due 1 s before they expire.
  */
 export async function startTwoReplicas(redis: Record<string, unknown>, options: { tokenTtlS?: number } = {}): Promise<TwoReplicas> {
-  const pair = await generateKeyPair('RS256', { extractable: true });
-  const providerKey: CryptoKey = pair.privateKey;
+  const pair = generatedKeys('rsa', { modulusLength: 2048 });
+  const providerKey: KeyObject = pair.privateKey;
   const jwk = { ...(await exportJWK(pair.privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
   const ttl = options.tokenTtlS;
   const session = { secrets: [SESSION_SECRET], store: 'redis', redis, ...(ttl === undefined ? {} : { refresh_before: '1s' }) };

@@ -1,5 +1,5 @@
 // SIGHUP / reload: a changed config applies without dropping connections or sessions; an invalid one is refused.
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Agent, createServer, get as httpGet, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { startDevProvider } from '../../demo/dev-provider.js';
 import { CLIENT_ID, CLIENT_SECRET, devClient, merge, SESSION_SECRET, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { signInAtProvider } from '../helpers/dev-provider-flow.js';
 import { sendRequest, startChildGatehouse, temporaryYamlFiles, type ChildGatehouse } from '../helpers/gatehouse-process.js';
+import { generatedKeys } from '../helpers/keys.js';
 import { freePort } from '../helpers/ports.js';
 import { apiWith } from '../helpers/session-requests.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../helpers/upstream.js';
@@ -140,7 +141,7 @@ describe('reload in cloud mode', () => {
 describe('a request admitted before a reload', () => {
   const API = 'https://api.test/reload';
   const signingKey: JsonWebKey = {
-    ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+    ...generatedKeys('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
     kid: 'reload-key',
     alg: 'RS256',
     use: 'sig',

@@ -3,14 +3,15 @@
 // anything else gets a one-click confirmation page and the session lives on (the app still receives the identity).
 // Back-channel logout (server to server) is not subject to the check. On https the pending sign-in cookie is a
 // __Host- cookie, so a sibling subdomain cannot plant an attacker's pending sign-in (login CSRF).
-import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevProvider } from '../../demo/dev-provider.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { CLIENT_ID, devClient, startCloudStack, type CloudStack } from '../helpers/cloud-stack.js';
 import { parseForms, signInAtProvider } from '../helpers/dev-provider-flow.js';
 import { sendRequest, type HttpResult } from '../helpers/gatehouse-process.js';
+import { generatedKeys } from '../helpers/keys.js';
 import { SESSION_COOKIE, signedInCookieHeader } from '../helpers/session-requests.js';
 import { headerValues } from '../helpers/upstream.js';
 
@@ -24,10 +25,10 @@ function setCookies(res: HttpResult): string[] {
 
 describe('/.auth/logout ends a session only for a same-origin request', () => {
   let stack: CloudStack;
-  let providerKey: CryptoKey;
+  let providerKey: KeyObject;
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('RS256', { extractable: true });
+    const pair = generatedKeys('rsa', { modulusLength: 2048 });
     providerKey = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
     stack = await startCloudStack({ providerJwks: { keys: [jwk] } });

@@ -5,12 +5,13 @@
 // and a secret for a client registered for private_key_jwt are refused by the provider: 502 "Sign-in failed" naming
 // invalid_client, no session. (oidc-provider takes client_secret_basic and client_secret_post interchangeably, so
 // those two cannot be told apart here; the misbehaving provider's conformance rows check each one's wire form.)
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevProvider, type DevClient, type DevProvider } from '../../../demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { recordTokenRequests, type TokenExchange } from '../../helpers/token-requests.js';
 import { freePort } from '../../helpers/ports.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
@@ -20,12 +21,12 @@ const SESSION_COOKIE = 'gatehouse_session';
 const PUNCTUATED_SECRET = 'p@ss:w0rd/+%20&=?# ~-_.!';
 const POST_SECRET = 'post-secret-0123456789-abcdef';
 
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const RSA_PEM = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const rsa = generatedKeys('rsa', { modulusLength: 2048 });
+const ec = generatedKeys('ec', { namedCurve: 'P-256' });
+const stranger = generatedKeys('rsa', { modulusLength: 2048 });
+const RSA_PEM = rsa.privatePem;
 const EC_JWK = JSON.stringify({ ...ec.privateKey.export({ format: 'jwk' }), kid: 'gatehouse-ec-1' });
-const STRANGER_PEM = stranger.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const STRANGER_PEM = stranger.privatePem;
 
 describe('sso.client_auth against oidc-provider requiring each method', () => {
   let provider: DevProvider;

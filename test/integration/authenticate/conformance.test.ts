@@ -2,13 +2,13 @@
 // replayed against a misbehaving provider, each scenario breaking one thing, the real gatehouse signing in over
 // real sockets. A full run writes build/conformance-results.json (untracked); scripts/standards-table.js --check
 // compares it with the committed test/conformance-results.json, and --write copies it there and renders the table.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { waitUntilReady } from '../../helpers/cloud-stack.js';
 import type { TestGatehouse } from '../../helpers/gatehouse-process.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { generateSigningKey, type MisbehavingProviderOptions, type Scenario, type SigningKey } from '../../helpers/misbehaving-provider.js';
 import { attemptSignIn, startMisbehavingStack, type MisbehavingStack, type SignInAttempt } from '../../helpers/misbehaving-stack.js';
 import { headerValues, startUpstream, type RecordingUpstream } from '../../helpers/upstream.js';
@@ -110,8 +110,8 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
 
   /** The client's private_key_jwt key (RSA) and what the provider has registered for it. */
   const CLIENT_KEY = (() => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    return { pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicJwk: publicKey.export({ format: 'jwk' }) as JWK };
+    const { privatePem, publicKey } = generatedKeys('rsa', { modulusLength: 2048 });
+    return { pem: privatePem, publicJwk: publicKey.export({ format: 'jwk' }) as JWK };
   })();
 
   /** A protected deep link → sign-on page → /.auth/start → provider → /.auth/callback; returns the callback's answer. */
@@ -360,7 +360,7 @@ describe('OpenID RP conformance against a misbehaving provider', () => {
     });
 
     it('private_key_jwt-unknown-key: a client assertion signed by a key the provider does not know is refused at the token endpoint', async () => {
-      const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }) as JWK;
+      const other = generatedKeys('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }) as JWK;
       await scenario(
         'private_key_jwt-unknown-key',
         'default',

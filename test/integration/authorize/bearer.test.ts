@@ -1,7 +1,7 @@
 // API clients with bearer tokens, end to end: the dev provider (oidc-provider) issues JWT access tokens (RFC 9068)
 // and opaque ones for resource indicators, gatehouse admits them without a cookie, applies the access rules and
 // passes the same identity as a session; every bad token is 401 invalid_token, never a redirect or a session.
-import { createHash, generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
+import { createHash, randomBytes, type JsonWebKey } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevProvider, type DevProvider } from '../../../demo/dev-provider.js';
@@ -9,6 +9,7 @@ import { BrowserClient } from '../../helpers/browser-client.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { sendRequest, type HttpResult } from '../../helpers/gatehouse-process.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { freePort } from '../../helpers/ports.js';
 import { headerValues } from '../../helpers/upstream.js';
 
@@ -17,7 +18,7 @@ const OPAQUE_API = 'https://api.test/opaque';
 const CLI = { client_id: 'reports-cli', client_secret: 'reports-cli-secret-0123456789', redirect: 'http://127.0.0.1:1/cli-callback' };
 
 const signingKey: JsonWebKey = {
-  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  ...generatedKeys('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
   kid: 'provider-key',
   alg: 'RS256',
   use: 'sig',
@@ -28,7 +29,7 @@ const publicJwk = (): JWK => {
 };
 
 /** A second gatehouse that authenticates with private_key_jwt, also at the introspection endpoint. */
-const KEYED = { client_id: 'gatehouse-keyed', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
+const KEYED = { client_id: 'gatehouse-keyed', key: generatedKeys('ec', { namedCurve: 'P-256' }) };
 
 let provider: DevProvider;
 let stack: CloudStack;
@@ -216,7 +217,7 @@ describe('bearer tokens from the provider', () => {
           client_id: KEYED.client_id,
           client_auth: 'private_key_jwt',
           client_secret: '',
-          client_key: KEYED.key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+          client_key: KEYED.key.privatePem,
         },
         bearer: { enabled: true, audiences: [OPAQUE_API], introspection: true },
       },
@@ -236,7 +237,7 @@ describe('bearer tokens from the provider', () => {
     const good = await clientCredentials(JWT_API);
     const [h, p, s] = good.split('.') as [string, string, string];
     const forgedPayload = Buffer.from(JSON.stringify({ ...decodeJwt(good), sub: 'someone-else' })).toString('base64url');
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const other = generatedKeys('rsa', { modulusLength: 2048 }).privateKey;
     const cases: Record<string, string> = {
       'payload changed': `${h}.${forgedPayload}.${s}`,
       'signature cut': `${h}.${p}.${s.slice(0, -4)}`,

@@ -1,10 +1,10 @@
 // One code path: `check-config` and `start` (the built CLI) refuse each broken config of this table with the same
 // single line naming the key, exit 2, before anything listens; a secret never shows, even in a URL that does not parse.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { MAIN_JS, REPO_ROOT, temporaryYamlFiles, type CliResult } from '../../helpers/gatehouse-process.js';
+import { generatedKeys } from '../../helpers/keys.js';
 
 const yaml = temporaryYamlFiles('gatehouse-refusals-');
 afterAll(yaml.remove);
@@ -13,12 +13,10 @@ type Tree = Record<string, unknown>;
 
 const SECRET = 's'.repeat(40);
 const REDIS_PASSWORD = 'pa/ss+w=rd@x';
-const pem = (type: 'rsa' | 'ec', options: Tree): string =>
-  (generateKeyPairSync(type as 'ec', options as { namedCurve: string }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string).trim();
-const RSA_PEM = pem('rsa', { modulusLength: 2048 });
-const P384_PEM = pem('ec', { namedCurve: 'P-384' });
-const PUBLIC_PEM = (generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string).trim();
-const P256_PEM = pem('ec', { namedCurve: 'P-256' });
+const RSA_PEM = generatedKeys('rsa', { modulusLength: 2048 }).privatePem.trim();
+const P384_PEM = generatedKeys('ec', { namedCurve: 'P-384' }).privatePem.trim();
+const PUBLIC_PEM = generatedKeys('ec', { namedCurve: 'P-256' }).publicPem.trim();
+const P256_PEM = generatedKeys('ec', { namedCurve: 'P-256' }).privatePem.trim();
 const NOT_PEM = yaml.write('a CA certificate belongs here\n');
 const PLACEHOLDER_PEM = '-----BEGIN PRIVATE KEY-----\nCHANGE-ME\n-----END PRIVATE KEY-----';
 const PUBLIC_JWK = JSON.stringify({

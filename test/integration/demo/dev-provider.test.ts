@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { startDevProvider, type DevProvider } from '../../../demo/dev-provider.js';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { logoutAtProvider, parseForms, signInAtProvider } from '../../helpers/dev-provider-flow.js';
+import { generatedKeys } from '../../helpers/keys.js';
 
 const SCOPE = 'openid profile email roles offline_access';
 
@@ -275,7 +276,7 @@ describe('development provider', () => {
 
 describe('development provider lifecycle', () => {
   function signingKey(kid: string): JsonWebKey {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey } = generatedKeys('rsa', { modulusLength: 2048 });
     return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   }
 

@@ -1,10 +1,10 @@
 // The signed identity assertion as the app receives it: verifiable with jose against /.auth/jwks.json,
 // bound to its audience, reused across requests, renewed after half its life, signed with configured keys.
-import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { generatedKeys } from '../../helpers/keys.js';
 
 import { headerNames, headerValues } from '../../helpers/upstream.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -81,9 +81,9 @@ describe('assertion with the defaults', () => {
 // Date is stopped in this block and moved by the renewal test (timers stay real; gatehouse runs in this process and
 // reads it): the token is asked for just before and at half its life, whatever the machine's speed.
 describe('assertion with configured keys, audience and a short ttl', () => {
-  const pemKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwkKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pem = pemKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const pemKey = generatedKeys('ec', { namedCurve: 'P-256' });
+  const jwkKey = generatedKeys('ec', { namedCurve: 'P-256' });
+  const pem = pemKey.privatePem;
   const jwk = JSON.stringify(jwkKey.privateKey.export({ format: 'jwk' }));
   let stack: CloudStack;
   let client: BrowserClient;

@@ -1,12 +1,13 @@
 // Back-channel logout over real sockets: the dev provider's own logout token after an RP-initiated logout at the
 // provider, and logout tokens this test signs with the provider's key (passed to it), valid and invalid.
-import { randomBytes } from 'node:crypto';
-import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { decodeJwt, exportJWK, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { CLIENT_ID, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
 import { logoutAtProvider } from '../../helpers/dev-provider-flow.js';
 import { sendRequest } from '../../helpers/gatehouse-process.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { apiWith, metricValue, SESSION_COOKIE } from '../../helpers/session-requests.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -21,13 +22,13 @@ interface SignedIn {
 
 describe('back-channel logout', () => {
   let stack: CloudStack;
-  let providerKey: CryptoKey;
-  let otherKey: CryptoKey;
+  let providerKey: KeyObject;
+  let otherKey: KeyObject;
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('RS256', { extractable: true });
+    const pair = generatedKeys('rsa', { modulusLength: 2048 });
     providerKey = pair.privateKey;
-    otherKey = (await generateKeyPair('RS256')).privateKey;
+    otherKey = generatedKeys('rsa', { modulusLength: 2048 }).privateKey;
     const jwk = { ...(await exportJWK(pair.privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
     stack = await startCloudStack({ providerJwks: { keys: [jwk] } });
   });
@@ -52,7 +53,7 @@ describe('back-channel logout', () => {
     return { client, cookie, sid };
   }
 
-  function logoutToken(claims: JWTPayload, options: { key?: CryptoKey; omit?: string[] } = {}): Promise<string> {
+  function logoutToken(claims: JWTPayload, options: { key?: KeyObject; omit?: string[] } = {}): Promise<string> {
     const payload: JWTPayload = {
       iss: stack.provider.issuer,
       aud: CLIENT_ID,

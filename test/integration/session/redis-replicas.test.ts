@@ -1,11 +1,12 @@
 // Two gatehouse replicas sharing sessions through the real Redis on 127.0.0.1:6379: a session used on both, logout
 // on one refused by the other within a second, jti replay refused across replicas, secret rotation, Redis outage.
-import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { exportJWK, SignJWT } from 'jose';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../../helpers/browser-client.js';
 import { ASSERTION_KEY, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, startCloudStack, waitUntilReady, type CloudStack } from '../../helpers/cloud-stack.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { freePort } from '../../helpers/ports.js';
 import { signInAtProvider } from '../../helpers/dev-provider-flow.js';
 import { startTestGatehouse, type TestGatehouse } from '../../helpers/gatehouse-process.js';
@@ -65,11 +66,11 @@ describe.skipIf(!redisUp)(REAL_REDIS, () => {
   const extra: TestGatehouse[] = [];
   let stack: CloudStack;
   let b: TestGatehouse;
-  let providerKey: CryptoKey;
+  let providerKey: KeyObject;
 
   beforeAll(async () => {
     await raw.connect();
-    const pair = await generateKeyPair('RS256', { extractable: true });
+    const pair = generatedKeys('rsa', { modulusLength: 2048 });
     providerKey = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
     stack = await startCloudStack({

@@ -3,10 +3,11 @@
 // Date is stopped in every test here and moved by it (timers stay real; gatehouse and the dev provider run in this
 // process and read the same clock): a request lands before or after a token's expiry exactly where the test puts it,
 // however slow the machine.
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevProvider, type DevProvider } from '../../../demo/dev-provider.js';
 import { devClient, startCloudStack, type CloudStack } from '../../helpers/cloud-stack.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { apiWith, metricValue, navigateWith, signedInCookieHeader, sleep } from '../../helpers/session-requests.js';
 import { headerValues } from '../../helpers/upstream.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -155,7 +156,7 @@ describe('provider signing-key rotation while users are signed in', () => {
   let stack: CloudStack;
   let rotated: DevProvider | undefined;
   const signingJwk = async (kid: string) => ({
-    ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)),
+    ...(await exportJWK(generatedKeys('rsa', { modulusLength: 2048 }).privateKey)),
     kid,
     alg: 'RS256',
     use: 'sig',

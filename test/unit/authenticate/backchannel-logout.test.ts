@@ -1,13 +1,15 @@
 // BackchannelLogout over HTTP on 127.0.0.1: logout tokens signed with a key the test publishes (its JWKS served on
 // 127.0.0.1), a real memory store, and the clock in the test's hands for the token's age.
+import type { KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { exportJWK, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackchannelLogout } from '../../../src/authenticate/backchannel-logout.js';
 import { createLogger } from '../../../src/ops/logger.js';
 import { MemoryStore } from '../../../src/session/memory-store.js';
 import type { SessionRecord } from '../../../src/session/types.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { serveRoute, type RouteServer } from '../../helpers/route-server.js';
 
 const ISSUER = 'http://idp.test';
@@ -16,7 +18,7 @@ const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const START = 1_700_000_000_000;
 
-let keys: { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: Record<string, unknown> };
+let keys: { privateKey: KeyObject; jwk: Record<string, unknown> };
 let jwksServer: Server;
 let jwksUri: string;
 let clockTime = START;
@@ -26,7 +28,7 @@ const outcomes: string[] = [];
 let jti = 0;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256', { extractable: true });
+  const pair = generatedKeys('ec', { namedCurve: 'P-256' });
   keys = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' } };
   jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [keys.jwk] })));
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));

@@ -1,27 +1,26 @@
 // sso.client_auth private_key_jwt (issue 15 item 4): the key is required, must be a private key the algorithm can use,
 // comes from ${ENV}, GATEHOUSE_SSO_CLIENT_KEY or GATEHOUSE_SSO_CLIENT_KEY_FILE like the other secrets, and never shows
 // in check-config output. loadClientKey imports exactly what the check accepts.
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadClientKey } from '../../../src/authenticate/client-key.js';
 import { loadConfig, maskSecrets } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
 import { temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
+import { generatedKeys } from '../../helpers/keys.js';
 
 const yaml = temporaryYamlFiles('gatehouse-client-key-');
 afterAll(yaml.remove);
 
-const RSA = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-const RSA_PEM = RSA.export({ type: 'pkcs8', format: 'pem' }).toString();
+const { privateKey: RSA, privatePem: RSA_PEM } = generatedKeys('rsa', { modulusLength: 2048 });
 const RSA_PKCS1_PEM = RSA.export({ type: 'pkcs1', format: 'pem' }).toString();
-const SMALL_RSA_PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const P256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-const P384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
-const ED25519 = generateKeyPairSync('ed25519').privateKey;
-const X25519_PEM = generateKeyPairSync('x25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const SMALL_RSA_PEM = generatedKeys('rsa', { modulusLength: 1024 }).privatePem;
+const P256 = generatedKeys('ec', { namedCurve: 'P-256' }).privateKey;
+const P384 = generatedKeys('ec', { namedCurve: 'P-384' }).privateKey;
+const ED25519 = generatedKeys('ed25519').privateKey;
+const X25519_PEM = generatedKeys('x25519').privatePem;
 const jwk = (key: typeof P256, extra: Record<string, unknown> = {}): string => JSON.stringify({ ...key.export({ format: 'jwk' }), ...extra });
-const PUBLIC_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const PUBLIC_PEM = generatedKeys('rsa', { modulusLength: 2048 }).publicPem;
 
 const BASE = [
   'mode: cloud',

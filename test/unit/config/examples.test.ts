@@ -1,6 +1,5 @@
 // The example configs under config/ cannot drift: cloud.example.yaml names every schema key and loads; the
 // Kubernetes manifests keep their safety properties; the forward-auth examples copy every identity header.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_KEYS } from '../../../src/config/keys.js';
 import { loadConfig, validateConfig } from '../../../src/config/load.js';
 import { resolveMode } from '../../../src/config/schema.js';
+import { generatedKeys } from '../../helpers/keys.js';
 
 type Tree = Record<string, unknown>;
 
@@ -19,7 +19,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const SESSION_SECRET = 's'.repeat(40);
 // PEM: the form the Kubernetes Secret holds (GATEHOUSE_IDENTITY_ASSERTION_KEYS splits a list on commas).
-const ASSERTION_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().trim();
+const ASSERTION_KEY = generatedKeys('ec', { namedCurve: 'P-256' }).privatePem.trim();
 
 function read(name: string): string {
   return readFileSync(join(CONFIG_DIR, name), 'utf8');

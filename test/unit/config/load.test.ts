@@ -1,11 +1,11 @@
 // Config loading: YAML file, ${ENV} substitution, GATEHOUSE_* overrides, durations, and one problem line per mistake.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, maskSecrets, validateConfig } from '../../../src/config/load.js';
 import { resolveMode, type Config } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
+import { generatedKeys } from '../../helpers/keys.js';
 import { temporaryYamlFiles } from '../../helpers/gatehouse-process.js';
 
 const yaml = temporaryYamlFiles('gatehouse-config-');
@@ -31,7 +31,7 @@ function problemsOf(run: () => unknown): readonly string[] {
 
 const SECRET_A = 'a'.repeat(32);
 const SECRET_B = 'b'.repeat(40);
-const P256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const P256 = () => generatedKeys('ec', { namedCurve: 'P-256' }).privateKey;
 /** Real EC P-256 private keys: PKCS8 PEM, SEC1 PEM and JWK JSON. */
 const PEM_A = P256().export({ type: 'pkcs8', format: 'pem' }).toString().trim();
 const PEM_B = P256().export({ type: 'sec1', format: 'pem' }).toString().trim();

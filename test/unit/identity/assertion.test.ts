@@ -1,16 +1,16 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AssertionKeyError, AssertionSigner, loadAssertionKeys, type AssertionKeys, type AssertionSubject } from '../../../src/identity/assertion.js';
+import { generatedKeys } from '../../helpers/keys.js';
 
 const ISSUER = 'https://app.example.com';
 const AUDIENCE = 'http://127.0.0.1:3000';
 const T0 = 1_700_000_000_000;
 
 function p256(): { pkcs8: string; sec1: string; jwk: string; publicJwk: Record<string, unknown> } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey, privatePem } = generatedKeys('ec', { namedCurve: 'P-256' });
   return {
-    pkcs8: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    pkcs8: privatePem,
     sec1: privateKey.export({ type: 'sec1', format: 'pem' }).toString(),
     jwk: JSON.stringify(privateKey.export({ format: 'jwk' })),
     publicJwk: publicKey.export({ format: 'jwk' }) as Record<string, unknown>,
@@ -67,24 +67,16 @@ describe('loadAssertionKeys', () => {
   it.each([
     [
       'an RSA key',
-      () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      () => generatedKeys('rsa', { modulusLength: 2048 }).privatePem,
       /^identity\.assertion\.keys\.1: is an rsa key; ES256 needs an EC P-256 private key$/,
     ],
-    [
-      'a P-384 key',
-      () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      /^identity\.assertion\.keys\.1: is an EC secp384r1 key; ES256/,
-    ],
+    ['a P-384 key', () => generatedKeys('ec', { namedCurve: 'P-384' }).privatePem, /^identity\.assertion\.keys\.1: is an EC secp384r1 key; ES256/],
     [
       'an Ed25519 JWK',
-      () => JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
+      () => JSON.stringify(generatedKeys('ed25519').privateKey.export({ format: 'jwk' })),
       /^identity\.assertion\.keys\.1: is an ed25519 key; ES256/,
     ],
-    [
-      'a public key',
-      () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      /keys\.1: is a public key or certificate/,
-    ],
+    ['a public key', () => generatedKeys('ec', { namedCurve: 'P-256' }).publicPem, /keys\.1: is a public key or certificate/],
     ['a public JWK', () => JSON.stringify(p256().publicJwk), /keys\.1: is a JWK without "d"/],
     ['broken JSON', () => '{"kty":', /keys\.1: starts with "\{" but is not valid JSON/],
     ['garbage', () => 'hello', /keys\.1: is neither a PEM private key nor a JWK JSON object/],
