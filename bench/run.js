@@ -2,7 +2,7 @@
 // (printed; written to bench/RESULTS.md with --write). Env: BENCH_SECONDS (default 8), BENCH_ROUNDS (default 2),
 // BENCH_SCENARIOS (a regular expression: only the scenarios whose name matches), BENCH_COMPARE_MAIN (another
 // build's dist/src/main.js: adds its gatehouse-local and gatehouse-cloud as rows "…@compare" beside this build's,
-// so two builds are compared in one run).
+// so two builds are compared in one run), BENCH_TARGETS (a regular expression: only the rows whose target matches).
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { freePort } from '../test/helpers/ports.js';
@@ -22,6 +22,7 @@ if (!(SECONDS > 0) || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
   );
 }
 const ONLY_SCENARIOS = process.env.BENCH_SCENARIOS ? new RegExp(process.env.BENCH_SCENARIOS) : undefined;
+const ONLY_TARGETS = process.env.BENCH_TARGETS ? new RegExp(process.env.BENCH_TARGETS) : undefined;
 const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
 const SERIAL_SECONDS = Math.max(1, Math.min(3, SECONDS / 2));
 const WARM_UP_SECONDS = 1;
@@ -260,7 +261,7 @@ async function main() {
     const byName = new Map(targets.map((t) => [t.name, t]));
     const plan = SCENARIOS.filter((scenario) => !ONLY_SCENARIOS || ONLY_SCENARIOS.test(scenario.name)).map((scenario) => ({
       scenario,
-      targets: scenario.targets.flatMap((name) => byName.get(name) ?? []),
+      targets: scenario.targets.flatMap((name) => (ONLY_TARGETS && !ONLY_TARGETS.test(name) ? [] : (byName.get(name) ?? []))),
     }));
 
     const { rows, answered } = await runPlan(plan);
