@@ -8,6 +8,7 @@ import { AccessPolicy, policyClaimKeys } from './authorize/access-rules.js';
 import type { ForwardAuthOptions } from './authorize/forward-auth.js';
 import type { Config } from './config/schema.js';
 import type { AssertionKeys } from './identity/assertion.js';
+import { namesOnTheWire } from './identity/headers.js';
 import { compileRolePolicy } from './identity/roles.js';
 import { RouteUrls } from './route-urls.js';
 import type { AuthRoutesOptions } from './routes.js';
@@ -32,7 +33,7 @@ export function sessionsOptions(config: Config): SessionsOptions {
     refreshBeforeMs: session.refresh_before,
     refreshIntervalMs: session.refresh_interval,
     hotSessions: session.hot_sessions,
-    identityHeaders: identity.headers,
+    identityHeaders: namesOnTheWire(identity.headers),
     passAccessToken: identity.pass_access_token,
     roles: {
       policy: compileRolePolicy(roles),
@@ -70,7 +71,7 @@ export function forwardAuthOptions(config: Config, urls: RouteUrls): ForwardAuth
     urls,
     trustProxy: config.trust_proxy,
     policy: new AccessPolicy(config),
-    identityHeaders: config.identity.headers,
+    identityHeaders: namesOnTheWire(config.identity.headers),
     accessContact: config.roles.access_contact,
   };
 }

@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { TokenInvalidError } from '../errors.js';
 import type { AssertionSigner, AssertionSubject } from '../identity/assertion.js';
-import { buildIdentityHeaders } from '../identity/headers.js';
+import { buildIdentityHeaders, namesOnTheWire, type IdentityHeaderNames } from '../identity/headers.js';
 import { compileRolePolicy, fetchUrlRoles, mapRoles, readClaimRoles, type RolePolicy } from '../identity/roles.js';
 import type { Logger } from '../ops/logger.js';
 import type { IdentityClaims } from '../session/types.js';
@@ -56,6 +56,7 @@ export function bearerTokenOf(authorization: string | undefined): string | undef
 export class BearerTokens {
   private readonly cache: LRUCache<string, Entry>;
   private readonly policy: RolePolicy;
+  private readonly names: IdentityHeaderNames;
   private readonly now: () => number;
 
   constructor(
@@ -64,6 +65,7 @@ export class BearerTokens {
   ) {
     this.cache = new LRUCache({ max: config.session.hot_sessions });
     this.policy = compileRolePolicy(config.roles);
+    this.names = namesOnTheWire(config.identity.headers);
     this.now = deps.now ?? Date.now;
   }
 
@@ -95,7 +97,7 @@ export class BearerTokens {
     const verified = await this.deps.verifier.verify(token);
     const claims = identityClaims(verified.claims);
     const roles = mapRoles(await this.providerRoles(verified.claims, token), this.policy);
-    const headers = buildIdentityHeaders(claims, roles, this.config.identity.headers);
+    const headers = buildIdentityHeaders(claims, roles, this.names);
     const entry: Entry = {
       subject: { key: `bearer:${key}`, claims, roles, auth: 'bearer' },
       access: { roles, email: claims.email, claims: verified.claims },
@@ -124,7 +126,7 @@ export class BearerTokens {
   private withAssertion(entry: Entry, assertion: string): string[] {
     if (entry.assertion !== assertion || entry.withAssertion === undefined) {
       entry.assertion = assertion;
-      entry.withAssertion = [...entry.headers, this.config.identity.headers.assertion, assertion];
+      entry.withAssertion = [...entry.headers, this.names.assertion, assertion];
     }
     return entry.withAssertion;
   }

@@ -9,7 +9,7 @@ import type { IdentityClaims } from '../session/types.js';
 import { encodeHeaderValue, HEADER_VALUE_LIMIT, type HeaderEncoding } from './header-value.js';
 
 /** The session's current access token for the app (identity.pass_access_token); stripped from clients like every identity header. */
-export const ACCESS_TOKEN_HEADER = 'X-Forwarded-Access-Token';
+export const ACCESS_TOKEN_HEADER = 'x-forwarded-access-token';
 
 /** Header names per claim; structurally `Config['identity']['headers']`. */
 export interface IdentityHeaderNames {
@@ -19,6 +19,21 @@ export interface IdentityHeaderNames {
   name: string;
   roles: string;
   assertion: string;
+}
+
+/**
+ * The names as gatehouse sends them: lower-cased, as HTTP/2 always writes them (names are case-insensitive). undici
+ * lower-cases every request header name it does not know, on every request: a new string per identity header.
+ */
+export function namesOnTheWire(names: IdentityHeaderNames): IdentityHeaderNames {
+  return {
+    user: names.user.toLowerCase(),
+    email: names.email.toLowerCase(),
+    preferred_username: names.preferred_username.toLowerCase(),
+    name: names.name.toLowerCase(),
+    roles: names.roles.toLowerCase(),
+    assertion: names.assertion.toLowerCase(),
+  };
 }
 
 /**

@@ -3,6 +3,7 @@
 import proxyAddr from 'proxy-addr';
 import type { AccessControl } from '../authorize/access.js';
 import type { Config } from '../config/schema.js';
+import { namesOnTheWire } from '../identity/headers.js';
 import { compileIdentityHeaderTest, type IdentityHeaderTest } from '../identity/strip.js';
 import type { Metrics } from '../ops/metrics.js';
 import { brandingOf, type Branding } from '../pages/render.js';
@@ -19,7 +20,7 @@ export interface ProxyState {
   /** log.access and log.access_user. */
   readonly accessLog: boolean;
   readonly accessUser: boolean;
-  /** identity.headers.user: the first identity header of a signed-in user's admission, read for log.access_user. */
+  /** identity.headers.user as sent: the first identity header of a signed-in user's admission, read for log.access_user. */
   readonly userHeader: string;
   /** listen.body_timeout. */
   readonly bodyTimeout: number;
@@ -116,7 +117,7 @@ export function buildProxyState(config: Config, access: AccessControl, deps: Pro
     branding: brandingOf(config.pages),
     accessLog: config.log.access,
     accessUser: config.log.access_user,
-    userHeader: config.identity.headers.user,
+    userHeader: namesOnTheWire(config.identity.headers).user,
     bodyTimeout: config.listen.body_timeout,
     trust,
     trustPeer: (remoteAddress: string): boolean => {

@@ -40,6 +40,9 @@ describe('identity headers with the default names', () => {
     expect(headerValues(raw, 'X-Forwarded-Name')).toEqual(['Alice%20Example']);
     expect(headerValues(raw, 'X-Forwarded-Roles')).toEqual(['admin']);
     expect(headerValues(raw, 'X-Gatehouse-Assertion')).toHaveLength(1);
+    // sent lower-cased, as HTTP/2 writes every name
+    const sentNames = raw.filter((name, i) => i % 2 === 0 && IDENTITY_DEFAULTS.includes(name.toLowerCase()));
+    expect(sentNames).toEqual(IDENTITY_DEFAULTS);
     await client.close();
   });
 
@@ -134,6 +137,13 @@ describe('identity headers with configured names and a missing roles claim', () 
     expect(headerValues(raw, 'X-Remote-Login')).toEqual(['alice']);
     expect(headerValues(raw, 'X-Remote-Name')).toEqual(['Alice%20Example']);
     expect(headerValues(raw, 'X-Remote-Assertion')).toHaveLength(1);
+    expect(raw.filter((name) => name.toLowerCase().startsWith('x-remote-'))).toEqual([
+      'x-remote-user',
+      'x-remote-email',
+      'x-remote-login',
+      'x-remote-name',
+      'x-remote-assertion',
+    ]);
     expect(headerNames(raw)).not.toContain('x-remote-groups');
     for (const name of IDENTITY_DEFAULTS) expect(headerNames(raw)).not.toContain(name);
     await client.close();
@@ -174,7 +184,7 @@ describe('identity headers from unusual provider claims', () => {
     expect(headerValues(raw, 'x-forwarded-preferred-username')).toEqual(['c'.repeat(4095)]);
     const cut = stack.gatehouse.logs.slice(from).filter((line) => line.msg === 'identity header value over 4 KiB cut');
     expect(cut).toHaveLength(1);
-    expect(cut[0]).toMatchObject({ header: 'X-Forwarded-Preferred-Username', sub: 'carol' });
+    expect(cut[0]).toMatchObject({ header: 'x-forwarded-preferred-username', sub: 'carol' });
     await client.close();
   });
 });

@@ -33,7 +33,7 @@ describe('BearerTokens', () => {
   it('a token seen within cache_ttl is answered from the cache, synchronously, without a check', async () => {
     const { tokens, verifier, advance } = setup();
     const first = await tokens.authenticate('tok-1');
-    expect(first.identity).toEqual(['X-Forwarded-User', 'user-of-tok-1', 'X-Forwarded-Email', 'a@b.example', 'X-Forwarded-Roles', 'reader']);
+    expect(first.identity).toEqual(['x-forwarded-user', 'user-of-tok-1', 'x-forwarded-email', 'a@b.example', 'x-forwarded-roles', 'reader']);
     expect(verifier.calls).toBe(1);
     advance(59_999);
     const again = tokens.authenticate('tok-1');

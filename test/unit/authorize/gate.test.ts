@@ -115,7 +115,7 @@ describe('Gate.admit', () => {
     expect(gate.admit(anonymous.ctx)).toEqual(forward([]));
     const session = await signIn('alice', ['admin']);
     const signedIn = request('/public/page', { cookies: { [cookieName]: session } });
-    expect(gate.admit(signedIn.ctx)).toEqual(forward(['X-Forwarded-User', 'alice', 'X-Forwarded-Email', 'alice@example.test', 'X-Forwarded-Roles', 'admin']));
+    expect(gate.admit(signedIn.ctx)).toEqual(forward(['x-forwarded-user', 'alice', 'x-forwarded-email', 'alice@example.test', 'x-forwarded-roles', 'admin']));
     expect(await signedIn.answer()).toBeUndefined();
   });
 
@@ -126,7 +126,7 @@ describe('Gate.admit', () => {
     expect(isPromise(admission)).toBe(false);
     expect(admission).toMatchObject({
       kind: 'forward',
-      identity: ['X-Forwarded-User', 'alice', 'X-Forwarded-Email', 'alice@example.test', 'X-Forwarded-Roles', 'admin'],
+      identity: ['x-forwarded-user', 'alice', 'x-forwarded-email', 'alice@example.test', 'x-forwarded-roles', 'admin'],
     });
     expect(gate.admit(request('/admin/users', { headers: JSON_API, cookies }).ctx)).toMatchObject({ kind: 'forward' });
   });
@@ -185,7 +185,7 @@ describe('Gate.admit with a bearer token', () => {
     const { gate, verifier, advance } = setup();
     const first = gate.admit(request('/reports', bearer('tok-1')).ctx);
     expect(isPromise(first)).toBe(true);
-    expect(await first).toMatchObject({ kind: 'forward', identity: ['X-Forwarded-User', 'svc-tok-1', 'X-Forwarded-Roles', 'reader'] });
+    expect(await first).toMatchObject({ kind: 'forward', identity: ['x-forwarded-user', 'svc-tok-1', 'x-forwarded-roles', 'reader'] });
     advance(59_999);
     expect(gate.admit(request('/reports', bearer('tok-1')).ctx)).toMatchObject({ kind: 'forward' });
     expect(verifier.calls).toBe(1);
@@ -221,7 +221,7 @@ describe('Gate.admitUpgrade', () => {
     for (const [ctx, expected] of expectations) expect(gate.admitUpgrade(ctx)).toEqual(expected);
     expect(gate.admitUpgrade(upgrade('/live', viewer))).toMatchObject({
       kind: 'forward',
-      identity: ['X-Forwarded-User', 'bob', 'X-Forwarded-Email', 'bob@example.test', 'X-Forwarded-Roles', 'viewer'],
+      identity: ['x-forwarded-user', 'bob', 'x-forwarded-email', 'bob@example.test', 'x-forwarded-roles', 'viewer'],
     });
   });
 });

@@ -19,7 +19,7 @@ describe('buildProxyState', () => {
   it('derives everything from the config once, frozen; keeps the upstream pool when the upstream settings did not change', async () => {
     const first = stateFor(configFor('http://127.0.0.1:9001', { identity: { headers: { user: 'X-User' } }, log: { access_user: true } }));
     expect(Object.isFrozen(first)).toBe(true);
-    expect(first).toMatchObject({ prefix: '/.auth/', userHeader: 'X-User', accessLog: true, accessUser: true });
+    expect(first).toMatchObject({ prefix: '/.auth/', userHeader: 'x-user', accessLog: true, accessUser: true });
     expect(first.isIdentityHeader('x-user')).toBe(true);
     const same = stateFor(configFor('http://127.0.0.1:9001', { pages: { title: 'Renamed' } }), first);
     expect(same.upstream).toBe(first.upstream);

@@ -174,7 +174,7 @@ describe('Sessions: renewal', () => {
     const session = resolved as ResolvedSession;
     expect(header(session, HEADERS.user)).toBe('carol');
     expect(header(session, HEADERS.roles)).toBe('reader');
-    expect(header(session, 'X-Forwarded-Access-Token')).toBe('access-1');
+    expect(header(session, 'x-forwarded-access-token')).toBe('access-1');
     expect(session.record.refreshAt).toBe(START + REFRESH_INTERVAL);
     expect(session.record.expiresAt).toBe(START + TTL);
     expect(h.provider.calls).toEqual([]);
@@ -187,11 +187,11 @@ describe('Sessions: renewal', () => {
     h.clock.advance(REFRESH_INTERVAL);
     const renewed = h.nextRefresh();
     const during = h.sessions.resolve(cookie) as ResolvedSession;
-    expect(header(during, 'X-Forwarded-Access-Token')).toBe('access-1');
+    expect(header(during, 'x-forwarded-access-token')).toBe('access-1');
     expect(await renewed).toBe('ok');
     expect(h.provider.calls).toEqual(['refresh-1']);
     const after = (await h.sessions.resolve(cookie)) as ResolvedSession;
-    expect(header(after, 'X-Forwarded-Access-Token')).toBe('access-2');
+    expect(header(after, 'x-forwarded-access-token')).toBe('access-2');
     expect(header(after, HEADERS.roles)).toBe('editor');
     expect(after.record.refreshToken).toBe('refresh-2');
     expect(after.record.refreshAt).toBe(h.clock.now() + REFRESH_INTERVAL);
@@ -210,7 +210,7 @@ describe('Sessions: renewal', () => {
     h.clock.advance(TOKEN_LIFETIME);
     const resolved = h.sessions.resolve(cookie);
     expect(resolved).toBeInstanceOf(Promise);
-    expect(header(await resolved, 'X-Forwarded-Access-Token')).toBe('access-2');
+    expect(header(await resolved, 'x-forwarded-access-token')).toBe('access-2');
     expect(h.refreshes).toEqual(['ok']);
   });
 
@@ -355,7 +355,7 @@ describe('Sessions: one renewal at a time', () => {
     h.clock.advance(TOKEN_LIFETIME);
     const sessions = await Promise.all(Array.from({ length: 5 }, () => h.sessions.resolve(cookie)));
     expect(h.provider.calls).toEqual(['refresh-1']);
-    expect(sessions.map((session) => header(session, 'X-Forwarded-Access-Token'))).toEqual(Array(5).fill('access-2'));
+    expect(sessions.map((session) => header(session, 'x-forwarded-access-token'))).toEqual(Array(5).fill('access-2'));
   });
 
   it("two replicas: the one that finds the lock held does not refresh; after its wait it reads the winner's record", async () => {
@@ -392,7 +392,7 @@ describe('Sessions: one renewal at a time', () => {
     const winner = await winnerDone;
     expect(waited).toEqual([LOCK_HELD_WAIT_MS]);
     expect(provider.calls).toEqual(['refresh-1']);
-    expect(header(loser, 'X-Forwarded-Access-Token')).toBe('access-2');
+    expect(header(loser, 'x-forwarded-access-token')).toBe('access-2');
     expect((winner as ResolvedSession).record.refreshToken).toBe('refresh-2');
     expect(a.refreshes).toEqual(['ok']);
     expect(b.refreshes).toEqual([]);
