@@ -66,7 +66,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     private readonly onResponseHeaders: ((seconds: number) => void) | undefined,
     private readonly onFailure: (failure: UpstreamFailure) => void,
   ) {
-    res.once('close', this.onClientClose);
+    res.on('close', this.onClientClose);
   }
 
   // Also when the response was finished by someone else (gatehouse's 408 for a stalled upload): the app's

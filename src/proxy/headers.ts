@@ -29,6 +29,8 @@ export interface UpstreamHeaderOptions {
 
 /** Adds the names a Connection header lists (lower-cased, except close/keep-alive): they are hop-by-hop too. */
 function addConnectionTokens(value: string, tokens: Set<string> | undefined): Set<string> | undefined {
+  // what nearly every client sends, read without splitting
+  if (value === 'keep-alive' || value === 'close') return tokens;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name && name !== 'close' && name !== 'keep-alive') (tokens ??= new Set()).add(name);

@@ -26,10 +26,7 @@ export function handleRequest(listener: Listener, req: IncomingMessage, res: Ser
   let user: string | undefined;
   metrics.inFlight.inc();
   state.inFlight.enter();
-  let logged = false;
   const done = (): void => {
-    if (logged) return;
-    logged = true;
     metrics.inFlight.dec();
     state.inFlight.leave();
     const seconds = (performance.now() - started) / 1000;
@@ -39,7 +36,8 @@ export function handleRequest(listener: Listener, req: IncomingMessage, res: Ser
     const record = { reqId: requestId, method: req.method, path: pathWithoutQuery(req.url), status, ms, bytes: socket.bytesWritten - bytesBefore };
     logAccess(listener, state, record, requester(state, req, peer, user));
   };
-  res.once('finish', done).once('close', done);
+  // Once per response (Node guards it): a tick after 'finish', or when the response is cut short.
+  res.on('close', done);
   if (listener.draining) res.setHeader('connection', 'close');
 
   if (hasBody(req) && !req.complete) watchBody(listener, state, req, res, requestId);
