@@ -3,10 +3,11 @@
 // `scenario` breaks exactly one thing, after the OpenID Foundation's RP test IDs where one exists. Optional extras (all
 // off by default, so the provider behaves as before without them): the refresh_token grant with short token lifetimes,
 // garbage answers per endpoint, a discovery document without RFC 9207's iss parameter, broken ID tokens at refresh.
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createLocalJWKSet, importPKCS8, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { generatedKeys } from './keys.js';
 
 export type Scenario =
   | 'default'
@@ -162,15 +163,10 @@ interface IssuedCode {
 
 const LIFETIME = 300;
 
-// PEM out of the generation, key objects of their own: see generateSigningKey in demo/dev-provider.ts (a Node 20 deadlock).
 export async function generateSigningKey(kid: string): Promise<SigningKey> {
-  const pem = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const publicJwk = { ...(createPublicKey(pem.publicKey).export({ format: 'jwk' }) as JWK), kid, use: 'sig', alg: 'RS256' };
-  return { kid, privateKey: await importPKCS8(pem.privateKey, 'RS256'), publicJwk, publicPem: pem.publicKey };
+  const keys = generatedKeys('rsa', { modulusLength: 2048 });
+  const publicJwk = { ...(keys.publicKey.export({ format: 'jwk' }) as JWK), kid, use: 'sig', alg: 'RS256' };
+  return { kid, privateKey: await importPKCS8(keys.privatePem, 'RS256'), publicJwk, publicPem: keys.publicPem };
 }
 
 export async function startMisbehavingProvider(options: MisbehavingProviderOptions): Promise<MisbehavingProvider> {
