@@ -110,9 +110,11 @@ const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
 
 /** Response headers from undici (lower-cased object) minus hop-by-hop ones, as a flat list for writeHead. */
 export function filterResponseHeaders(headers: Record<string, string | string[] | undefined>): string[] {
+  const connection = headers.connection;
+  // what nearly every app sends (Node's server on every response) lists no other header: read without splitting
   const listed =
-    typeof headers.connection === 'string'
-      ? headers.connection
+    typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close'
+      ? connection
           .toLowerCase()
           .split(',')
           .map((t) => t.trim())
