@@ -14,6 +14,7 @@ export class Metrics {
     help: 'Requests answered, by status class',
     labelNames: ['status_class'] as const,
     registers: [this.registry],
+    collect: (): void => this.reportAnswered(),
   });
   readonly requestDuration = new LatencyHistogram(
     'gatehouse_http_request_duration_seconds',
@@ -119,6 +120,10 @@ export class Metrics {
   });
 
   private readonly statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'].map((label) => this.requests.labels(label));
+  // Requests answered by status class, counted in plain numbers and added to `requests` when it is read: a prom-client
+  // child's inc() builds and looks up its label key on every call (a quarter of a µs a request in a profile).
+  private readonly answered = new Float64Array(5);
+  private readonly reported = new Float64Array(5);
 
   /** `build`: what gatehouse_build_info reports; read from package.json and the git checkout when not given. */
   constructor(options: { defaultMetrics?: boolean; build?: BuildInfo } = {}) {
@@ -135,10 +140,17 @@ export class Metrics {
     this.sessionCount = count;
   }
 
-  /** Counts a finished request; the label child is looked up once, not per request. */
   countRequest(status: number, seconds: number): void {
     const index = Math.min(Math.max(Math.floor(status / 100) - 1, 0), 4);
-    this.statusClasses[index]?.inc();
+    this.answered[index] = (this.answered[index] as number) + 1;
     this.requestDuration.observe(seconds);
+  }
+
+  private reportAnswered(): void {
+    this.statusClasses.forEach((child, index) => {
+      const answered = this.answered[index] as number;
+      child.inc(answered - (this.reported[index] as number));
+      this.reported[index] = answered;
+    });
   }
 }
