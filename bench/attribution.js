@@ -4,8 +4,9 @@
 // -c 50 on GET /fixed; CPU µs per request comes from /proc/<pid>/stat of unprofiled runs (rounds alternated), and the
 // split from separate runs under --cpu-prof: each sample goes to the first part of gatehouse's work found on its
 // stack (so a socket write made by the access logger counts as the access line), else to the layer it runs in.
-// undici-min-signed-in (undici-min carrying a signed-in request's cookie and identity headers) tells what of
-// signing in is the bytes alone.
+// undici-min-local (undici-min doing local mode's duties in the fewest steps: request id, X-Forwarded-*, access line,
+// counts) tells what of local mode those duties alone cost, and undici-min-signed-in (undici-min-local carrying a
+// signed-in request's cookie and identity headers) what of signing in is the bytes alone.
 // Env: ATTRIBUTION_SECONDS (default 8), ATTRIBUTION_ROUNDS (default 3). Prints markdown tables.
 import { cloudTargets } from './lib/cloud-targets.js';
 import { gatehouseTarget } from './lib/gatehouse-target.js';
@@ -13,7 +14,7 @@ import { eachSample, monotonicMicros, readProfile } from './lib/cpu-profile.js';
 import { measureThroughput } from './lib/load.js';
 import { makeTempDir } from './lib/processes.js';
 import { machineHeader } from './lib/report.js';
-import { startUpstream, undiciMinimalTarget, undiciSignedInTarget } from './lib/targets.js';
+import { startUpstream, undiciLocalDutiesTarget, undiciMinimalTarget, undiciSignedInTarget } from './lib/targets.js';
 
 const SECONDS = Number(process.env.ATTRIBUTION_SECONDS ?? 8);
 const ROUNDS = Number(process.env.ATTRIBUTION_ROUNDS ?? 3);
@@ -138,10 +139,11 @@ async function main() {
   const minimal = undiciMinimalTarget(upstream);
   const minimalProfiled = undiciMinimalTarget(upstream, { name: 'undici-min (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', minimalDir] });
   const local = gatehouseTarget(upstream);
+  const minimalLocal = undiciLocalDutiesTarget(upstream);
   const minimalSignedIn = undiciSignedInTarget(upstream, signedIn);
   const localProfiled = gatehouseTarget(upstream, { name: 'gatehouse-local (profiled)', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', localDir], cwd: localDir });
   // minimalSignedIn after signedIn: it starts with that row's session
-  const measured = [minimal, local, signedIn, minimalSignedIn];
+  const measured = [minimal, minimalLocal, local, signedIn, minimalSignedIn];
   try {
     await cloud.startProvider();
     for (const target of measured) await target.start();
@@ -152,7 +154,7 @@ async function main() {
       local: await profileShares(localProfiled, localDir),
       signedIn: await profileShares(signedInProfiled, cloudDir),
     };
-    report(cpu, splits, [minimal.name, local.name, signedIn.name, minimalSignedIn.name]);
+    report(cpu, splits, [minimal.name, minimalLocal.name, local.name, signedIn.name, minimalSignedIn.name]);
   } finally {
     for (const target of [...measured, minimalProfiled, localProfiled, signedInProfiled]) await target.stop().catch(() => undefined);
     await cloud.stopProvider();
@@ -160,9 +162,9 @@ async function main() {
   }
 }
 
-function report(cpu, splits, [minimalName, localName, signedInName, minimalSignedInName]) {
+function report(cpu, splits, names) {
   const at = (name) => /** @type {{ micros: number, rps: number }} */ (cpu.get(name));
-  const [minimal, local, signedIn, minimalSignedIn] = [at(minimalName), at(localName), at(signedInName), at(minimalSignedInName)];
+  const [minimal, minimalLocal, local, signedIn, minimalSignedIn] = names.map(at);
   const parts = [...PARTS.map((p) => p.part), OTHER].filter((part) => Object.values(splits).some((split) => split.shares.has(part)));
   /** CPU µs per request of `part` in a run: its share of the profile times the run's measured CPU per request. */
   const partMicros = (split, run) => (part) => (split.shares.get(part) ?? 0) * run.micros;
@@ -181,13 +183,15 @@ function report(cpu, splits, [minimalName, localName, signedInName, minimalSigne
     '| target | req/s | CPU µs / request |',
     '|---|--:|--:|',
     `| undici-min | ${rate(minimal.rps)} | ${micros(minimal.micros)} |`,
+    `| undici-min-local (undici-min doing local mode's duties in the fewest steps) | ${rate(minimalLocal.rps)} | ${micros(minimalLocal.micros)} |`,
     `| gatehouse-local | ${rate(local.rps)} | ${micros(local.micros)} |`,
     `| gatehouse-cloud (signed in) | ${rate(signedIn.rps)} | ${micros(signedIn.micros)} |`,
-    `| undici-min-signed-in (undici-min with the signed-in cookie in and identity headers out) | ${rate(minimalSignedIn.rps)} | ${micros(minimalSignedIn.micros)} |`,
+    `| undici-min-signed-in (undici-min-local with the signed-in cookie in and identity headers out) | ${rate(minimalSignedIn.rps)} | ${micros(minimalSignedIn.micros)} |`,
     '',
     `Local mode against undici-min: ${micros(local.micros - minimal.micros)} µs per request more (${(local.rps / minimal.rps).toFixed(2)}× its req/s).`,
+    `Of that, local mode's duties in the fewest steps (undici-min-local against undici-min): ${micros(minimalLocal.micros - minimal.micros)} µs per request more (${(minimalLocal.rps / minimal.rps).toFixed(2)}× its req/s).`,
     `Signed in against local mode: ${micros(signedIn.micros - local.micros)} µs per request more (${(signedIn.rps / local.rps).toFixed(2)}× its req/s).`,
-    `Of that, the bytes alone (undici-min-signed-in against undici-min): ${micros(minimalSignedIn.micros - minimal.micros)} µs per request more (${(minimalSignedIn.rps / minimal.rps).toFixed(2)}× its req/s).`,
+    `Of that, the bytes alone (undici-min-signed-in against undici-min-local): ${micros(minimalSignedIn.micros - minimalLocal.micros)} µs per request more (${(minimalSignedIn.rps / minimalLocal.rps).toFixed(2)}× its req/s).`,
     '',
     '| part, µs per request | undici-min | local | local − undici-min | signed in | signed in − local |',
     '|---|--:|--:|--:|--:|--:|',

@@ -12,7 +12,7 @@ import { gatehouseTarget } from './lib/gatehouse-target.js';
 import { measureSerialLatency, measureThroughput, measureWebSocketEcho } from './lib/load.js';
 import { nginxTarget } from './lib/nginx-target.js';
 import { machineHeader, machineLoad, publishReport, resultsTable, targetChecks } from './lib/report.js';
-import { directTarget, httpProxyTarget, startUpstream, undiciMinimalTarget, undiciSignedInTarget } from './lib/targets.js';
+import { directTarget, httpProxyTarget, startUpstream, undiciLocalDutiesTarget, undiciMinimalTarget, undiciSignedInTarget } from './lib/targets.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -62,7 +62,18 @@ const SCENARIOS = [
     path: '/fixed',
     bodyBytes: 1024,
     signedIn: true,
-    targets: ['direct', 'undici-min', 'undici-min-signed-in', 'http-proxy', 'nginx', 'apache-openidc', 'gatehouse-local', ...CLOUD_ROWS, ...COMPARE_ROWS],
+    targets: [
+      'direct',
+      'undici-min',
+      'undici-min-local',
+      'undici-min-signed-in',
+      'http-proxy',
+      'nginx',
+      'apache-openidc',
+      'gatehouse-local',
+      ...CLOUD_ROWS,
+      ...COMPARE_ROWS,
+    ],
   },
   {
     name: 'GET /fixed anonymous navigation (302)',
@@ -243,6 +254,7 @@ async function main() {
   const candidates = [
     directTarget(upstream),
     undiciMinimalTarget(upstream),
+    undiciLocalDutiesTarget(upstream),
     httpProxyTarget(upstream),
     nginxTarget(upstream),
     apache,

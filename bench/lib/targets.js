@@ -1,7 +1,8 @@
 // The bench rows: each is a small object { name, start(), url, pid, stop() } so later rows (cloud mode) are one more factory.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { startNodeServer, stopChild } from './processes.js';
+import { makeTempDir, startNodeServer, stopChild } from './processes.js';
 
 /**
  * @typedef {object} Target
@@ -76,9 +77,24 @@ export function undiciMinimalTarget(upstream, options = {}) {
     options.name ?? 'undici-min',
     'minimal-proxy.js',
     upstream,
-    'undici-min: bench/minimal-proxy.js, undici 7 Pool.stream (128 connections), hop-by-hop headers dropped',
+    'undici-min: bench/minimal-proxy.js, an undici 7 Pool (128 connections) with a dispatch handler writing into the response, hop-by-hop headers dropped',
     undefined,
     options.nodeArgs,
+  );
+}
+
+/**
+ * undici-min doing, in the fewest steps, what gatehouse does for every request in local mode and nothing else: the
+ * floor of local mode. @returns {Target}
+ * @param {Upstream} upstream
+ */
+export function undiciLocalDutiesTarget(upstream) {
+  return nodeProxyTarget(
+    'undici-min-local',
+    'minimal-proxy.js',
+    upstream,
+    "undici-min-local: undici-min plus local mode's duties done in the fewest steps: a UUID request id, X-Forwarded-For/-Proto/-Host and X-Request-Id sent upstream, a JSON access line with gatehouse's fields (no escaping) appended to a file in 32 KiB batches, the request counted in plain numbers (in flight, by status, a duration histogram)",
+    async () => ['[]', join(makeTempDir('undici-min-local'), 'access.log')],
   );
 }
 
@@ -89,9 +105,9 @@ async function defaultIdentityHeaderNames() {
 }
 
 /**
- * undici-min carrying what a signed-in request carries: the client sends `signedIn`'s session cookie, the proxy drops
- * it and appends the identity headers `signedIn` (a started gatehouse-cloud row) answers its /.auth/verify with for
- * that session. Nothing else differs from undici-min, so it is the floor of a signed-in request.
+ * undici-min-local carrying what a signed-in request carries: the client sends `signedIn`'s session cookie, the proxy
+ * drops it and appends the identity headers `signedIn` (a started gatehouse-cloud row) answers its /.auth/verify with
+ * for that session. Nothing else differs from undici-min-local, so it is the floor of a signed-in request.
  * @returns {Target & { headers?: Record<string, string> }}
  * @param {Upstream} upstream
  * @param {Target & { headers?: Record<string, string> }} signedIn
@@ -101,7 +117,7 @@ export function undiciSignedInTarget(upstream, signedIn) {
     'undici-min-signed-in',
     'minimal-proxy.js',
     upstream,
-    "undici-min-signed-in: undici-min with the bytes of a signed-in request and no other work: the client sends gatehouse-cloud's session cookie, the proxy drops it and appends gatehouse-cloud's identity headers for that session (as its /.auth/verify answers them, the assertion included) to every request",
+    "undici-min-signed-in: undici-min-local with the bytes of a signed-in request and no other work: the client sends gatehouse-cloud's session cookie, the proxy drops it and appends gatehouse-cloud's identity headers for that session (as its /.auth/verify answers them, the assertion included) to every request",
     async () => {
       const { statusCode, headers, body } = await request(`${signedIn.url}/.auth/verify`, { headers: signedIn.headers });
       await body.dump();
@@ -110,7 +126,7 @@ export function undiciSignedInTarget(upstream, signedIn) {
         const value = headers[name];
         return typeof value === 'string' ? [name, value] : [];
       });
-      return [JSON.stringify(identity)];
+      return [JSON.stringify(identity), join(makeTempDir('undici-min-signed-in'), 'access.log')];
     },
   );
   // the scenario's signed-in requests send the cookie of gatehouse-cloud's session, known once that row started
